@@ -1,0 +1,7 @@
+"""Input handling: turn user collections into validated rows, decode lazily."""
+
+from ._image import ImageDataset, image_rows, load_rgb
+from ._rows import Rows, to_rows
+from ._text import text_rows
+
+__all__ = ["ImageDataset", "Rows", "image_rows", "load_rgb", "text_rows", "to_rows"]

@@ -1,0 +1,83 @@
+"""Turn whatever a user passes as ``X`` into a plain list of rows.
+
+Both encoders take a list, tuple, 1-D array, pandas Series, or a DataFrame with a
+single column. Errors name the offending row by position and, for pandas input,
+by its index label, so the row can be found in the user's own data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Rows:
+    """The rows of ``X`` and how to name row ``i`` in an error message."""
+
+    values: list
+    index: list | None = None
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def name(self, i: int) -> str:
+        if self.index is None or self.index[i] == i:
+            return f"row {i}"
+        return f"row {i} (index {self.index[i]!r})"
+
+
+def is_missing(value) -> bool:
+    """True for None, float NaN, and pandas' NA / NaT."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    try:
+        import pandas as pd
+
+        return value is pd.NA or value is pd.NaT
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        return False
+
+
+def to_rows(X, *, what: str, single_types: tuple = (str, bytes)) -> Rows:
+    """Split ``X`` into rows without looking inside them.
+
+    ``single_types`` are values that are one row, not a collection (a lone
+    string, say): passing one of them as ``X`` is an error with the fix.
+    """
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover
+        pd = None
+
+    if pd is not None and isinstance(X, pd.DataFrame):
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"expected one column of {what}, got a DataFrame with {X.shape[1]} "
+                f"columns {list(X.columns)!r}; select the column, e.g. X['col'], or "
+                "use a ColumnTransformer to route several columns."
+            )
+        X = X.iloc[:, 0]
+    if pd is not None and isinstance(X, pd.Series):
+        return Rows(X.tolist(), list(X.index))
+    if isinstance(X, single_types):
+        raise TypeError(
+            f"expected a collection of {what}, got a single {type(X).__name__}; "
+            "wrap it in a list, e.g. [x]."
+        )
+    if isinstance(X, np.ndarray):
+        if X.ndim == 2 and X.shape[1] == 1 and X.dtype.kind in "OUS":
+            X = X[:, 0]
+        return Rows(list(X))
+    if isinstance(X, (list, tuple)):
+        return Rows(list(X))
+    if hasattr(X, "__iter__") and hasattr(X, "__len__"):
+        return Rows(list(X))
+    raise TypeError(
+        f"expected a list, array, pandas Series or one-column DataFrame of {what}, "
+        f"got {type(X).__name__}."
+    )

@@ -1,0 +1,5 @@
+"""Text encoders."""
+
+from ._sentence import TextEmbedder
+
+__all__ = ["TextEmbedder"]

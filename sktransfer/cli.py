@@ -1,0 +1,260 @@
+"""The ``sktransfer`` command: ``evaluate`` a leaderboard, ``predict`` with a saved model.
+
+Thin by design: it parses arguments, calls :mod:`sktransfer.evaluate` and
+:mod:`sktransfer.datasets`, and prints. Everything it does can be done from
+Python with the same functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+DEMOS = {
+    # name -> (loader name, target, image column, default rows, image size)
+    "reviews": ("load_reviews", "score", None, 600, None),
+    "digits": ("load_digits_images", "digit", "image", 300, 64),
+}
+EXIT_DATA_ERROR = 2
+
+
+def default_cache_dir() -> Path:
+    """``$SKTRANSFER_CACHE``, else ``$XDG_CACHE_HOME/sktransfer``, else ``~/.cache/sktransfer``."""
+    if os.environ.get("SKTRANSFER_CACHE"):
+        return Path(os.environ["SKTRANSFER_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "sktransfer"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .evaluate import HEADS
+
+    parser = argparse.ArgumentParser(
+        prog="sktransfer",
+        description="Transfer learning as scikit-learn estimators.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ev = sub.add_parser(
+        "evaluate",
+        help="cross-validated leaderboard of pretrained backbones × heads vs a baseline",
+        description=(
+            "Cross-validate pretrained backbones × heads against a no-transfer baseline "
+            "(TF-IDF for text, raw pixels for images) on a table or an image folder, "
+            "and write a leaderboard with plots. With no DATA, runs a built-in demo."
+        ),
+    )
+    ev.add_argument(
+        "data",
+        nargs="?",
+        help="a table (.csv, .tsv, .parquet, .jsonl) or an image folder root/<class>/<image>",
+    )
+    ev.add_argument(
+        "--demo",
+        choices=sorted(DEMOS),
+        help="built-in data when DATA is not given (default: reviews)",
+    )
+    ev.add_argument("--target", help="target column of a table (an image folder: its classes)")
+    ev.add_argument("--text", action="append", default=[], metavar="COL", help="a text column")
+    ev.add_argument(
+        "--image", action="append", default=[], metavar="COL", help="a column of image paths"
+    )
+    ev.add_argument(
+        "--ignore", action="append", default=[], metavar="COL", help="leave a column out"
+    )
+    ev.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a backbone to compare (repeatable); prefix text: or image: when the data has both",
+    )
+    ev.add_argument(
+        "--head", action="append", choices=sorted(HEADS), help="a head to compare (repeatable)"
+    )
+    ev.add_argument("--task", choices=("auto", "classification", "regression"), default="auto")
+    ev.add_argument("--cv", type=int, default=5, help="number of folds (default: 5)")
+    ev.add_argument("--rows", type=int, help="evaluate on a stratified subset of this many rows")
+    ev.add_argument("--image-size", type=int, help="input side length for image backbones")
+    ev.add_argument("--batch-size", type=int, default=32, help="rows per forward pass")
+    ev.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    ev.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"embedding cache folder (default: {default_cache_dir()})",
+    )
+    ev.add_argument("--no-cache", action="store_true", help="do not cache embeddings")
+    ev.add_argument(
+        "--out",
+        type=Path,
+        default=Path("sktransfer-report"),
+        metavar="DIR",
+        help="where the leaderboard and plots go (default: ./sktransfer-report)",
+    )
+    ev.add_argument(
+        "--save-best", type=Path, metavar="PATH", help="refit the best pipeline on all rows, save"
+    )
+    ev.add_argument("--random-state", type=int, default=0, help="seed of subset, folds, heads")
+    ev.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    ev.set_defaults(run=run_evaluate)
+
+    pr = sub.add_parser(
+        "predict",
+        help="apply a pipeline saved by 'evaluate --save-best' to new rows",
+        description="Predict new rows (a table, or a folder of images) with a saved pipeline.",
+    )
+    pr.add_argument("model", type=Path, help="file written by 'sktransfer evaluate --save-best'")
+    pr.add_argument("data", type=Path, help="a table with the model's columns, or image folder")
+    pr.add_argument(
+        "--out",
+        type=Path,
+        default=Path("predictions.csv"),
+        help="where predictions go (.csv, .jsonl or .parquet; default: predictions.csv)",
+    )
+    pr.set_defaults(run=run_predict)
+    return parser
+
+
+def _split_models(names, *, has_text: bool, has_image: bool) -> tuple[list, list]:
+    from .evaluate._candidates import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL
+
+    text, image = [], []
+    for name in names:
+        kind, sep, model = name.partition(":")
+        if sep and kind in ("text", "image"):
+            (text if kind == "text" else image).append(model)
+        elif has_text and has_image:
+            raise ValueError(
+                f"--model {name}: the data has text and image columns; say which this is "
+                f"with --model text:{name} or --model image:{name}."
+            )
+        else:
+            (text if has_text else image).append(name)
+    return text or [DEFAULT_TEXT_MODEL], image or [DEFAULT_IMAGE_MODEL]
+
+
+def _load_input(args):
+    """DataFrame, target, image columns, base folder and a description of the data."""
+    from . import datasets
+    from .evaluate import read_data
+
+    if args.data is None:
+        demo = args.demo or "reviews"
+        loader, target, image_col, n_rows, image_size = DEMOS[demo]
+        df = getattr(datasets, loader)(n_samples=args.rows or n_rows)
+        if args.image_size is None:
+            args.image_size = image_size
+        return df, target, [image_col] if image_col else [], None, f"demo: {demo}"
+    if args.demo:
+        raise ValueError(f"pass either DATA ({args.data}) or --demo {args.demo}, not both.")
+    df, folder_target = read_data(args.data)
+    path = Path(args.data)
+    if folder_target:
+        if args.target not in (None, folder_target):
+            raise ValueError(
+                f"{args.data} is an image folder: its target is the class folder names; "
+                "drop --target."
+            )
+        return df, folder_target, ["image"], None, str(path)
+    if not args.target:
+        raise ValueError(
+            f"name the target column of {args.data} with --target COL "
+            f"(columns: {', '.join(map(str, df.columns))})."
+        )
+    return df, args.target, args.image, path.parent, str(path)
+
+
+def run_evaluate(args) -> int:
+    from .evaluate import detect_columns, evaluate, format_leaderboard, save_pipeline
+
+    df, target, image_cols, base_dir, described = _load_input(args)
+    cols = detect_columns(df, target, text=args.text, image=image_cols, ignore=args.ignore)
+    text_models, image_models = _split_models(
+        args.model, has_text=bool(cols.text), has_image=bool(cols.image)
+    )
+    cache = None if args.no_cache else (args.cache or default_cache_dir())
+    progress = not args.quiet
+    _note(f"data: {described} ({len(df)} rows)", args)
+    for kind in ("text", "image", "numeric", "categorical"):
+        if getattr(cols, kind):
+            _note(f"  {kind}: {', '.join(getattr(cols, kind))}", args)
+    for name, why in cols.ignored.items():
+        _note(f"  ignored {name}: {why}", args)
+    ev = evaluate(
+        df,
+        target=target,
+        text=cols.text,
+        image=cols.image,
+        ignore=list(cols.ignored),
+        task=args.task,
+        cv=args.cv,
+        text_models=text_models,
+        image_models=image_models,
+        heads=args.head or ("logreg",),
+        image_size=args.image_size,
+        cache=cache,
+        n_rows=args.rows if args.data is not None else None,
+        base_dir=base_dir,
+        random_state=args.random_state,
+        progress=progress,
+        encoder_params={"batch_size": args.batch_size, "device": args.device},
+    )
+    ev.meta["data"] = described
+    print(f"\n{ev.task}, {ev.meta['rows']} rows, {args.cv}-fold cross-validation\n")
+    print(format_leaderboard(ev.board, ev.task))
+    best = ev.board.iloc[0]
+    metric = ev.meta["primary_metric"]
+    print(f"\nbest: {best['candidate']} ({metric} {best[f'{metric}_mean']:.3f})")
+    written = ev.write(args.out)
+    if args.save_best:
+        _note(f"refitting {best['candidate']} on all {ev.meta['rows']} rows", args)
+        pipeline = ev.refit_best()
+        written.append(
+            save_pipeline(args.save_best, pipeline, ev.columns, ev.task, candidate=ev.best.name)
+        )
+    print("wrote: " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def run_predict(args) -> int:
+    from .evaluate import load_pipeline, predict_rows, read_rows_for
+
+    bundle = load_pipeline(args.model)
+    df, base_dir = read_rows_for(bundle, args.data)
+    out = predict_rows(bundle, df, base_dir=base_dir)
+    path = args.out
+    if path.parent != Path():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        out.to_parquet(path, index=False)
+    elif suffix in (".jsonl", ".ndjson"):
+        out.to_json(path, orient="records", lines=True)
+    else:
+        out.to_csv(path, index=False)
+    print(f"predicted {len(out)} rows with {bundle['candidate'] or 'the saved pipeline'}: {path}")
+    return 0
+
+
+def _note(message: str, args) -> None:
+    if not getattr(args, "quiet", False):
+        print(message, file=sys.stderr)
+
+
+def main(argv=None) -> int:
+    """Run the ``sktransfer`` command; return its exit status.
+
+    0 on success; 2 when the data or arguments cannot be used (the message,
+    on stderr, says how to fix them).
+    """
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        return args.run(args)
+    except (ValueError, TypeError, OSError, ImportError) as exc:
+        print(f"sktransfer {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_DATA_ERROR

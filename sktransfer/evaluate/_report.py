@@ -1,0 +1,144 @@
+"""The leaderboard as text, CSV, JSON and PNG plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._crossval import METRICS, Result, primary_metric
+
+
+def format_leaderboard(board: pd.DataFrame, task: str) -> str:
+    """A fixed-width table for the terminal: mean ± std per metric, time, gain."""
+    primary = primary_metric(task)
+    table = pd.DataFrame({"#": board["rank"], "candidate": board["candidate"]})
+    for metric in METRICS[task]:
+        table[metric] = [
+            f"{m:.3f} ± {s:.3f}"
+            for m, s in zip(board[f"{metric}_mean"], board[f"{metric}_std"], strict=True)
+        ]
+    table[f"gain ({primary})"] = [
+        "" if kind != "transfer" or np.isnan(g) else f"{g:+.3f}"
+        for kind, g in zip(board["kind"], board[f"gain_{primary}"], strict=True)
+    ]
+    table["time"] = [f"{s:.1f}s" for s in board["seconds"]]
+    return table.to_string(index=False)
+
+
+def write_tables(out: Path, board: pd.DataFrame, results: list[Result], meta: dict) -> list[Path]:
+    """``leaderboard.csv``, ``leaderboard.json`` (with run details) and ``folds.csv``."""
+    out.mkdir(parents=True, exist_ok=True)
+    board.to_csv(out / "leaderboard.csv", index=False)
+    folds = pd.DataFrame(
+        [
+            {"candidate": r.name, "fold": i, "metric": metric, "score": value}
+            for r in results
+            for metric, values in r.scores.items()
+            for i, value in enumerate(values)
+        ]
+    )
+    folds.to_csv(out / "folds.csv", index=False)
+    payload = {**meta, "leaderboard": json.loads(board.to_json(orient="records"))}
+    (out / "leaderboard.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    return [out / "leaderboard.csv", out / "leaderboard.json", out / "folds.csv"]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; never needs a display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_fold_scores(results: list[Result], board: pd.DataFrame, metric: str, path: Path) -> Path:
+    """Each candidate's per-fold scores as dots and their mean as a bar, best on top."""
+    plt = _pyplot()
+    order = list(board["candidate"])[::-1]
+    by_name = {r.name: r for r in results}
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(order) + 1.5))
+    colors = {"reference": "0.6", "baseline": "tab:orange", "transfer": "tab:blue"}
+    for i, name in enumerate(order):
+        res = by_name[name]
+        values = res.scores[metric]
+        ax.barh(i, np.mean(values), color=colors.get(res.kind, "tab:blue"), alpha=0.35)
+        ax.plot(values, np.full(len(values), i), "o", color=colors.get(res.kind, "tab:blue"))
+    ax.set_yticks(range(len(order)), order)
+    ax.set_xlabel(f"{metric} per fold (bar: mean)")
+    ax.set_title("Cross-validated scores")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_confusion(y_true, y_pred, title: str, path: Path) -> Path:
+    """Confusion matrix of out-of-fold predictions (counts)."""
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    plt = _pyplot()
+    labels = np.unique(np.concatenate([np.asarray(y_true), np.asarray(y_pred)]))
+    fig, ax = plt.subplots(figsize=(0.5 * len(labels) + 4, 0.5 * len(labels) + 3.5))
+    ConfusionMatrixDisplay.from_predictions(
+        y_true, y_pred, labels=labels, ax=ax, colorbar=False, xticks_rotation=45
+    )
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_predicted_vs_true(y_true, y_pred, title: str, path: Path) -> Path:
+    """Out-of-fold predictions against the truth, for numeric targets."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.scatter(y_true, y_pred, s=8, alpha=0.6)
+    lo, hi = float(np.min(y_true)), float(np.max(y_true))
+    ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+    ax.set_xlabel("true")
+    ax.set_ylabel("predicted (out of fold)")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_learning_curve(history: list[dict], title: str, path: Path) -> Path:
+    """Training and validation loss per epoch, from a skorch-style history."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for key in ("train_loss", "valid_loss"):
+        points = [(h["epoch"], h[key]) for h in history if key in h]
+        if points:
+            ax.plot(*zip(*points, strict=True), marker="o", label=key.replace("_", " "))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title(title, fontsize=9)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def write_plots(out: Path, board: pd.DataFrame, results: list[Result], y, task: str) -> list[Path]:
+    """``scores.png``, the best candidate's ``confusion_matrix.png`` (or
+    ``predicted_vs_true.png``), and ``learning_curve.png`` when the best head
+    trains in epochs."""
+    out.mkdir(parents=True, exist_ok=True)
+    best = next(r for r in results if r.name == board["candidate"].iloc[0])
+    paths = [plot_fold_scores(results, board, primary_metric(task), out / "scores.png")]
+    title = f"{best.name} (out-of-fold)"
+    if task == "classification":
+        paths.append(plot_confusion(y, best.oof_pred, title, out / "confusion_matrix.png"))
+    else:
+        paths.append(plot_predicted_vs_true(y, best.oof_pred, title, out / "predicted_vs_true.png"))
+    if best.history:
+        paths.append(plot_learning_curve(best.history, best.name, out / "learning_curve.png"))
+    return paths

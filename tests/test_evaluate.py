@@ -101,3 +101,18 @@ def test_regression_leaderboard_on_tweets(tweets, tmp_path):
     assert (ev.board["mae_mean"] > 0).all()
     names = {p.name for p in ev.write(tmp_path)}
     assert {"predicted_vs_true.png", "scores.png", "leaderboard.json"} <= names
+
+
+def test_relative_image_paths_are_taken_from_the_table_folder(photo_dir):
+    from pathlib import Path
+
+    from sktransfer.evaluate._data import prepare_features
+
+    folder = Path(photo_dir[0]).parent
+    df = pd.DataFrame({"file": [Path(p).name for p in photo_dir], "kind": list("abcde")})
+    cols = detect_columns(df, "kind", image=["file"])
+    X = prepare_features(df, cols, base_dir=folder)
+    assert list(X["file"]) == [str(folder / Path(p).name) for p in photo_dir]
+    df.loc[2, "file"] = None
+    with pytest.raises(DataError, match="image column 'file': row 2"):
+        prepare_features(df, cols, base_dir=folder)

@@ -259,9 +259,11 @@ def prepare_features(df: pd.DataFrame, cols: Columns, *, base_dir=None) -> pd.Da
         missing = X[name].isna()
         if missing.any():
             first = X.index[missing.to_numpy().argmax()]
+            more = int(missing.sum()) - 1
+            also = f" (and {more} more row{'s' * (more != 1)})" if more else ""
             raise DataError(
-                f"image column {name!r}: row {first!r} (and {int(missing.sum()) - 1} more) "
-                "has no image. Drop those rows or fill in paths first."
+                f"image column {name!r}: row {first!r}{also} has no image. Drop those rows "
+                "or fill in paths first."
             )
         if base_dir is not None:
             X[name] = [_resolve(v, base_dir) for v in X[name]]

@@ -35,7 +35,7 @@ def test_cross_validated_text_pipeline_beats_majority(review_slice):
 @pytest.mark.slow
 def test_grid_search_over_head_and_backbone(review_slice, small_text_model):
     X, y = review_slice[0][:90], review_slice[1][:90]
-    pipe = make_pipeline(TextEmbedder(), LogisticRegression(max_iter=1000))
+    pipe = make_pipeline(TextEmbedder(cache=True), LogisticRegression(max_iter=1000))
     grid = GridSearchCV(
         pipe,
         {
@@ -60,7 +60,9 @@ def test_cross_validated_digits_beat_majority(digits_images):
     images, labels = digits_images
     rng = np.random.default_rng(0)
     idx = rng.choice(len(images), 240, replace=False)
-    pipe = make_pipeline(ImageEmbedder(image_size=64), LogisticRegression(max_iter=2000))
+    pipe = make_pipeline(
+        ImageEmbedder(image_size=64, cache=True), LogisticRegression(max_iter=2000)
+    )
     scores = cross_val_score(pipe, images[idx], labels[idx], cv=CV)
     assert scores.mean() > 0.6, scores  # ten classes: the majority baseline is ~0.1
 

@@ -5,10 +5,18 @@ embeddings, ready for ``Pipeline``, ``ColumnTransformer``, ``GridSearchCV`` and
 ``cross_val_score``. Importing the package loads no model.
 """
 
+from ._cache import EmbeddingCache
 from ._registry import clear_models, loaded_models
 from .image import ImageEmbedder
 from .text import TextEmbedder
 
 __version__ = "0.1.0"
 
-__all__ = ["ImageEmbedder", "TextEmbedder", "__version__", "clear_models", "loaded_models"]
+__all__ = [
+    "EmbeddingCache",
+    "ImageEmbedder",
+    "TextEmbedder",
+    "__version__",
+    "clear_models",
+    "loaded_models",
+]

@@ -4,15 +4,21 @@ Subclasses describe only what differs between text and images:
 
 * ``_rows(X)``            validate ``X`` and return :class:`sktransfer.io.Rows`;
 * ``_load(device)``       return the loaded backbone (shared via the registry);
-* ``_embed(rows, idx)``   embed the rows at positions ``idx``, float32 (n, d).
+* ``_embed(rows, idx)``   embed the rows at positions ``idx``, float32 (n, d);
+* ``_identity()``         what determines the output (model, weights, preprocessing),
+                          the namespace of the embedding cache;
+* ``_row_key(value)``     bytes identifying one row's content, for the cache.
 """
 
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._cache import digest, namespace_of, resolve_cache
 from ._device import device_after_unpickle, resolve_device
 
 
@@ -47,9 +53,12 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return self
 
     def _fit_backbone(self, device) -> None:
+        resolve_cache(self.cache)  # a bad cache value fails in fit, not later
         self.device_ = device
         self.model_ = self._load(device)
         self.n_features_out_ = int(self._output_dim())
+        self.embedding_id_ = namespace_of(self._identity())
+        self.cache_stats_ = {"hits": 0, "misses": 0, "rows_embedded": 0}
 
     def transform(self, X):
         """Embed each row of ``X``.
@@ -62,11 +71,42 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return self._transform_rows(self._rows(X))
 
     def _transform_rows(self, rows):
-        out = self._embed(rows, list(range(len(rows))))
+        store = resolve_cache(self.cache)
+        if store is None:
+            out = self._embed(rows, list(range(len(rows))))
+            self.cache_stats_["rows_embedded"] += len(rows)
+        else:
+            out = self._embed_cached(store, rows)
         out = np.ascontiguousarray(out, dtype=np.float32)
         if self.normalize:
             out = out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out
+
+    def _embed_cached(self, store, rows):
+        """Look every row up; embed only the distinct rows not found; store them."""
+        keys = [digest(self._row_key(value)) for value in rows.values]
+        first = {}  # key -> first position holding it: duplicates are embedded once
+        for i, key in enumerate(keys):
+            first.setdefault(key, i)
+        found = store.get_many(self.embedding_id_, list(first))
+        missing = [key for key in first if key not in found]
+        if missing:
+            vectors = np.asarray(self._embed(rows, [first[k] for k in missing]), np.float32)
+            store.put_many(self.embedding_id_, missing, vectors, meta=self._identity())
+            found.update(zip(missing, vectors, strict=True))
+        stats = self.cache_stats_
+        stats["hits"] += len(first) - len(missing)
+        stats["misses"] += len(missing)
+        stats["rows_embedded"] += len(missing)
+        if self.verbose:
+            print(
+                f"[{type(self).__name__}] cache {store!r}: {len(rows)} rows, "
+                f"{len(first) - len(missing)} found, {len(missing)} embedded",
+                file=sys.stderr,
+            )
+        if not keys:
+            return np.zeros((0, self.n_features_out_), dtype=np.float32)
+        return np.stack([found[key] for key in keys])
 
     def fit_transform(self, X, y=None, **fit_params):
         """Fit, then embed ``X`` (validated once)."""

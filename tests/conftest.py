@@ -58,3 +58,21 @@ def photo_dir(tmp_path_factory):
         img.save(path)
         paths.append(str(path))
     return paths
+
+
+@pytest.fixture(scope="session")
+def small_text_model(tmp_path_factory):
+    """A second, genuinely different sentence-transformers model saved locally:
+    the shipped MiniLM with a seeded 384->64 projection on top."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Dense
+
+    from sktransfer._weights import shipped_text_model
+
+    torch.manual_seed(0)
+    base = SentenceTransformer(shipped_text_model("all-MiniLM-L6-v2"), device="cpu")
+    model = SentenceTransformer(modules=[*base, Dense(384, 64)], device="cpu")
+    path = tmp_path_factory.mktemp("minilm64") / "model"
+    model.save(str(path))
+    return str(path)

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from ..base import BaseEmbedder
-from ..io import ImageDataset, image_rows
+from ..io import ImageDataset, image_row_key, image_rows
 from ._backbones import build_image_backbone
 
 
@@ -50,7 +50,12 @@ class ImageEmbedder(BaseEmbedder):
     normalize : bool, default=False
         L2-normalise each embedding.
     verbose : bool, default=False
-        Show a progress bar while embedding.
+        Show a progress bar while embedding, and cache statistics.
+    cache : None, True, "memory", path, joblib.Memory or EmbeddingCache, default=None
+        Reuse embeddings of images seen before (see :class:`EmbeddingCache`).
+        Keys are the backbone's identity (architecture, weights digest,
+        preprocessing, pooling, layer) and each image's content: a file's
+        bytes, not its path, so editing a file misses the cache.
 
     Attributes
     ----------
@@ -61,6 +66,10 @@ class ImageEmbedder(BaseEmbedder):
         The device the model runs on.
     n_features_out_ : int
         Embedding size (1280 for the default EfficientNet-Lite0).
+    embedding_id_ : str
+        Digest of what determines the embeddings (the cache namespace).
+    cache_stats_ : dict
+        ``hits``, ``misses`` and ``rows_embedded`` by this encoder's transforms.
 
     Examples
     --------
@@ -85,6 +94,7 @@ class ImageEmbedder(BaseEmbedder):
         device="auto",
         normalize=False,
         verbose=False,
+        cache=None,
     ):
         self.model = model
         self.weights = weights
@@ -97,6 +107,7 @@ class ImageEmbedder(BaseEmbedder):
         self.device = device
         self.normalize = normalize
         self.verbose = verbose
+        self.cache = cache
 
     def _rows(self, X):
         return image_rows(X)
@@ -111,6 +122,12 @@ class ImageEmbedder(BaseEmbedder):
             image_size=self.image_size,
             device=device,
         )
+
+    def _identity(self) -> dict:
+        return {"kind": "image", **self.model_.identity}
+
+    def _row_key(self, value) -> bytes:
+        return image_row_key(value)
 
     def _output_dim(self) -> int:
         size = self.model_.input_size

@@ -8,9 +8,9 @@ batch: ``N×H×W`` grayscale or ``N×H×W×C`` colour. Every image becomes RGB.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -156,8 +156,21 @@ class ImageDataset:
         return self.preprocess(load_rgb(self.rows.values[i], self.rows.name(i)))
 
 
-def file_identity(path) -> tuple:
-    """(resolved path, size, mtime in ns) of a file: cheap content identity."""
-    p = Path(path).resolve()
-    st = p.stat()
-    return str(p), st.st_size, st.st_mtime_ns
+def image_row_key(value) -> bytes:
+    """Bytes that identify an (already checked) image row's content.
+
+    A file is identified by its bytes, not its path: editing the file at the
+    same path changes the key. Reading a file to hash it is far cheaper than
+    decoding and embedding it.
+    """
+    if isinstance(value, (str, os.PathLike)):
+        with open(value, "rb") as f:
+            return b"file:" + hashlib.sha256(f.read()).digest()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return b"file:" + hashlib.sha256(bytes(value)).digest()
+    if isinstance(value, Image.Image):
+        head = f"pil:{value.mode}:{value.size}:".encode()
+        return head + hashlib.sha256(value.tobytes()).digest()
+    arr = np.ascontiguousarray(value)
+    head = f"array:{arr.dtype.str}:{arr.shape}:".encode()
+    return head + hashlib.sha256(arr.tobytes()).digest()

@@ -24,3 +24,8 @@ def text_rows(X) -> Rows:
             "that is what you mean."
         )
     return rows
+
+
+def text_row_key(value: str) -> bytes:
+    """Bytes that identify a text row: its UTF-8 encoding."""
+    return b"text:" + value.encode("utf-8", "surrogatepass")

@@ -7,7 +7,7 @@ import os
 from .._registry import shared_model
 from .._weights import shipped_text_model
 from ..base import BaseEmbedder
-from ..io import text_rows
+from ..io import text_row_key, text_rows
 
 
 class TextEmbedder(BaseEmbedder):
@@ -30,7 +30,13 @@ class TextEmbedder(BaseEmbedder):
     normalize : bool, default=False
         L2-normalise each embedding (cosine similarity becomes a dot product).
     verbose : bool, default=False
-        Show a progress bar while embedding.
+        Show a progress bar while embedding, and cache statistics.
+    cache : None, True, "memory", path, joblib.Memory or EmbeddingCache, default=None
+        Reuse embeddings of rows seen before (see :class:`EmbeddingCache`):
+        ``True`` / ``"memory"`` for the process-wide memory cache, a directory
+        to persist them across processes. Keys are the model's identity and
+        each text's exact content, so a cached row is always what the model
+        would compute.
 
     Attributes
     ----------
@@ -40,6 +46,10 @@ class TextEmbedder(BaseEmbedder):
         The device the model runs on.
     n_features_out_ : int
         Embedding size, e.g. 384 for all-MiniLM-L6-v2.
+    embedding_id_ : str
+        Digest of what determines the embeddings (the cache namespace).
+    cache_stats_ : dict
+        ``hits``, ``misses`` and ``rows_embedded`` by this encoder's transforms.
 
     Examples
     --------
@@ -57,12 +67,14 @@ class TextEmbedder(BaseEmbedder):
         device="auto",
         normalize=False,
         verbose=False,
+        cache=None,
     ):
         self.model = model
         self.batch_size = batch_size
         self.device = device
         self.normalize = normalize
         self.verbose = verbose
+        self.cache = cache
 
     def _rows(self, X):
         return text_rows(X)
@@ -81,6 +93,18 @@ class TextEmbedder(BaseEmbedder):
         return shared_model(
             ("text", source, str(device)), lambda: _load_sentence_model(source, device)
         )
+
+    def _identity(self) -> dict:
+        source = self._model_source()
+        return {
+            "kind": "sentence-transformers",
+            "source": source,
+            "files": _directory_fingerprint(source),
+            "max_seq_length": getattr(self.model_, "max_seq_length", None),
+        }
+
+    def _row_key(self, value) -> bytes:
+        return text_row_key(value)
 
     def _output_dim(self) -> int:
         get_dim = (
@@ -102,6 +126,19 @@ class TextEmbedder(BaseEmbedder):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         return tags
+
+
+def _directory_fingerprint(source: str) -> list | None:
+    """(file, size, mtime) of a local model directory: changes when weights do."""
+    if not os.path.isdir(source):
+        return None
+    entries = []
+    for root, _, files in os.walk(source):
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            st = os.stat(path)
+            entries.append((os.path.relpath(path, source), st.st_size, st.st_mtime_ns))
+    return sorted(entries)
 
 
 def _load_sentence_model(source: str, device):

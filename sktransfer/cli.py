@@ -87,7 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help=f"embedding cache folder (default: {default_cache_dir()})",
     )
-    ev.add_argument("--no-cache", action="store_true", help="do not cache embeddings")
+    ev.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="keep embeddings in memory for this run only, nothing on disk",
+    )
     ev.add_argument(
         "--out",
         type=Path,
@@ -176,7 +180,7 @@ def run_evaluate(args) -> int:
     text_models, image_models = _split_models(
         args.model, has_text=bool(cols.text), has_image=bool(cols.image)
     )
-    cache = None if args.no_cache else (args.cache or default_cache_dir())
+    cache = "memory" if args.no_cache else (args.cache or default_cache_dir())
     progress = not args.quiet
     _note(f"data: {described} ({len(df)} rows)", args)
     for kind in ("text", "image", "numeric", "categorical"):
@@ -207,6 +211,9 @@ def run_evaluate(args) -> int:
     best = ev.board.iloc[0]
     metric = ev.meta["primary_metric"]
     print(f"\nbest: {best['candidate']} ({metric} {best[f'{metric}_mean']:.3f})")
+    if ev.meta["cache"]:
+        c = ev.meta["cache"]
+        print(f"cache: {c['rows_embedded']} rows embedded, {c['hits']} reused ({c['where']})")
     written = ev.write(args.out)
     if args.save_best:
         _note(f"refitting {best['candidate']} on all {ev.meta['rows']} rows", args)

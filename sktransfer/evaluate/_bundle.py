@@ -19,9 +19,14 @@ FORMAT = "sktransfer-pipeline/1"
 
 
 def save_pipeline(path, pipeline, columns: Columns, task: str, *, candidate: str = "") -> Path:
-    """Write ``pipeline`` (fitted) and its column roles to ``path`` with joblib."""
+    """Write ``pipeline`` (fitted) and its column roles to ``path`` with joblib.
+
+    Encoders are saved without their embedding cache, so the file does not
+    depend on a cache folder of the machine that wrote it.
+    """
     from .. import __version__
 
+    pipeline.set_params(**{k: None for k in pipeline.get_params() if k.endswith("__cache")})
     path = Path(path)
     if path.parent != Path():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -74,14 +74,10 @@ class Candidate:
 
 
 def make_encoder(kind: str, model: str, *, image_size=None, cache=None, **params):
-    """A text or image encoder; ``cache`` is passed only to encoders that take it."""
+    """A text (``kind="text"``) or image encoder of ``model``."""
     if kind == "text":
-        encoder = TextEmbedder(model=model, **params)
-    else:
-        encoder = ImageEmbedder(model=model, image_size=image_size, **params)
-    if cache is not None and "cache" in encoder.get_params():
-        encoder.set_params(cache=cache)
-    return encoder
+        return TextEmbedder(model=model, cache=cache, **params)
+    return ImageEmbedder(model=model, image_size=image_size, cache=cache, **params)
 
 
 def _tabular_steps(cols: Columns) -> list:
@@ -140,8 +136,8 @@ def build_candidates(
         Keys of :data:`HEADS`.
     image_size : int or None
         Input side length for image backbones (smaller is faster).
-    cache : None, True, "memory" or path
-        Embedding cache given to encoders that support one.
+    cache : None, True, "memory", path or EmbeddingCache
+        The encoders' embedding cache.
     encoder_params : dict or None
         Extra encoder parameters (``batch_size``, ``device``, ``verbose``).
     random_state : int

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.base import clone
 
+from .._cache import resolve_cache
 from ..datasets import _stratified_subset
 from ._candidates import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, Candidate, build_candidates
 from ._crossval import Result, cross_validate_candidates, leaderboard, make_folds, primary_metric
@@ -68,7 +69,7 @@ def evaluate(
     image_models=(DEFAULT_IMAGE_MODEL,),
     heads=("logreg",),
     image_size=None,
-    cache=None,
+    cache="memory",
     n_rows: int | None = None,
     base_dir=None,
     random_state: int = 0,
@@ -99,9 +100,10 @@ def evaluate(
         Keys of :data:`sktransfer.evaluate.HEADS`.
     image_size : int or None
         Input side length for image backbones.
-    cache : None, True, "memory" or path
-        Embedding cache for encoders that support one: with it each row is
-        embedded once per backbone, not once per fold.
+    cache : None, True, "memory", path or EmbeddingCache, default="memory"
+        Embedding cache for the encoders: with it each row is embedded once
+        per backbone, not once per fold; a directory also makes a second run
+        skip the backbone. ``None`` embeds the rows again in every fold.
     n_rows : int or None
         Evaluate on a stratified random subset of this many rows.
     base_dir : path or None
@@ -140,6 +142,8 @@ def evaluate(
     check_folds(y, cv, task)
     X, y = X.reset_index(drop=True), y.reset_index(drop=True)
     encoder_params = {"verbose": progress, **(encoder_params or {})}
+    store = resolve_cache(cache)
+    before = dict(store.stats) if store is not None else {}
     candidates = build_candidates(
         cols,
         task,
@@ -147,7 +151,7 @@ def evaluate(
         image_models=image_models,
         heads=heads,
         image_size=image_size,
-        cache=cache,
+        cache=store,
         encoder_params=encoder_params,
         random_state=random_state,
     )
@@ -165,7 +169,7 @@ def evaluate(
         "columns": cols.to_dict(),
         "random_state": random_state,
         "image_size": image_size,
-        "cache": None if cache is None else str(cache),
+        "cache": None if store is None else _cache_report(store, before),
     }
     return Evaluation(board, results, candidates, cols, task, X, y, meta)
 
@@ -176,3 +180,9 @@ def _random_subset(n: int, size: int, random_state: int):
     if size < 1:
         raise DataError(f"--rows {size}: ask for at least one row.")
     return np.sort(np.random.default_rng(random_state).choice(n, size, replace=False))
+
+
+def _cache_report(store, before: dict) -> dict:
+    """Where embeddings were cached and what this evaluation did with the cache."""
+    where = "memory" if store.directory is None else str(store.directory)
+    return {"where": where, **{k: v - before.get(k, 0) for k, v in store.stats.items()}}

@@ -145,6 +145,7 @@ def _load_input(args):
     """DataFrame, target, image columns, base folder and a description of the data."""
     from . import datasets
     from .evaluate import read_data
+    from .evaluate._data import FOLDER_IMAGE
 
     if args.data is None:
         demo = args.demo or "reviews"
@@ -163,7 +164,7 @@ def _load_input(args):
                 f"{args.data} is an image folder: its target is the class folder names; "
                 "drop --target."
             )
-        return df, folder_target, ["image"], None, str(path)
+        return df, folder_target, [FOLDER_IMAGE], None, str(path)
     if not args.target:
         raise ValueError(
             f"name the target column of {args.data} with --target COL "
@@ -232,8 +233,7 @@ def run_predict(args) -> int:
     df, base_dir = read_rows_for(bundle, args.data)
     out = predict_rows(bundle, df, base_dir=base_dir)
     path = args.out
-    if path.parent != Path():
-        path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         out.to_parquet(path, index=False)

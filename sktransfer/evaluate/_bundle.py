@@ -28,8 +28,7 @@ def save_pipeline(path, pipeline, columns: Columns, task: str, *, candidate: str
 
     pipeline.set_params(**{k: None for k in pipeline.get_params() if k.endswith("__cache")})
     path = Path(path)
-    if path.parent != Path():
-        path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     bundle = {
         "format": FORMAT,
         "pipeline": pipeline,

@@ -184,7 +184,7 @@ def detect_columns(df: pd.DataFrame, target: str, *, text=(), image=(), ignore=(
     detected: strings that end in an image extension are image paths; strings
     that are mostly long and distinct are text; numbers are numeric features,
     other low-cardinality values categorical. Columns that look like row ids
-    (one distinct value per row, no spaces) are ignored, as are ``ignore``.
+    (one distinct integer or short string per row) are ignored, as are ``ignore``.
     """
     _check_named(df, [target], "target")
     _check_named(df, [*text, *image, *ignore], "named")

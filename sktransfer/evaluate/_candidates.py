@@ -13,6 +13,7 @@ is one more entry.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV, RidgeCV
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -38,25 +39,50 @@ DEFAULT_IMAGE_MODEL = "efficientnet_lite0"
 class Head:
     """A way to predict the target from features.
 
-    ``build(task, random_state)`` returns a fresh estimator for
-    ``"classification"`` or ``"regression"``.
+    ``build(task, random_state, min_class_rows)`` returns a fresh estimator for
+    ``"classification"`` or ``"regression"``; ``min_class_rows`` is the fewest
+    rows any class has in a training fold (``None`` for regression), so a head
+    that tunes itself by inner cross-validation knows how many folds it can use.
     """
 
     name: str
     description: str
-    build: Callable[[str, int], object]
+    build: Callable[[str, int, int | None], object]
 
 
-def _linear(task: str, random_state: int):
-    if task == "classification":
+# scikit-learn >= 1.8 warns unless LogisticRegressionCV is asked for its new
+# behaviour explicitly; older versions lack these parameters.
+_LRCV_NEW = (
+    {"l1_ratios": (0.0,), "use_legacy_attributes": False}
+    if "use_legacy_attributes" in inspect.signature(LogisticRegressionCV).parameters
+    else {}
+)
+
+
+def _linear(task: str, random_state: int, min_class_rows: int | None):
+    # The penalty is tuned by inner cross-validation: a fixed C suits TF-IDF and
+    # embeddings differently, and an untuned head would rank the features unfairly.
+    if task == "regression":
+        return RidgeCV(alphas=np.logspace(-2, 3, 6))
+    inner = min(3, min_class_rows or 0)
+    if inner < 2:  # too few rows per class to tune C: the default penalty
         return LogisticRegression(max_iter=2000, class_weight="balanced", random_state=random_state)
-    return RidgeCV(alphas=np.logspace(-2, 3, 6))
+    return LogisticRegressionCV(
+        Cs=np.logspace(-3, 2, 6),
+        cv=inner,
+        scoring="balanced_accuracy",
+        class_weight="balanced",
+        max_iter=2000,
+        random_state=random_state,
+        **_LRCV_NEW,
+    )
 
 
 HEADS: dict[str, Head] = {
     "logreg": Head(
         "logreg",
-        "logistic regression on the features (ridge regression for numeric targets)",
+        "logistic regression, penalty tuned by inner cross-validation "
+        "(ridge regression for numeric targets)",
         _linear,
     ),
 }
@@ -120,6 +146,7 @@ def build_candidates(
     image_size=None,
     cache=None,
     encoder_params=None,
+    min_class_rows: int | None = None,
     random_state: int = 0,
 ) -> list[Candidate]:
     """All candidates for the columns in ``cols``.
@@ -140,6 +167,8 @@ def build_candidates(
         The encoders' embedding cache.
     encoder_params : dict or None
         Extra encoder parameters (``batch_size``, ``device``, ``verbose``).
+    min_class_rows : int or None
+        Fewest rows of any class in a training fold (see :class:`Head`).
     random_state : int
 
     Returns
@@ -164,14 +193,13 @@ def build_candidates(
         lambda: TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
         lambda: make_pipeline(PixelFeatures(size=16), StandardScaler()),
     )
+    head_args = (task, random_state, min_class_rows)
     out.append(
-        _candidate(
-            " + ".join(base_parts), "baseline", baseline_features, "logreg", task, random_state
-        )
+        _candidate(" + ".join(base_parts), "baseline", baseline_features, "logreg", head_args)
     )
     if cols.tabular and cols.image:
         tab_only = ColumnTransformer(_tabular_steps(cols), remainder="drop")
-        out.append(_candidate("tabular only", "baseline", tab_only, "logreg", task, random_state))
+        out.append(_candidate("tabular only", "baseline", tab_only, "logreg", head_args))
 
     text_choices = list(text_models) if cols.text else [None]
     image_choices = list(image_models) if cols.image else [None]
@@ -193,10 +221,10 @@ def build_candidates(
                         StandardScaler(),
                     ),
                 )
-                out.append(_candidate(backbone, "transfer", features, head, task, random_state))
+                out.append(_candidate(backbone, "transfer", features, head, head_args))
     return out
 
 
-def _candidate(backbone, kind, features, head, task, random_state) -> Candidate:
-    pipeline = Pipeline([("features", features), ("head", HEADS[head].build(task, random_state))])
+def _candidate(backbone, kind, features, head, head_args) -> Candidate:
+    pipeline = Pipeline([("features", features), ("head", HEADS[head].build(*head_args))])
     return Candidate(f"{backbone} + {head}", kind, backbone, head, pipeline)

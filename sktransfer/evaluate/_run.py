@@ -144,6 +144,12 @@ def evaluate(
     encoder_params = {"verbose": progress, **(encoder_params or {})}
     store = resolve_cache(cache)
     before = dict(store.stats) if store is not None else {}
+    folds = make_folds(y, task, cv, random_state)
+    min_class_rows = (
+        min(int(y.iloc[train].value_counts().min()) for train, _ in folds)
+        if task == "classification"
+        else None
+    )
     candidates = build_candidates(
         cols,
         task,
@@ -153,9 +159,9 @@ def evaluate(
         image_size=image_size,
         cache=store,
         encoder_params=encoder_params,
+        min_class_rows=min_class_rows,
         random_state=random_state,
     )
-    folds = make_folds(y, task, cv, random_state)
     results = cross_validate_candidates(candidates, X, y, task=task, folds=folds, progress=progress)
     board = leaderboard(results, task)
     meta = {

@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=sorted(DEMOS),
         help="built-in data when DATA is not given (default: reviews)",
     )
-    ev.add_argument("--target", help="target column of a table (an image folder: its classes)")
+    ev.add_argument(
+        "--target", metavar="COL", help="target column of a table (an image folder: its classes)"
+    )
     ev.add_argument("--text", action="append", default=[], metavar="COL", help="a text column")
     ev.add_argument(
         "--image", action="append", default=[], metavar="COL", help="a column of image paths"
@@ -75,11 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--head", action="append", choices=sorted(HEADS), help="a head to compare (repeatable)"
     )
     ev.add_argument("--task", choices=("auto", "classification", "regression"), default="auto")
-    ev.add_argument("--cv", type=int, default=5, help="number of folds (default: 5)")
-    ev.add_argument("--rows", type=int, help="evaluate on a stratified subset of this many rows")
-    ev.add_argument("--image-size", type=int, help="input side length for image backbones")
-    ev.add_argument("--batch-size", type=int, default=32, help="rows per forward pass")
-    ev.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    ev.add_argument("--cv", type=int, default=5, metavar="N", help="number of folds (default: 5)")
+    ev.add_argument(
+        "--rows", type=int, metavar="N", help="evaluate on a stratified subset of this many rows"
+    )
+    ev.add_argument(
+        "--image-size", type=int, metavar="N", help="input side length for image backbones"
+    )
+    ev.add_argument("--batch-size", type=int, default=32, metavar="N", help="rows per forward pass")
+    ev.add_argument(
+        "--device", default="auto", metavar="DEV", help="auto, cpu, cuda, cuda:N or mps"
+    )
     ev.add_argument(
         "--cache",
         type=Path,
@@ -102,8 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--save-best", type=Path, metavar="PATH", help="refit the best pipeline on all rows, save"
     )
-    ev.add_argument("--random-state", type=int, default=0, help="seed of subset, folds, heads")
-    ev.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    ev.add_argument(
+        "--random-state", type=int, default=0, metavar="N", help="seed of subset, folds, heads"
+    )
+    ev.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")
     ev.set_defaults(run=run_evaluate)
 
     pr = sub.add_parser(

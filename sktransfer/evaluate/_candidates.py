@@ -13,7 +13,6 @@ is one more entry.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,7 +21,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression, LogisticRegressionCV, RidgeCV
+from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -50,32 +50,18 @@ class Head:
     build: Callable[[str, int, int | None], object]
 
 
-# scikit-learn >= 1.8 warns unless LogisticRegressionCV is asked for its new
-# behaviour explicitly; older versions lack these parameters.
-_LRCV_NEW = (
-    {"l1_ratios": (0.0,), "use_legacy_attributes": False}
-    if "use_legacy_attributes" in inspect.signature(LogisticRegressionCV).parameters
-    else {}
-)
-
-
 def _linear(task: str, random_state: int, min_class_rows: int | None):
     # The penalty is tuned by inner cross-validation: a fixed C suits TF-IDF and
     # embeddings differently, and an untuned head would rank the features unfairly.
     if task == "regression":
         return RidgeCV(alphas=np.logspace(-2, 3, 6))
+    logreg = LogisticRegression(max_iter=2000, class_weight="balanced", random_state=random_state)
     inner = min(3, min_class_rows or 0)
     if inner < 2:  # too few rows per class to tune C: the default penalty
-        return LogisticRegression(max_iter=2000, class_weight="balanced", random_state=random_state)
-    return LogisticRegressionCV(
-        Cs=np.logspace(-3, 2, 6),
-        cv=inner,
-        scoring="balanced_accuracy",
-        class_weight="balanced",
-        max_iter=2000,
-        random_state=random_state,
-        **_LRCV_NEW,
-    )
+        return logreg
+    # GridSearchCV rather than LogisticRegressionCV, whose balanced class weights
+    # fail on string labels such as folder names "0" … "9" in scikit-learn 1.9.
+    return GridSearchCV(logreg, {"C": np.logspace(-3, 2, 6)}, cv=inner, scoring="balanced_accuracy")
 
 
 HEADS: dict[str, Head] = {

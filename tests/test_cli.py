@@ -48,14 +48,14 @@ def review_table(reviews, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def digit_folder(digits_images, tmp_path_factory):
-    """An ImageFolder of 30 real digits (3 per class) as PNG files."""
+    """An ImageFolder of 20 real digits (2 per class) as PNG files."""
     from PIL import Image
 
     images, labels = digits_images
     root = tmp_path_factory.mktemp("digits") / "train"
     for digit in range(10):
         (root / str(digit)).mkdir(parents=True)
-        for k, i in enumerate(np.flatnonzero(labels == digit)[:3]):
+        for k, i in enumerate(np.flatnonzero(labels == digit)[:2]):
             Image.fromarray(images[i]).save(root / str(digit) / f"{k}.png")
     return root
 
@@ -120,7 +120,7 @@ def test_evaluate_table_save_and_predict(review_table, tmp_path):
 @pytest.mark.slow
 def test_evaluate_image_folder_save_and_predict(digit_folder, tmp_path, capsys):
     code = main(
-        ["evaluate", str(digit_folder), "--cv", "3", "--image-size", "64",
+        ["evaluate", str(digit_folder), "--cv", "2", "--image-size", "64",
          "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "report"),
          "--save-best", str(tmp_path / "best.joblib")]
     )  # fmt: skip
@@ -136,7 +136,7 @@ def test_evaluate_image_folder_save_and_predict(digit_folder, tmp_path, capsys):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     pred = pd.read_json(tmp_path / "p.jsonl", lines=True)
-    assert len(pred) == 30
+    assert len(pred) == 20
     assert set(pred["prediction"]) <= set(range(10))
 
 

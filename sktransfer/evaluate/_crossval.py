@@ -56,6 +56,19 @@ class Result:
     history: list | None = None
 
 
+def one_blas_thread():
+    """A context in which BLAS runs on one thread.
+
+    Heads fit small problems; with torch loaded, BLAS threads compete with
+    torch's OpenMP threads and a logistic regression on a few hundred
+    embeddings runs many times slower on a busy 2-core machine than on one
+    thread. The backbones keep their own threads (torch does not use this BLAS).
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def make_folds(y, task: str, cv: int, random_state: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Shuffled (stratified, for classification) folds shared by every candidate."""
     splitter = (
@@ -100,8 +113,9 @@ def cross_validate_candidates(
             folds, desc=f"{cand.name:<40.40}", unit="fold", disable=not progress, file=sys.stderr
         )
         for train, test in bar:
-            model = clone(cand.pipeline).fit(X.iloc[train], y_arr[train])
-            pred = model.predict(X.iloc[test])
+            with one_blas_thread():
+                model = clone(cand.pipeline).fit(X.iloc[train], y_arr[train])
+                pred = model.predict(X.iloc[test])
             oof[test] = pred
             for metric, (score, _) in METRICS[task].items():
                 res.scores[metric].append(float(score(y_arr[test], pred)))

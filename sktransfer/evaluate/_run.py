@@ -11,7 +11,14 @@ from sklearn.base import clone
 from .._cache import resolve_cache
 from ..datasets import _stratified_subset
 from ._candidates import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, Candidate, build_candidates
-from ._crossval import Result, cross_validate_candidates, leaderboard, make_folds, primary_metric
+from ._crossval import (
+    Result,
+    cross_validate_candidates,
+    leaderboard,
+    make_folds,
+    one_blas_thread,
+    primary_metric,
+)
 from ._data import (
     Columns,
     DataError,
@@ -45,7 +52,8 @@ class Evaluation:
 
     def refit_best(self):
         """The best pipeline fitted on all rows."""
-        return clone(self.best.pipeline).fit(self.X, self.y)
+        with one_blas_thread():
+            return clone(self.best.pipeline).fit(self.X, self.y)
 
     def write(self, out) -> list[Path]:
         """Write the leaderboard (CSV, JSON), per-fold scores and plots into ``out``."""

@@ -155,3 +155,27 @@ def test_refit_after_set_params_model_swaps_backbone(small_text_model):
     assert est.transform(X).shape[1] == 384
     est.set_params(model=small_text_model).fit(X)
     assert est.transform(X).shape[1] == 64
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
+def test_pickling_leaves_the_fitted_object_intact(estimator):
+    # joblib hashes (pickles) fitted steps in Pipeline(memory=...); that must not
+    # strip the live object of its model.
+    X = INPUTS[_ids(estimator)]
+    est = clone(estimator).fit(X)
+    before = est.transform(X)
+    pickle.dumps(est)
+    np.testing.assert_array_equal(est.transform(X), before)
+    assert not isinstance(est.device_, str)
+
+
+def test_pipeline_memory_works_with_encoders(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    X = ["good", "great", "awful", "bad"] * 3
+    y = [1, 1, 0, 0] * 3
+    pipe = make_pipeline(TextEmbedder(), LogisticRegression(), memory=str(tmp_path))
+    first = pipe.fit(X, y).predict_proba(X)
+    second = pipe.fit(X, y).predict_proba(X)  # the embedder now comes from joblib's cache
+    np.testing.assert_allclose(first, second, atol=1e-6)

@@ -12,6 +12,7 @@ data each search costs. Run::
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import tempfile
 import time
@@ -60,14 +61,13 @@ def main(argv=None):
     results = {}
     results["cache off"] = search(TextEmbedder(), X, y, args.candidates)
     with tempfile.TemporaryDirectory() as tmp:
-        results["Pipeline(memory=...)"] = search(
-            TextEmbedder(), X, y, args.candidates, memory=tmp
-        )
+        results["Pipeline(memory=...)"] = search(TextEmbedder(), X, y, args.candidates, memory=tmp)
     cache = EmbeddingCache()  # cold: its time includes embedding every row once
     results["sktransfer cache"] = search(TextEmbedder(cache=cache), X, y, args.candidates)
 
     print(f"{args.rows} fine-food reviews, 5 folds x {args.candidates} C values, all-MiniLM-L6-v2")
-    print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")
+    machine = platform.processor() or platform.machine()
+    print(f"machine: {machine}, {os.cpu_count()} cpus, python {platform.python_version()}")
     print(f"one transform over all rows: {one_pass:.1f} s")
     print(f"{'method':<22} {'seconds':>8} {'x one pass':>11}  best C   best score")
     for name, (seconds, grid) in results.items():
@@ -75,7 +75,8 @@ def main(argv=None):
             f"{name:<22} {seconds:8.1f} {seconds / one_pass:11.2f}  "
             f"{grid.best_params_['head__C']:<8.3g} {grid.best_score_:.4f}"
         )
-    print(f"rows embedded with the cache: {cache.stats['rows_embedded']} (distinct rows: {len(set(X))})")
+    embedded = cache.stats["rows_embedded"]
+    print(f"rows embedded with the cache: {embedded} (distinct rows: {len(set(X))})")
     base = results["cache off"][1]
     same = all(
         grid.best_params_ == base.best_params_ and np.isclose(grid.best_score_, base.best_score_)

@@ -179,3 +179,18 @@ def test_pipeline_memory_works_with_encoders(tmp_path):
     first = pipe.fit(X, y).predict_proba(X)
     second = pipe.fit(X, y).predict_proba(X)  # the embedder now comes from joblib's cache
     np.testing.assert_allclose(first, second, atol=1e-6)
+
+
+def test_clones_share_one_loaded_model_and_registry_clears():
+    from sktransfer import clear_models, loaded_models
+
+    X = INPUTS["TextEmbedder"]
+    a = TextEmbedder().fit(X)
+    b = clone(a).fit(X)
+    assert a.model_ is b.model_  # one copy of the weights for all clones
+    assert any(key[0] == "text" for key in loaded_models())
+    assert clear_models() >= 1
+    assert loaded_models() == []
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))  # fitted ones keep working
+    c = clone(a).fit(X)
+    assert c.model_ is not a.model_  # loaded afresh after clearing

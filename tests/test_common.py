@@ -194,3 +194,20 @@ def test_clones_share_one_loaded_model_and_registry_clears():
     np.testing.assert_array_equal(a.transform(X), b.transform(X))  # fitted ones keep working
     c = clone(a).fit(X)
     assert c.model_ is not a.model_  # loaded afresh after clearing
+
+
+def test_fitted_on_gpu_unpickles_on_cpu_only_machine():
+    import torch
+
+    X = INPUTS["TextEmbedder"]
+    est = TextEmbedder(device="cpu").fit(X)
+    expected = est.transform(X)
+    # What a GPU-fitted encoder's pickle holds: device="cuda", device_="cuda".
+    est.device, est.device_ = "cuda", torch.device("cuda")
+    blob = pickle.dumps(est)
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA; the fallback is for CPU-only machines")
+    with pytest.warns(RuntimeWarning, match="fitted on cuda.*runs on cpu"):
+        again = pickle.loads(blob)
+    assert again.device_.type == "cpu"
+    np.testing.assert_allclose(again.transform(X), expected, atol=1e-6)

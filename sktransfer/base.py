@@ -138,7 +138,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     # Pickling stores a reference to the weights (the parameters), not the weights:
     # small pickles, and an encoder fitted on a GPU unpickles on a CPU-only machine.
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: never strip the live object
         for name in self._unpicklable:
             state.pop(name, None)
         if "device_" in state:

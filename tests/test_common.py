@@ -155,3 +155,59 @@ def test_refit_after_set_params_model_swaps_backbone(small_text_model):
     assert est.transform(X).shape[1] == 384
     est.set_params(model=small_text_model).fit(X)
     assert est.transform(X).shape[1] == 64
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
+def test_pickling_leaves_the_fitted_object_intact(estimator):
+    # joblib hashes (pickles) fitted steps in Pipeline(memory=...); that must not
+    # strip the live object of its model.
+    X = INPUTS[_ids(estimator)]
+    est = clone(estimator).fit(X)
+    before = est.transform(X)
+    pickle.dumps(est)
+    np.testing.assert_array_equal(est.transform(X), before)
+    assert not isinstance(est.device_, str)
+
+
+def test_pipeline_memory_works_with_encoders(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    X = ["good", "great", "awful", "bad"] * 3
+    y = [1, 1, 0, 0] * 3
+    pipe = make_pipeline(TextEmbedder(), LogisticRegression(), memory=str(tmp_path))
+    first = pipe.fit(X, y).predict_proba(X)
+    second = pipe.fit(X, y).predict_proba(X)  # the embedder now comes from joblib's cache
+    np.testing.assert_allclose(first, second, atol=1e-6)
+
+
+def test_clones_share_one_loaded_model_and_registry_clears():
+    from sktransfer import clear_models, loaded_models
+
+    X = INPUTS["TextEmbedder"]
+    a = TextEmbedder().fit(X)
+    b = clone(a).fit(X)
+    assert a.model_ is b.model_  # one copy of the weights for all clones
+    assert any(key[0] == "text" for key in loaded_models())
+    assert clear_models() >= 1
+    assert loaded_models() == []
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))  # fitted ones keep working
+    c = clone(a).fit(X)
+    assert c.model_ is not a.model_  # loaded afresh after clearing
+
+
+def test_fitted_on_gpu_unpickles_on_cpu_only_machine():
+    import torch
+
+    X = INPUTS["TextEmbedder"]
+    est = TextEmbedder(device="cpu").fit(X)
+    expected = est.transform(X)
+    # What a GPU-fitted encoder's pickle holds: device="cuda", device_="cuda".
+    est.device, est.device_ = "cuda", torch.device("cuda")
+    blob = pickle.dumps(est)
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA; the fallback is for CPU-only machines")
+    with pytest.warns(RuntimeWarning, match="fitted on cuda.*runs on cpu"):
+        again = pickle.loads(blob)
+    assert again.device_.type == "cpu"
+    np.testing.assert_allclose(again.transform(X), expected, atol=1e-6)

@@ -33,8 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="sktransfer",
-        description="Transfer learning as scikit-learn estimators.",
+        description=(
+            "Transfer learning as scikit-learn estimators. Without a command, runs "
+            "'evaluate' (with no data: the built-in demo)."
+        ),
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"sktransfer {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ev = sub.add_parser(
@@ -266,6 +272,11 @@ def main(argv=None) -> int:
     0 on success; 2 when the data or arguments cannot be used (the message,
     on stderr, says how to fix them).
     """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # The main job is the default: `sktransfer` alone runs the demo, and
+    # `sktransfer data.csv --target y` means `sktransfer evaluate data.csv ...`.
+    if not argv or argv[0] not in {"evaluate", "predict", "-h", "--help", "--version"}:
+        argv = ["evaluate", *argv]
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:

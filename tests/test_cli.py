@@ -235,3 +235,10 @@ def test_error_predict_with_a_file_that_is_not_a_model(tmp_path, small_table, ca
     bogus.write_bytes(b"nope")
     err = error_of(["predict", bogus, small_table], capsys)
     assert "model.joblib" in err and "--save-best" in err
+
+
+def test_evaluate_is_the_default_command(small_table, capsys):
+    # `sktransfer DATA ...` is `sktransfer evaluate DATA ...`.
+    err = error_of([small_table, "--target", "scor", "--no-cache"], capsys)
+    assert "sktransfer evaluate: error:" in err
+    assert "Did you mean 'score'" in err

@@ -19,7 +19,9 @@ def _ruff():
     return exe
 
 
-@pytest.mark.parametrize("args", [["check", "."], ["format", "--check", "."]], ids=["lint", "format"])
+@pytest.mark.parametrize(
+    "args", [["check", "."], ["format", "--check", "."]], ids=["lint", "format"]
+)
 def test_ruff(args):
     result = subprocess.run([_ruff(), *args], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -60,8 +60,14 @@ RESULTS: list[dict] = []
 
 
 # --------------------------------------------------------------------- timing
-def interleaved(contenders: dict, reps: int, sync=None) -> dict[str, list[float]]:
-    """Time every contender once per round, rotating the order each round."""
+def interleaved(contenders: dict, reps: int, sync=None, warm=None) -> dict[str, list[float]]:
+    """Time every contender once per round, rotating the order each round.
+
+    ``warm``: untimed calls made first (one-time costs: kernel selection, memory
+    pools, lazily built state), one per contender.
+    """
+    for fn in (warm or {}).values():
+        fn()
     names = list(contenders)
     times = {name: [] for name in names}
     for r in range(reps):
@@ -172,6 +178,8 @@ def bench_text(args, device, texts):
         print("  (embetter not installed: pip install 'sktransfer[bench]')")
     raw.encode(texts[:64], batch_size=args.batch_size)  # warm-up
     emb.transform(texts[:64])
+    if "embetter SentenceEncoder" in contenders:
+        peer.transform(texts[:64])
     report(
         "text",
         interleaved(contenders, args.reps, _sync(device)),
@@ -216,7 +224,8 @@ def bench_image(args, device, paths):
     contenders[f"ImageEmbedder files, num_workers='auto' ({n_auto})"] = lambda: auto.transform(
         paths
     )
-    hand_loop()  # warm-up
+    for e in [*embedders.values(), auto]:  # warm-up, through the workers too
+        e.transform(paths[: 2 * bs + 1])
     ref = hand_loop()
     got = embedders[0].transform(paths)
     print(f"  max |ImageEmbedder - hand loop| = {np.abs(got - ref).max():.2e}")
@@ -251,6 +260,8 @@ def bench_peer(args, device, paths):
     peer.transform_img = create_transform(**peer.config)
     loader = ImageLoader()
     subset = paths[: args.n_peer]
+    peer.transform(loader.transform(subset[:2]))  # warm-up
+    emb.transform(subset[:2])
     contenders = {
         "embetter ImageLoader + TimmEncoder": lambda: peer.transform(loader.transform(subset)),
         "ImageEmbedder files, num_workers='auto'": lambda: emb.transform(subset),
@@ -383,29 +394,43 @@ def bench_precision(args, device, texts, labels, paths):
 
 
 def bench_backends(args, device, texts, labels):
+    """sentence-transformers' own ``backend`` through TextEmbedder where its optional
+    packages load; otherwise the equivalent plain loop those backends run: the
+    transformer exported once (ONNX Runtime) or converted (OpenVINO), fed by the
+    model's own tokenizer in length-sorted batches, pooled by the model's own
+    pooling modules."""
     base = TextEmbedder(batch_size=args.batch_size, device=device).fit(texts[:1])
-    contenders, outs = {"backend='torch'": base}, {}
+    contenders = {"torch (TextEmbedder)": base.transform}
     for backend in ("onnx", "openvino"):
         try:
-            contenders[f"backend={backend!r}"] = TextEmbedder(
-                batch_size=args.batch_size, device=device, backend=backend
-            ).fit(texts[:1])
-        except Exception as exc:  # report why, go on with the others
-            print(f"\n[backends] backend={backend!r} unavailable: {exc}")
+            emb = TextEmbedder(batch_size=args.batch_size, device=device, backend=backend)
+            contenders[f"{backend} (TextEmbedder backend={backend!r})"] = emb.fit(
+                texts[:1]
+            ).transform
+            continue
+        except ValueError as exc:
+            print(f"\n[backends] TextEmbedder backend={backend!r} unavailable: {exc}")
             RESULTS.append({"section": "backends", "backend": backend, "error": str(exc)})
+        if device.type != "cpu":
+            continue
+        try:
+            contenders[f"{backend} (plain loop, exported transformer)"] = _exported_loop(
+                base.model_, backend, args.batch_size
+            )
+        except Exception as exc:  # report why, go on with the others
+            print(f"[backends] plain {backend} loop unavailable: {type(exc).__name__}: {exc}")
     if len(contenders) == 1:
         return
-    outs = {k: e.transform(texts) for k, e in contenders.items()}
+    outs = {k: fn(texts) for k, fn in contenders.items()}  # also the warm-up
     times = interleaved(
-        {k: (lambda e=e: e.transform(texts)) for k, e in contenders.items()},
-        args.reps,
-        _sync(device),
+        {k: (lambda fn=fn: fn(texts)) for k, fn in contenders.items()}, args.reps, _sync(device)
     )
-    report("backends", times, len(texts), "texts", "backend='torch'")
+    report("backends", times, len(texts), "texts", "torch (TextEmbedder)")
+    ref = outs["torch (TextEmbedder)"]
     for k, out in outs.items():
-        cos = _cosines(outs["backend='torch'"], out)
+        cos = _cosines(ref, out)
         acc = _cv_accuracy(out, labels)
-        print(f"  {k:20s} cosine to torch: min {cos.min():.5f}; accuracy {acc:.4f}")
+        print(f"  {k:44s} cosine to torch: min {cos.min():.6f}; accuracy {acc:.4f}")
         RESULTS.append(
             {
                 "section": "backends-accuracy",
@@ -416,7 +441,79 @@ def bench_backends(args, device, texts, labels):
         )
 
 
+def base_dim(model) -> int:
+    get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    return get()
+
+
+def _exported_loop(model, backend: str, batch_size: int):
+    """``texts -> embeddings`` with the transformer of ``model`` run by ``backend``."""
+    transformer = model[0].auto_model.eval()
+
+    class Hidden(torch.nn.Module):
+        def __init__(self, hf):
+            super().__init__()
+            self.hf = hf
+
+        def forward(self, input_ids, attention_mask):
+            return self.hf(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    wrapped = Hidden(transformer).eval()
+    sample = model.preprocess(["an example sentence", "another one, a little longer"])
+    example = (sample["input_ids"], sample["attention_mask"])
+    if backend == "onnx":
+        import onnxruntime
+
+        path = Path(tempfile.mkdtemp()) / "transformer.onnx"
+        torch.onnx.export(
+            wrapped,
+            example,
+            str(path),
+            dynamo=False,
+            input_names=["input_ids", "attention_mask"],
+            output_names=["hidden"],
+            dynamic_axes={
+                name: {0: "batch", 1: "tokens"}
+                for name in ("input_ids", "attention_mask", "hidden")
+            },
+            opset_version=17,
+        )
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+        def forward(ids, mask):
+            return session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+    else:
+        import openvino
+
+        compiled = openvino.compile_model(
+            openvino.convert_model(wrapped, example_input=example), "CPU"
+        )
+
+        def forward(ids, mask):
+            return compiled([ids, mask])[0]
+
+    def embed(texts):
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), base_dim(model)), np.float32)
+        for start in range(0, len(texts), batch_size):
+            idx = order[start : start + batch_size]
+            feats = model.preprocess([texts[i] for i in idx])
+            hidden = forward(feats["input_ids"].numpy(), feats["attention_mask"].numpy())
+            feats = {
+                "token_embeddings": torch.from_numpy(hidden),
+                "attention_mask": feats["attention_mask"],
+            }
+            with torch.inference_mode():
+                for module in list(model)[1:]:  # the model's own pooling, normalisation
+                    feats = module(feats)
+            out[idx] = feats["sentence_embedding"].numpy()
+        return out
+
+    return embed
+
+
 def _runner(embedder, rows):
+    embedder.transform(rows[:16])  # warm-up
     return lambda: embedder.transform(rows)
 
 
@@ -450,13 +547,18 @@ def parse(argv=None):
     p.add_argument("--n-texts", type=int, default=2000)
     p.add_argument("--n-images", type=int, default=500)
     p.add_argument("--n-peer", type=int, default=100, help="images for the embetter peer")
-    p.add_argument("--workers", default="1,2", help="num_workers values besides 0")
+    p.add_argument("--workers", default="2", help="num_workers values besides 0 and 'auto'")
+    p.add_argument(
+        "--n-side-texts", type=int, default=500, help="texts in batch/precision/backends"
+    )
+    p.add_argument("--n-side-images", type=int, default=100, help="images in batch/precision")
     p.add_argument("--scaling", default="1000,2000,4000")
     p.add_argument("--batch-sizes", default="8,32,128")
     p.add_argument("--json", help="also write every figure to this file")
     args = p.parse_args(argv)
     if args.quick:
         args.reps, args.n_texts, args.n_images, args.n_peer = 2, 200, 64, 16
+        args.n_side_texts, args.n_side_images = 100, 32
         args.scaling, args.batch_sizes = "100,200,400", "8,32"
     args.workers = [int(w) for w in args.workers.split(",") if w]
     args.scaling = [int(n) for n in args.scaling.split(",")]
@@ -484,7 +586,9 @@ def main(argv=None) -> None:
             if {"image", "peer", "batch", "precision"} & set(args.sections)
             else []
         )
-        t, y = texts[: args.n_texts], labels[: args.n_texts]
+        t = texts[: args.n_texts]
+        side_t, side_y = texts[: args.n_side_texts], labels[: args.n_side_texts]
+        side_p = paths[: args.n_side_images]
         for section in args.sections:
             if section == "text":
                 bench_text(args, device, t)
@@ -495,11 +599,11 @@ def main(argv=None) -> None:
             elif section == "scaling":
                 bench_scaling(args, device, texts)
             elif section == "batch":
-                bench_batch(args, device, t, paths)
+                bench_batch(args, device, side_t, side_p)
             elif section == "precision":
-                bench_precision(args, device, t, y, paths)
+                bench_precision(args, device, side_t, side_y, side_p)
             elif section == "backends":
-                bench_backends(args, device, t, y)
+                bench_backends(args, device, side_t, side_y)
     info["load_avg_end"] = os.getloadavg()
     print("\nload average at the end:", info["load_avg_end"])
     if args.json:

@@ -170,7 +170,7 @@ def run_loader(
         batch_size=batch_size,
         num_workers=num_workers,
         pin_memory=cuda,
-        prefetch_factor=4 if num_workers else None,
+        prefetch_factor=2 if num_workers else None,
     )
     outputs = []
     with torch.inference_mode(), autocast():

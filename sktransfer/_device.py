@@ -65,9 +65,10 @@ def prepared_module(key, module, device: torch.device, *, channels_last=False, c
 
     ``channels_last`` stores 4-D weights as NHWC, the layout convolution
     kernels of cuDNN and oneDNN run fastest on; ``compile`` wraps the module in
-    :func:`torch.compile`. Both change speed, not results (up to float
-    rounding). The prepared copy is shared under ``key`` plus the two flags, so
-    the plain module that other encoders share is never modified.
+    :func:`torch.compile` (``compile`` may be a dict of its keyword arguments).
+    Both change speed, not results (up to float rounding). The prepared copy
+    is shared under ``key`` plus the two settings, so the plain module that
+    other encoders share is never modified.
     """
     if not channels_last and not compile:
         return module
@@ -80,13 +81,36 @@ def prepared_module(key, module, device: torch.device, *, channels_last=False, c
 
             out = copy.deepcopy(module).to(memory_format=torch.channels_last)
         if compile:
-            out = torch.compile(out, dynamic=True)
+            out = torch.compile(out, **compile_options(compile))
         return out
 
-    return shared_model(("prepared", key, bool(channels_last), bool(compile)), prepare)
+    options = tuple(sorted(compile_options(compile).items())) if compile else None
+    return shared_model(("prepared", key, bool(channels_last), options), prepare)
+
+
+def compile_options(compile) -> dict:
+    """Keyword arguments for :func:`torch.compile` from a ``compile`` parameter."""
+    return dict(compile) if isinstance(compile, dict) else {}
+
+
+def check_compile(compile) -> None:
+    """Raise unless ``compile`` is a bool or a dict of torch.compile options."""
+    if isinstance(compile, dict):
+        import inspect
+
+        known = set(inspect.signature(torch.compile).parameters) - {"model"}
+        unknown = sorted(set(compile) - known)
+        if unknown:
+            raise ValueError(
+                f"compile={compile!r}: {unknown} are not torch.compile arguments; "
+                f"use some of {sorted(known)}."
+            )
+        return
+    check_flag("compile", compile)
 
 
 def check_flag(name: str, value) -> None:
-    """Raise unless ``value`` is a bool (``channels_last``, ``compile``)."""
+    """Raise unless ``value`` is a bool."""
     if not isinstance(value, bool):
-        raise ValueError(f"{name}={value!r}; use True or False.")
+        more = " or a dict of torch.compile arguments" if name == "compile" else ""
+        raise ValueError(f"{name}={value!r}; use True or False{more}.")

@@ -13,7 +13,7 @@ from .._batching import (
     run_loader,
     with_batch_size,
 )
-from .._device import check_flag, prepared_module
+from .._device import check_compile, check_flag, prepared_module
 from .._precision import autocast_for, check_precision
 from ..base import BaseEmbedder
 from ..io import ImageDataset, image_rows
@@ -67,9 +67,10 @@ class ImageEmbedder(BaseEmbedder):
     channels_last : bool, default=False
         Run convolutions in NHWC layout (faster on GPUs with tensor cores and
         on some CPUs). A separate laid-out copy of the module is shared.
-    compile : bool, default=False
+    compile : bool or dict, default=False
         Compile the module with :func:`torch.compile` (in ``fit``, on the first
-        forward pass); pays off on long runs.
+        forward pass); a dict passes its arguments, e.g.
+        ``{"mode": "max-autotune"}``. Pays off on long runs.
     normalize : bool, default=False
         L2-normalise each embedding.
     verbose : bool, default=False
@@ -135,7 +136,7 @@ class ImageEmbedder(BaseEmbedder):
         check_num_workers(self.num_workers)
         check_precision(self.precision, device)
         check_flag("channels_last", self.channels_last)
-        check_flag("compile", self.compile)
+        check_compile(self.compile)
         backbone = build_image_backbone(
             model=self.model,
             weights=self.weights,

@@ -6,7 +6,7 @@ import copy
 import os
 
 from .._batching import check_batch_size, with_batch_size
-from .._device import check_flag
+from .._device import check_compile, compile_options
 from .._precision import autocast_for, check_precision
 from .._registry import shared_model
 from .._weights import shipped_text_model
@@ -41,9 +41,10 @@ class TextEmbedder(BaseEmbedder):
         sentence-transformers' inference runtime. ``"onnx"`` and
         ``"openvino"`` need ``sentence-transformers[onnx]`` or
         ``sentence-transformers[openvino]`` and run in float32.
-    compile : bool, default=False
+    compile : bool or dict, default=False
         Compile the transformer with :func:`torch.compile` (``backend="torch"``
-        only); pays off on long runs.
+        only); a dict passes its arguments, e.g. ``{"mode": "max-autotune"}``.
+        Pays off on long runs.
     normalize : bool, default=False
         L2-normalise each embedding (cosine similarity becomes a dot product).
     verbose : bool, default=False
@@ -102,7 +103,7 @@ class TextEmbedder(BaseEmbedder):
     def _load(self, device):
         check_batch_size(self.batch_size)
         check_precision(self.precision, device)
-        check_flag("compile", self.compile)
+        check_compile(self.compile)
         check_backend(self.backend, self.precision, self.compile)
         source = self._model_source()
         key = ("text", source, str(device))
@@ -110,7 +111,11 @@ class TextEmbedder(BaseEmbedder):
             key = (*key, self.backend)
         model = shared_model(key, lambda: _load_sentence_model(source, device, self.backend))
         if self.compile:
-            model = shared_model((*key, "compiled"), lambda: _compiled(model))
+            options = compile_options(self.compile)
+            model = shared_model(
+                (*key, "compiled", tuple(sorted(options.items()))),
+                lambda: _compiled(model, options),
+            )
         return model
 
     def _output_dim(self) -> int:
@@ -171,12 +176,12 @@ def check_backend(backend, precision, compile) -> None:
         )
 
 
-def _compiled(model):
+def _compiled(model, options: dict):
     """A copy of a SentenceTransformer whose transformer runs through torch.compile."""
     import torch
 
     out = copy.deepcopy(model)
-    out[0].model = torch.compile(out[0].model)
+    out[0].model = torch.compile(out[0].model, **options)
     return out
 
 

@@ -461,6 +461,32 @@ def _exported_loop(model, backend: str, batch_size: int):
     wrapped = Hidden(transformer).eval()
     sample = model.preprocess(["an example sentence", "another one, a little longer"])
     example = (sample["input_ids"], sample["attention_mask"])
+    with warnings.catch_warnings():  # exporter chatter about tracing
+        warnings.simplefilter("ignore")
+        forward = _export(wrapped, example, backend)
+
+    def embed(texts):
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), base_dim(model)), np.float32)
+        for start in range(0, len(texts), batch_size):
+            idx = order[start : start + batch_size]
+            feats = model.preprocess([texts[i] for i in idx])
+            hidden = forward(feats["input_ids"].numpy(), feats["attention_mask"].numpy())
+            feats = {
+                "token_embeddings": torch.from_numpy(hidden),
+                "attention_mask": feats["attention_mask"],
+            }
+            with torch.inference_mode():
+                for module in list(model)[1:]:  # the model's own pooling, normalisation
+                    feats = module(feats)
+            out[idx] = feats["sentence_embedding"].numpy()
+        return out
+
+    return embed
+
+
+def _export(wrapped, example, backend: str):
+    """``(input_ids, attention_mask) -> hidden states`` run by ``backend``."""
     if backend == "onnx":
         import onnxruntime
 
@@ -492,24 +518,7 @@ def _exported_loop(model, backend: str, batch_size: int):
         def forward(ids, mask):
             return compiled([ids, mask])[0]
 
-    def embed(texts):
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        out = np.empty((len(texts), base_dim(model)), np.float32)
-        for start in range(0, len(texts), batch_size):
-            idx = order[start : start + batch_size]
-            feats = model.preprocess([texts[i] for i in idx])
-            hidden = forward(feats["input_ids"].numpy(), feats["attention_mask"].numpy())
-            feats = {
-                "token_embeddings": torch.from_numpy(hidden),
-                "attention_mask": feats["attention_mask"],
-            }
-            with torch.inference_mode():
-                for module in list(model)[1:]:  # the model's own pooling, normalisation
-                    feats = module(feats)
-            out[idx] = feats["sentence_embedding"].numpy()
-        return out
-
-    return embed
+    return forward
 
 
 def _runner(embedder, rows):

@@ -119,14 +119,19 @@ def resolve_num_workers(num_workers, device: torch.device, n_rows: int, batch_si
     """Worker processes for decoding ``n_rows`` images.
 
     ``"auto"``: none for a single batch (starting workers costs more than it
-    saves), and none where processes do not start by ``fork`` (there each
-    worker pickles the rows and re-imports the user's script); otherwise one per
+    saves), none where processes do not start by ``fork`` (there each worker
+    pickles the rows and re-imports the user's script) or inside a daemonic
+    process (which may not have children); otherwise one per
     spare core, at most 8. On a CPU the forward pass needs the cores too, so
     half of them decode (at least one).
     """
     if num_workers != "auto":
         return int(num_workers)
-    if n_rows <= batch_size or multiprocessing.get_start_method() != "fork":
+    if (
+        n_rows <= batch_size
+        or multiprocessing.get_start_method() != "fork"
+        or multiprocessing.current_process().daemon
+    ):
         return 0
     cores = _usable_cores()
     if cores < 2:

@@ -201,3 +201,15 @@ def test_auto_workers_none_for_a_single_batch():
     assert resolve_num_workers("auto", cpu, n_rows=10, batch_size=32) == 0
     assert resolve_num_workers(3, cpu, n_rows=10, batch_size=32) == 3
     assert resolve_num_workers("auto", cpu, n_rows=1000, batch_size=32) <= 8
+
+
+def _auto_workers(_):
+    return resolve_num_workers("auto", torch.device("cpu"), n_rows=1000, batch_size=32)
+
+
+def test_auto_workers_none_inside_a_daemonic_pool_worker():
+    import multiprocessing
+
+    # Pool workers are daemonic and may not start DataLoader workers of their own.
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.map(_auto_workers, [0]) == [0]

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-import numpy as np
+import dataclasses
+
 import torch
 
+from .._batching import (
+    check_batch_size,
+    check_num_workers,
+    resolve_num_workers,
+    run_loader,
+    with_batch_size,
+)
+from .._device import check_compile, check_flag, prepared_module
+from .._precision import autocast_for, check_precision
 from ..base import BaseEmbedder
 from ..io import ImageDataset, image_row_key, image_rows
 from ._backbones import build_image_backbone
@@ -40,13 +50,27 @@ class ImageEmbedder(BaseEmbedder):
         node name.
     image_size : int or None, default=None
         Override the input side length of the weights' preprocessing.
-    batch_size : int, default=32
-        Images per forward pass.
-    num_workers : int, default=0
-        ``DataLoader`` worker processes that decode the next batches while the
-        model runs.
+    batch_size : int or "auto", default=32
+        Images per forward pass. ``"auto"`` starts at 32 on a CPU and 256 on a
+        GPU, and halves on each out-of-memory error.
+    num_workers : int or "auto", default="auto"
+        ``DataLoader`` worker processes that decode and resize the next batches
+        while the model runs. ``"auto"``: none for a single batch, else half
+        the cores on a CPU (all but one next to a GPU), at most 8.
     device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
         Where the model runs.
+    precision : {"float32", "bfloat16", "float16"}, default="float32"
+        Arithmetic of the forward pass. The 16-bit choices autocast matrix
+        products and convolutions (weights stay float32; output is float32);
+        fast on GPUs, within a cosine of 0.99 of float32 (see
+        ``docs/benchmarks.md``).
+    channels_last : bool, default=False
+        Run convolutions in NHWC layout (faster on GPUs with tensor cores and
+        on some CPUs). A separate laid-out copy of the module is shared.
+    compile : bool or dict, default=False
+        Compile the module with :func:`torch.compile` (in ``fit``, on the first
+        forward pass); a dict passes its arguments, e.g.
+        ``{"mode": "max-autotune"}``. Pays off on long runs.
     normalize : bool, default=False
         L2-normalise each embedding.
     verbose : bool, default=False
@@ -90,8 +114,11 @@ class ImageEmbedder(BaseEmbedder):
         layer=None,
         image_size=None,
         batch_size=32,
-        num_workers=0,
+        num_workers="auto",
         device="auto",
+        precision="float32",
+        channels_last=False,
+        compile=False,
         normalize=False,
         verbose=False,
         cache=None,
@@ -105,6 +132,9 @@ class ImageEmbedder(BaseEmbedder):
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.device = device
+        self.precision = precision
+        self.channels_last = channels_last
+        self.compile = compile
         self.normalize = normalize
         self.verbose = verbose
         self.cache = cache
@@ -113,7 +143,12 @@ class ImageEmbedder(BaseEmbedder):
         return image_rows(X)
 
     def _load(self, device):
-        return build_image_backbone(
+        check_batch_size(self.batch_size)
+        check_num_workers(self.num_workers)
+        check_precision(self.precision, device)
+        check_flag("channels_last", self.channels_last)
+        check_compile(self.compile)
+        backbone = build_image_backbone(
             model=self.model,
             weights=self.weights,
             backend=self.backend,
@@ -122,6 +157,17 @@ class ImageEmbedder(BaseEmbedder):
             image_size=self.image_size,
             device=device,
         )
+        module = prepared_module(
+            (_identity_key(backbone.identity), str(device)),
+            backbone.module,
+            device,
+            channels_last=self.channels_last,
+            compile=self.compile,
+        )
+        # Reduced precision changes the output slightly, so it is part of what
+        # determines it; layout and compilation are not.
+        identity = {**backbone.identity, "precision": self.precision}
+        return dataclasses.replace(backbone, module=module, identity=identity)
 
     def _identity(self) -> dict:
         return {"kind": "image", **self.model_.identity}
@@ -136,22 +182,26 @@ class ImageEmbedder(BaseEmbedder):
             return self.model_.module(probe).shape[-1]
 
     def _embed(self, rows, positions):
-        from torch.utils.data import DataLoader
-        from tqdm.auto import tqdm
-
         dataset = ImageDataset(rows, self.model_.preprocess, positions)
-        loader = DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            num_workers=self.num_workers,
-            pin_memory=self.device_.type == "cuda",
-        )
-        module = self.model_.module
-        chunks = []
-        with torch.inference_mode():
-            for batch in tqdm(loader, desc="images", unit="batch", disable=not self.verbose):
-                out = module(batch.to(self.device_, non_blocking=True))
-                chunks.append(out.float().cpu().numpy())
-        if not chunks:
-            return np.zeros((0, self.n_features_out_), dtype=np.float32)
-        return np.concatenate(chunks)
+
+        def run(batch_size):
+            return run_loader(
+                dataset,
+                self.model_.module,
+                device=self.device_,
+                batch_size=batch_size,
+                num_workers=resolve_num_workers(
+                    self.num_workers, self.device_, len(dataset), batch_size
+                ),
+                autocast=autocast_for(self.precision, self.device_),
+                channels_last=self.channels_last,
+                out_dim=self.n_features_out_,
+                verbose=self.verbose,
+            )
+
+        key = ("image", _identity_key(self.model_.identity), str(self.device_))
+        return with_batch_size(run, self.batch_size, self.device_, "image", key)
+
+
+def _identity_key(identity: dict) -> str:
+    return repr(sorted(identity.items()))

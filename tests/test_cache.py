@@ -88,8 +88,14 @@ def test_changing_the_text_model_misses(small_text_model):
 
 @pytest.mark.parametrize(
     "change",
-    [{"pooling": "max"}, {"image_size": 48}, {"layer": -2}, {"model": "resnet18", "weights": None}],
-    ids=["pooling", "image_size", "layer", "model"],
+    [
+        {"pooling": "max"},
+        {"image_size": 48},
+        {"layer": -2},
+        {"model": "resnet18", "weights": None},
+        {"precision": "bfloat16"},
+    ],
+    ids=["pooling", "image_size", "layer", "model", "precision"],
 )
 def test_changing_an_image_key_ingredient_misses(digit_files, change):
     cache = EmbeddingCache()

@@ -163,6 +163,21 @@ def test_torchvision_default_weights_load_from_torch_home(tmp_path, monkeypatch,
     np.testing.assert_allclose(from_file.fit_transform(photo_dir[:2]), out, atol=1e-5)
 
 
+def test_torchvision_final_map_does_not_depend_on_image_size(photo_dir):
+    # At 32 px resnet18's last stage is a 1x1 map: still the map the head pools.
+    rows = photo_dir[:1]
+    for size in (32, 96):
+        est = ImageEmbedder(model="resnet18", weights=None, image_size=size).fit(rows)
+        assert est.transform(rows).shape == (1, 512), size
+    last = ImageEmbedder(model="resnet18", weights=None, image_size=32, layer=-1).fit(rows)
+    assert last.transform(rows).shape == (1, 512)
+    third = last.set_params(layer=-2).fit(rows)
+    assert third.transform(rows).shape == (1, 256)
+    # channels-last tensors inside convnext blocks are not stages of their own
+    convnext = ImageEmbedder(model="convnext_tiny", weights=None, image_size=64, layer=0)
+    assert convnext.fit(rows).transform(rows).shape == (1, 96)
+
+
 def test_torchvision_vit_token_pooling(photo_dir):
     est = ImageEmbedder(model="vit_b_16", weights=None, pooling="token").fit(photo_dir[:1])
     assert est.transform(photo_dir[:1]).shape == (1, 768)

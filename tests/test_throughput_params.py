@@ -22,15 +22,16 @@ def cosines(a, b):
 
 @pytest.fixture(scope="module")
 def texts(reviews):
-    """40 real reviews of very different lengths, in a shuffled order."""
+    """24 real reviews of very different lengths (shortest to the 80th percentile),
+    in a shuffled order."""
     by_length = reviews["review"].astype(str).iloc[np.argsort(reviews["review"].str.len())]
-    picked = by_length.iloc[np.linspace(0, len(by_length) - 1, 40).astype(int)].tolist()
+    picked = by_length.iloc[np.linspace(0, 0.8 * len(by_length), 24).astype(int)].tolist()
     return [picked[i] for i in np.random.default_rng(0).permutation(len(picked))]
 
 
 @pytest.fixture(scope="module")
 def text_reference(texts):
-    return TextEmbedder(batch_size=40, device="cpu").fit(texts).transform(texts)
+    return TextEmbedder(batch_size=24, device="cpu").fit(texts).transform(texts)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def image_reference(images):
 
 
 # ------------------------------------------------------------------------ text
-@pytest.mark.parametrize("batch_size", [1, 7, "auto"])
+@pytest.mark.parametrize("batch_size", [2, 7, "auto"])
 def test_text_same_embeddings_across_batch_sizes(texts, text_reference, batch_size):
     got = TextEmbedder(batch_size=batch_size, device="cpu").fit(texts).transform(texts)
     np.testing.assert_allclose(got, text_reference, atol=2e-5)
@@ -60,11 +61,12 @@ def test_text_order_preserved_under_length_sorting(texts, text_reference):
     order = np.random.default_rng(1).permutation(len(texts))
     shuffled = emb.transform([texts[i] for i in order])
     np.testing.assert_allclose(shuffled, text_reference[order], atol=2e-5)
-    alone = np.vstack([emb.transform([texts[i]]) for i in (0, 17, 39)])
-    np.testing.assert_allclose(alone, text_reference[[0, 17, 39]], atol=2e-5)
+    alone = np.vstack([emb.transform([texts[i]]) for i in (0, 11, 23)])
+    np.testing.assert_allclose(alone, text_reference[[0, 11, 23]], atol=2e-5)
 
 
-@pytest.mark.parametrize("precision", ["bfloat16", "float16"])
+# float16 arithmetic is emulated on most CPUs: slow, but the same code path as CUDA.
+@pytest.mark.parametrize("precision", ["bfloat16", pytest.param("float16", marks=pytest.mark.slow)])
 def test_text_reduced_precision_within_tolerance(texts, text_reference, precision):
     got = TextEmbedder(precision=precision, device="cpu").fit(texts).transform(texts)
     assert got.dtype == np.float32
@@ -76,7 +78,7 @@ def test_text_reduced_precision_within_tolerance(texts, text_reference, precisio
 @pytest.mark.parametrize(
     "params",
     [
-        {"batch_size": 1, "num_workers": 0},
+        {"batch_size": 2, "num_workers": 0},
         {"batch_size": 5, "num_workers": 2},
         {"batch_size": 4, "num_workers": "auto"},
         {"batch_size": "auto", "num_workers": 0},

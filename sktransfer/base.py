@@ -98,7 +98,8 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     # Pickling stores a reference to the weights (the parameters), not the weights:
     # small pickles, and an encoder fitted on a GPU unpickles on a CPU-only machine.
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: on Python >= 3.11 the parent returns the live __dict__ itself.
+        state = dict(super().__getstate__())
         for name in self._unpicklable:
             state.pop(name, None)
         if "device_" in state:

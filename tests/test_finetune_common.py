@@ -106,3 +106,17 @@ def test_integer_weights_match_repeated_rows_to_float32_precision(cls):
     np.testing.assert_allclose(
         getattr(weighted, method)(X), getattr(repeated, method)(X), rtol=1e-5, atol=1e-6
     )
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_documented_fitted_attributes_exist(cls):
+    import re
+
+    documented = re.findall(r"^(\w+_) : ", cls.__doc__.split("Attributes\n")[1], re.M)
+    assert {"encoder_", "net_"} <= set(documented)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    y = (X[:, 0] > 0).astype(int) if "Classifier" in cls.__name__ else X[:, 0]
+    est = cls(**CHECK_PARAMS).set_params(max_epochs=1).fit(X, y)
+    missing = [name for name in documented if not hasattr(est, name)]
+    assert not missing

@@ -76,10 +76,27 @@ class Examples(Dataset):
         y = self.y[i] if self.y is not None else torch.tensor(0)
         return {"x": self.source[i], "w": w}, y
 
+    def __getitems__(self, indices):
+        """A whole batch at once when the source is a tensor (embeddings, cached
+        feature maps): one indexing operation instead of one per row. The
+        DataLoader hands the result to :func:`collate`, which passes it through."""
+        if not isinstance(self.source, torch.Tensor):
+            return [self[i] for i in indices]
+        idx = torch.as_tensor(indices)
+        w = self.w[idx] if self.w is not None else torch.ones(len(idx))
+        y = self.y[idx] if self.y is not None else torch.zeros(len(idx), dtype=torch.long)
+        return Batch(({"x": self.source[idx], "w": w}, y))
+
+
+class Batch(tuple):
+    """A batch that :meth:`Examples.__getitems__` already assembled."""
+
 
 def collate(batch):
     """``default_collate``, except that 1-D tensors of unequal length (token ids,
     attention masks) are right-padded with zeros; the mask hides the padding."""
+    if isinstance(batch, Batch):
+        return tuple(batch)
     first = batch[0]
     if isinstance(first, dict):
         return {key: collate([b[key] for b in batch]) for key in first}

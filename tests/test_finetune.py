@@ -1,0 +1,569 @@
+"""Fine-tuning estimators: every mode on the shipped models, at small scale."""
+
+from __future__ import annotations
+
+import doctest
+import pickle
+import warnings
+from typing import ClassVar
+
+import numpy as np
+import pytest
+import torch
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from torch import nn
+
+from sktransfer import (
+    ImageClassifier,
+    ImageEmbedder,
+    ImageRegressor,
+    SetFitClassifier,
+    TextClassifier,
+    TextEmbedder,
+    TextRegressor,
+)
+from sktransfer.finetune import _image, _setfit, _text
+from sktransfer.finetune._blocks import freeze, named_blocks, timm_blocks
+from sktransfer.finetune._image import ImageBackbonePlan, augmentation
+from sktransfer.finetune._net import Schedule
+from sktransfer.finetune._setfit import sentence_pairs
+
+POS = [
+    "I loved this place",
+    "great food and friendly staff",
+    "a wonderful experience",
+    "the best meal I have ever had",
+    "excellent service, we will come back",
+    "delicious and fresh",
+    "we really enjoyed it",
+    "fantastic value for money",
+]
+NEG = [
+    "I hated this place",
+    "terrible food and rude staff",
+    "an awful experience",
+    "the worst meal I have ever had",
+    "horrible service, never again",
+    "stale and bland",
+    "we were really disappointed",
+    "a waste of money",
+]
+TEXTS = POS + NEG
+LABELS = np.array(["pos"] * len(POS) + ["neg"] * len(NEG))
+
+
+class CountingTextEmbedder(TextEmbedder):
+    """Logs how many texts each backbone pass embeds."""
+
+    log: ClassVar[list] = []
+
+    def _embed(self, rows, positions):
+        CountingTextEmbedder.log.append(len(positions))
+        return super()._embed(rows, positions)
+
+
+class CountingImageEmbedder(ImageEmbedder):
+    log: ClassVar[list] = []
+
+    def _embed(self, rows, positions):
+        CountingImageEmbedder.log.append(len(positions))
+        return super()._embed(rows, positions)
+
+
+class CountingTransform:
+    """An augmentation that counts the images it sees (picklable, for workers)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, image):
+        self.calls += 1
+        return image.rotate(5)
+
+
+def numeric(**params):
+    """An estimator on a numeric encoder: fast tests of the training machinery."""
+    defaults = dict(encoder=FunctionTransformer(), device="cpu", random_state=0)
+    return TextClassifier(**{**defaults, **params})
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 4))
+    y = np.digitize(X[:, 0] + X[:, 1], [-0.7, 0.7])  # 3 linearly separable classes
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def digits(digits_images):
+    X, y = digits_images
+    idx = np.random.default_rng(0).permutation(len(X))
+    return X[idx], y[idx]
+
+
+def small_images(**params):
+    return ImageEmbedder(image_size=32, device="cpu", **params)
+
+
+def state(module: nn.Module) -> dict:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+# ---------------------------------------------------------------- text
+def test_text_fast_path_embeds_each_row_once():
+    CountingTextEmbedder.log.clear()
+    clf = TextClassifier(
+        encoder=CountingTextEmbedder(), max_epochs=15, lr=1e-2, random_state=0, device="cpu"
+    )
+    clf.fit(TEXTS, LABELS)
+    assert CountingTextEmbedder.log == [len(TEXTS)]  # 15 epochs, one backbone pass
+    assert isinstance(clf.net_.module_.body, nn.Identity)
+    assert clf.predict(["the staff were lovely", "rude and terrible"]).tolist() == ["pos", "neg"]
+    assert CountingTextEmbedder.log == [len(TEXTS), 2]
+
+
+def test_text_unfreeze_trains_last_layer_on_a_copy(text_embedder):
+    shared = text_embedder.model_
+    before = state(shared)
+    clf = TextClassifier(unfreeze=1, max_epochs=1, backbone_lr=1e-3, random_state=0, device="cpu")
+    clf.fit(TEXTS, LABELS)
+
+    after = state(shared)
+    assert all(torch.equal(before[k], after[k]) for k in before), "the shared model changed"
+    tuned = {k.removeprefix("body.model."): v for k, v in clf.net_.module_.state_dict().items()}
+    changed = {k for k in before if not torch.equal(before[k], tuned[k].cpu())}
+    assert changed and all(".layer.5." in k or "pooler" in k for k in changed), changed
+
+    module = clf.net_.module_.train()  # what skorch does before each step
+    layers = module.body.model[0].auto_model.encoder.layer
+    assert [layer.training for layer in layers] == [False] * 5 + [True]
+    assert not module.body.model[0].auto_model.embeddings.training
+
+
+def test_text_regressor_unfreeze_all():
+    y = np.arange(len(TEXTS), dtype=float) * 100
+    reg = TextRegressor(unfreeze="all", max_epochs=1, random_state=0, device="cpu")
+    pred = reg.fit(TEXTS, y).predict(TEXTS[:3])
+    assert pred.shape == (3,) and np.isfinite(pred).all()
+    assert 0 < pred.mean() < 1600  # standardised targets come back in their own units
+    trained = [p.requires_grad for p in reg.net_.module_.body.parameters()]
+    assert all(trained)
+
+
+def test_text_unfreeze_too_many_blocks_is_explained():
+    with pytest.raises(ValueError, match="has 6 blocks"):
+        TextClassifier(unfreeze=7, device="cpu").fit(TEXTS, LABELS)
+
+
+@pytest.mark.slow
+def test_reviews_head_and_last_layer_beat_chance(reviews):
+    from sklearn.metrics import balanced_accuracy_score
+
+    sample = reviews.sample(240, random_state=0)
+    train, test = sample.iloc[:160], sample.iloc[160:]
+    for params in (dict(unfreeze=0), dict(unfreeze=1, max_epochs=2)):
+        clf = TextClassifier(class_weight="balanced", random_state=0, device="cpu", **params)
+        clf.fit(train.review, train.score)
+        score = balanced_accuracy_score(test.score, clf.predict(test.review))
+        assert score > 0.6, (params, score)  # chance: 0.5
+
+
+def test_setfit_tunes_a_copy_and_pickles(text_embedder):
+    before = state(text_embedder.model_)
+    clf = SetFitClassifier(n_iterations=2, random_state=0, device="cpu")
+    clf.fit(TEXTS, LABELS)
+    assert all(torch.equal(v, text_embedder.model_.state_dict()[k]) for k, v in before.items())
+    tuned = clf.plan_.model.state_dict()
+    assert any(not torch.equal(v, tuned[k]) for k, v in before.items())
+
+    new = ["the food was great", "what a terrible evening"]
+    assert clf.predict(new).tolist() == ["pos", "neg"]
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict_proba(new), clf.predict_proba(new))
+
+
+def test_setfit_pairs():
+    labels = np.array([0, 0, 1, 1, 2])
+    pairs = sentence_pairs(labels, 3, np.random.default_rng(0))
+    # every row: one negative per iteration; a positive unless it is alone in its class
+    assert len(pairs) == 3 * (5 + 4)
+    for i, j, target in pairs:
+        assert i != j and target == float(labels[i] == labels[j])
+
+
+def test_setfit_rejects_multilabel_and_other_encoders():
+    with pytest.raises(ValueError, match="one label per text"):
+        SetFitClassifier(device="cpu").fit(TEXTS[:4], np.eye(4, 3, dtype=int))
+    with pytest.raises(ValueError, match="must be a TextEmbedder"):
+        SetFitClassifier(encoder=FunctionTransformer()).fit(np.eye(4), [0, 1, 0, 1])
+
+
+# ---------------------------------------------------------------- images
+def test_image_fast_path_embeds_each_row_once(digits):
+    X, y = digits
+    CountingImageEmbedder.log.clear()
+    clf = ImageClassifier(
+        encoder=CountingImageEmbedder(image_size=32, device="cpu"),
+        max_epochs=10,
+        random_state=0,
+        device="cpu",
+    )
+    clf.fit(X[:40], y[:40])
+    assert CountingImageEmbedder.log == [40]
+    assert clf.predict(X[40:45]).shape == (5,)
+
+
+@pytest.fixture
+def uncached():
+    ImageBackbonePlan.cache_prefix = False
+    yield
+    ImageBackbonePlan.cache_prefix = True
+
+
+def fit_last_blocks(X, y, **params):
+    clf = ImageClassifier(
+        encoder=small_images(), unfreeze=2, max_epochs=2, random_state=0, device="cpu", **params
+    )
+    return clf.fit(X, y)
+
+
+def test_image_cached_prefix_trains_like_the_full_backbone(digits, request):
+    X, y = digits[0][:64], digits[1][:64]
+    cached = fit_last_blocks(X, y)
+    assert cached.plan_.start == 14  # EfficientNet-Lite0: 16 blocks, the last two train
+    request.getfixturevalue("uncached")
+    full = fit_last_blocks(X, y)
+    assert full.plan_.start is None
+    np.testing.assert_allclose(
+        cached.net_.history[:, "train_loss"], full.net_.history[:, "train_loss"], rtol=1e-4
+    )
+    np.testing.assert_allclose(cached.predict_proba(X), full.predict_proba(X), atol=1e-3)
+    n_cached = sum(p.numel() for p in cached.net_.module_.parameters())
+    n_full = sum(p.numel() for p in full.net_.module_.parameters())
+    assert n_cached < n_full  # the frozen prefix is not kept twice
+
+
+def test_frozen_batchnorm_statistics_do_not_move(digits, uncached):
+    X, y = digits[0][:64], digits[1][:64]
+    clf = fit_last_blocks(X, y)
+    original = clf.encoder_.model_.module.model
+    tuned = clf.net_.module_.body.model
+    frozen_bn, trained_bn = original.blocks[0][0].bn1, tuned.blocks[0][0].bn1
+    torch.testing.assert_close(frozen_bn.running_mean, trained_bn.running_mean)
+    last_orig, last_tuned = original.blocks[6][0].bn1, tuned.blocks[6][0].bn1
+    assert not torch.allclose(last_orig.running_mean, last_tuned.running_mean)
+
+
+def test_augmentation_runs_on_training_batches_only(digits):
+    X, y = digits[0][:24], digits[1][:24]
+    aug = CountingTransform()
+    clf = ImageClassifier(
+        encoder=small_images(), augment=aug, max_epochs=2, random_state=0, device="cpu"
+    )
+    clf.fit(X, y)
+    assert aug.calls == 2 * 24  # every image of every epoch
+    assert not isinstance(clf.net_.module_.body, nn.Identity)  # no fast path
+    assert clf.net_.module_.frozen == [""]  # the whole backbone stays frozen, in eval mode
+    clf.predict(X[:5])
+    assert aug.calls == 2 * 24
+
+
+@pytest.mark.parametrize("preset", ["light", "strong"])
+def test_augmentation_presets(preset):
+    from PIL import Image
+
+    image = Image.fromarray(np.zeros((20, 30, 3), dtype=np.uint8))
+    assert augmentation(preset)(image).size == (30, 20)
+    with pytest.raises(ValueError, match="augment='wild'"):
+        augmentation("wild")
+
+
+def test_torchvision_backbone_unfreezes_its_last_blocks(digits):
+    X, y = digits[0][:16], digits[1][:16]
+    clf = ImageClassifier(
+        # 64 px: at 32 px the last stage's map is 1x1 and the encoder stops at layer3.
+        encoder=ImageEmbedder(model="resnet18", weights=None, image_size=64, device="cpu"),
+        unfreeze=2,
+        max_epochs=1,
+        random_state=0,
+        device="cpu",
+    )
+    clf.fit(X, y)
+    assert clf.plan_.start is None  # a ResNet forward is not a plain block sequence
+    trained = {n for n, p in clf.net_.module_.body.named_parameters() if p.requires_grad}
+    assert trained and all(".layer4." in f".{n}" for n in trained)
+    assert any(".layer4.0." in f".{n}" for n in trained)
+
+
+def test_image_regressor_multi_output(digits):
+    X = digits[0][:20]
+    y = np.stack([X.mean(axis=(1, 2)), X.std(axis=(1, 2))], axis=1)
+    reg = ImageRegressor(encoder=small_images(), random_state=0, device="cpu", max_epochs=5)
+    assert reg.fit(X, y).predict(X[:4]).shape == (4, 2)
+
+
+@pytest.mark.slow
+def test_digits_head_and_last_blocks_learn(digits):
+    X, y = digits
+    X_train, y_train, X_test, y_test = X[:300], y[:300], X[300:500], y[300:500]
+    encoder = ImageEmbedder(image_size=64, device="cpu")
+    for params in (dict(unfreeze=0, lr=1e-2), dict(unfreeze=2, max_epochs=4, lr=1e-2)):
+        clf = ImageClassifier(encoder=encoder, random_state=0, device="cpu", **params)
+        assert clf.fit(X_train, y_train).score(X_test, y_test) > 0.6, params
+
+
+# ---------------------------------------------------------------- blocks
+def test_named_blocks_group_stem_blocks_and_neck():
+    names = [
+        "conv1.weight",
+        "bn1.weight",
+        "layer1.0.conv.weight",
+        "layer1.1.conv.weight",
+        "layer2.0.conv.weight",
+        "norm.weight",
+    ]
+    blocks = named_blocks((n, None) for n in names)
+    assert blocks == [
+        ["conv1.weight", "bn1.weight", "layer1.0.conv.weight"],
+        ["layer1.1.conv.weight"],
+        ["layer2.0.conv.weight", "norm.weight"],
+    ]
+    vit = ["encoder.encoder_layer_0.w", "encoder.encoder_layer_1.w"]
+    assert named_blocks((n, None) for n in vit) == [[vit[0]], [vit[1]]]
+
+
+def test_timm_blocks_and_freeze(image_embedder):
+    model = image_embedder.model_.module.model
+    blocks = timm_blocks(model)
+    assert len(blocks) == 17  # the stem and 16 blocks; the classifier is not a block
+    assert not any(n.startswith("classifier") for b in blocks for n in b)
+    copy = __import__("copy").deepcopy(model)
+    trained = freeze(copy, blocks, 1)
+    assert trained == set(blocks[-1])
+    assert {n for n, p in copy.named_parameters() if p.requires_grad} == trained
+    with pytest.raises(ValueError, match="has 17 blocks"):
+        freeze(copy, blocks, 18)
+
+
+# ---------------------------------------------------------------- targets and training
+@pytest.mark.parametrize(
+    "labels", [np.array(["a", "b", "c"]), np.array([3, 7, 9]), np.array([-1.0, 0.0, 2.0])]
+)
+def test_label_types_round_trip(blobs, labels):
+    X, y = blobs
+    clf = numeric(lr=1e-2, max_epochs=50).fit(X, labels[y])
+    pred = clf.predict(X)
+    assert pred.dtype == labels.dtype and set(pred) <= set(labels)
+    assert clf.score(X, labels[y]) > 0.9
+    np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0, rtol=1e-6)
+    assert clf.decision_function(X).shape == (len(X), 3)
+
+
+def test_binary_decision_function_and_pandas_labels(blobs):
+    import pandas as pd
+
+    X, y = blobs
+    target = pd.Series(np.where(y > 0, "yes", "no"))
+    clf = numeric(lr=1e-2, max_epochs=30).fit(X, target)
+    scores = clf.decision_function(X)
+    assert scores.shape == (len(X),)
+    assert ((scores > 0) == (clf.predict(X) == "yes")).all()
+
+
+def test_multilabel(blobs):
+    X, y = blobs
+    Y = np.stack([y == 0, y == 1, y > 0], axis=1).astype(int)
+    clf = numeric(lr=1e-2, max_epochs=50, head=(16,)).fit(X, Y)
+    assert clf.multilabel_ and clf.classes_.tolist() == [0, 1, 2]
+    pred = clf.predict(X)
+    assert pred.shape == Y.shape and pred.dtype == Y.dtype and (pred == Y).mean() > 0.9
+    proba = clf.predict_proba(X)
+    assert proba.shape == Y.shape and ((proba >= 0) & (proba <= 1)).all()
+    with pytest.raises(ValueError, match="multi-label"):
+        numeric(class_weight="balanced").fit(X, Y)
+
+
+def test_regression_targets_are_standardised():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = 1000 + 300 * X[:, 0]
+    reg = TextRegressor(encoder=FunctionTransformer(), lr=1e-2, max_epochs=50, random_state=0)
+    reg.fit(X, y)
+    assert reg.score(X, y) > 0.98
+    reg.fit(X, np.stack([y, -y], axis=1))
+    assert reg.predict(X).shape == (200, 2) and reg.score(X, np.stack([y, -y], axis=1)) > 0.98
+
+
+def test_same_seed_same_model_other_seed_other_model(blobs):
+    X, y = blobs
+    a = numeric(random_state=1, head=(8,), dropout=0.2).fit(X, y).predict_proba(X)
+    b = numeric(random_state=1, head=(8,), dropout=0.2).fit(X, y).predict_proba(X)
+    c = numeric(random_state=2, head=(8,), dropout=0.2).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    torch.manual_seed(123)
+    expected = torch.rand(1)
+    torch.manual_seed(123)
+    numeric(random_state=1).fit(X, y)
+    assert torch.rand(1) == expected  # the caller's torch RNG is left alone
+
+
+def test_same_seed_same_model_real_backbone(digits):
+    X, y = digits[0][:32], digits[1][:32]
+    a = fit_last_blocks(X, y).predict_proba(X)
+    b = fit_last_blocks(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_zero_sample_weight_rows_are_ignored(blobs):
+    X, y = blobs
+    noisy = np.concatenate([y, (y + 1) % 3])  # the same rows again, mislabelled
+    weights = np.r_[np.ones(len(y)), np.zeros(len(y))]
+    clf = numeric(lr=1e-2, max_epochs=50).fit(np.r_[X, X], noisy, sample_weight=weights)
+    assert clf.score(X, y) > 0.9
+
+
+def test_class_weight_shifts_predictions(blobs):
+    X, y = blobs
+    plain = numeric(max_epochs=5).fit(X, y).predict(X)
+    heavy = numeric(max_epochs=5, class_weight={0: 1.0, 1: 1.0, 2: 50.0}).fit(X, y).predict(X)
+    assert (heavy == 2).sum() > (plain == 2).sum()
+    balanced = numeric(class_weight="balanced").fit(X, y)
+    assert balanced.score(X, y) > 0.5
+
+
+def test_early_stopping_restores_the_best_epoch(blobs):
+    X, y = blobs
+    clf = numeric(
+        early_stopping=True,
+        patience=3,
+        max_epochs=300,
+        lr=0.05,
+        head=(64,),
+        validation_fraction=0.3,
+    )
+    clf.fit(X, y)
+    history = clf.net_.history
+    assert len(history) < 300  # it stopped
+    valid_losses = history[:, "valid_loss"]
+    # Recompute the loss on the same validation rows with the final weights.
+    targets = clf._encode_targets(y)
+    seed = np.random.RandomState(0).randint(np.iinfo(np.int32).max)
+    _, valid = clf._split(len(y), targets, seed)
+    logits = torch.from_numpy(clf.decision_function(X[valid])).float()
+    loss = nn.functional.cross_entropy(logits, targets[valid]).item()
+    assert loss == pytest.approx(min(valid_losses), rel=1e-4)
+    assert np.argmin(valid_losses) < len(valid_losses) - 1
+
+
+@pytest.mark.parametrize("kind", ["cosine", "onecycle"])
+def test_schedules(kind, blobs):
+    schedule = Schedule(kind, total_steps=100, warmup=0.1)
+    factors = [schedule(step) for step in range(101)]
+    assert np.argmax(factors) == 10 and factors[10] == pytest.approx(1.0)
+    assert factors[0] == (0.0 if kind == "cosine" else pytest.approx(1 / 25))
+    assert factors[-1] < 1e-3
+    X, y = blobs
+    clf = numeric(lr_schedule=kind, max_epochs=3).fit(X, y)
+    groups = clf.net_.optimizer_.param_groups
+    assert [g["lr"] for g in groups] == [3e-3] and "initial_lr" not in groups[0]
+
+
+def test_warm_start_and_partial_fit(blobs):
+    X, y = blobs
+    clf = numeric(warm_start=True, max_epochs=3).fit(X, y)
+    first = clf.predict_proba(X)
+    clf.fit(X, y)
+    assert len(clf.net_.history) == 6 and not np.allclose(first, clf.predict_proba(X))
+
+    online = numeric()
+    online.partial_fit(X[y < 2], y[y < 2], classes=[0, 1, 2])
+    online.partial_fit(X, y)
+    assert len(online.net_.history) == 2 and online.classes_.tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match="not among the classes"):
+        numeric().partial_fit(X[y < 2], y[y < 2]).partial_fit(X, y)
+    with pytest.raises(ValueError, match="not supported by partial_fit"):
+        numeric(class_weight="balanced").partial_fit(X, y)
+
+
+def test_clear_errors(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match="1 class"):
+        numeric().fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError, match="X has 150 rows but y has 10"):
+        numeric().fit(X, y[:10])
+    with pytest.raises(ValueError, match="must be a TextEmbedder"):
+        numeric(unfreeze=1).fit(X, y)
+    with pytest.raises(ValueError, match="must be a ImageEmbedder"):
+        ImageClassifier(encoder=FunctionTransformer(), augment="light").fit(X, y)
+    with pytest.raises(ValueError, match="unfreeze='some'"):
+        numeric(unfreeze="some").fit(X, y)
+    with pytest.raises(ValueError, match="head=0"):
+        numeric(head=0).fit(X, y)
+    with pytest.raises(ValueError, match="leave none to train on"):
+        TextRegressor(encoder=FunctionTransformer(), early_stopping=True).fit(X[:1], [1.0])
+    with pytest.raises(ValueError, match="Unknown label type"):
+        numeric().fit(X, X[:, 0])
+
+
+def test_in_pipeline_grid_search_and_cross_validation(blobs):
+    X, y = blobs
+    pipe = make_pipeline(StandardScaler(), numeric(max_epochs=10))
+    grid = GridSearchCV(
+        pipe,
+        {"textclassifier__lr": [1e-3, 3e-2], "textclassifier__head": ["linear", (16,)]},
+        cv=3,
+    )
+    grid.fit(X, y)
+    assert grid.best_params_["textclassifier__lr"] == 3e-2
+    assert cross_val_score(numeric(lr=1e-2, max_epochs=30), X, y, cv=3).mean() > 0.85
+
+
+def test_grid_search_over_unfreeze_on_texts():
+    grid = GridSearchCV(
+        TextClassifier(max_epochs=2, random_state=0, device="cpu"),
+        {"unfreeze": [0, 1]},
+        cv=2,
+    )
+    grid.fit(TEXTS, LABELS)
+    assert len(grid.cv_results_["mean_test_score"]) == 2
+
+
+# ---------------------------------------------------------------- persistence
+def test_pickling_a_fitted_embedder_leaves_it_working(text_embedder):
+    pickle.dumps(text_embedder)
+    assert text_embedder.transform(["still here"]).shape == (1, 384)
+
+
+def test_pickle_round_trip_real_backbone(digits):
+    X, y = digits[0][:32], digits[1][:32]
+    clf = fit_last_blocks(X, y)
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+
+
+def test_model_saved_for_cuda_loads_on_a_cpu(blobs):
+    """A net fitted on CUDA records device 'cuda'; skorch maps it to the CPU here."""
+    X, y = blobs
+    clf = numeric().fit(X, y)
+    expected = clf.predict_proba(X)
+    clf.net_.device = "cuda"
+    blob = pickle.dumps(clf)
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA; the fallback is for machines without it")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        again = pickle.loads(blob)
+    assert any("CUDA" in str(w.message) for w in caught)
+    assert str(again.net_.device) == "cpu"
+    np.testing.assert_allclose(again.predict_proba(X), expected)
+
+
+# ---------------------------------------------------------------- documentation
+@pytest.mark.parametrize("module", [_image, _text, _setfit])
+def test_docstring_examples_run(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

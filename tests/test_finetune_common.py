@@ -1,0 +1,122 @@
+"""sklearn's common checks on the fine-tuning estimators.
+
+The estimators take their input tags from their encoder. With the default
+(text or image) encoders sklearn's checks cannot feed them, so they run here
+on a tiny numeric encoder: what is checked is the estimators' own machinery
+(targets, weights, the skorch net, seeding, pickling), which every encoder
+shares. Their handling of real texts and images is tested in test_finetune.py.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils import get_tags
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sktransfer import (
+    ImageClassifier,
+    ImageRegressor,
+    SetFitClassifier,
+    TextClassifier,
+    TextRegressor,
+)
+
+ESTIMATORS = (ImageClassifier, ImageRegressor, TextClassifier, TextRegressor)
+
+# Cheap constructor parameters for the checks: the checks' toy data sets have 50
+# to 200 rows, so the defaults' 20 epochs are too few steps to converge on them.
+CHECK_PARAMS = dict(
+    encoder=FunctionTransformer(validate=True), max_epochs=40, lr=3e-2, device="cpu"
+)
+
+EXPECTED_FAILURES = {
+    # Training runs in float32: a weight of 2 matches a repeated row only to ~1e-7
+    # (the check asks for 1e-7 relative); with more rows than a batch, the
+    # batches differ too.
+    "check_sample_weight_equivalence_on_dense_data": "float32 training, mini-batches",
+}
+
+
+@parametrize_with_checks(
+    [cls(**CHECK_PARAMS) for cls in ESTIMATORS],
+    expected_failed_checks=lambda est: EXPECTED_FAILURES,
+)
+def test_sklearn_common_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("cls", [*ESTIMATORS, SetFitClassifier])
+def test_input_tags_follow_the_encoder(cls):
+    default = get_tags(cls()).input_tags
+    assert not default.two_d_array
+    if cls in (TextClassifier, TextRegressor, SetFitClassifier):
+        assert default.string
+    assert get_tags(cls(encoder=FunctionTransformer())).input_tags.two_d_array
+
+
+@pytest.mark.parametrize("cls", [*ESTIMATORS, SetFitClassifier])
+def test_unfitted_estimator_contract(cls):
+    """What sklearn skips for non-2-D inputs: clone, params, not-fitted errors, pickling."""
+    est = cls(encoder="some-model", random_state=3)
+    params = est.get_params()
+    assert params["encoder"] == "some-model" and params["random_state"] == 3
+    twin = clone(est)
+    assert twin.get_params() == params and twin is not est
+    assert clone(est.set_params(lr=0.5)).lr == 0.5
+    with pytest.raises(NotFittedError):
+        est.predict(["a"])
+    assert pickle.loads(pickle.dumps(est)).get_params() == est.get_params()
+
+
+def test_nested_encoder_params_are_searchable():
+    from sktransfer import TextEmbedder
+
+    est = TextClassifier(encoder=TextEmbedder(batch_size=8))
+    assert est.get_params()["encoder__batch_size"] == 8
+    est.set_params(encoder__model="other-model")
+    assert est.encoder.model == "other-model"
+
+
+def test_check_params_pass_on_a_simple_problem():
+    """The checks' instances learn (so the checks above test something)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
+    clf = TextClassifier(**CHECK_PARAMS, random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.95
+
+
+@pytest.mark.parametrize("cls", [TextClassifier, TextRegressor])
+def test_integer_weights_match_repeated_rows_to_float32_precision(cls):
+    """What the expected failure above asks, at the precision training has."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 3))
+    y = (X[:, 0] > 0).astype(int) if cls is TextClassifier else X[:, 0] * 10 + 3
+    weights = rng.integers(1, 4, size=20)
+    params = {**CHECK_PARAMS, "batch_size": 64, "random_state": 0}  # one batch
+    weighted = cls(**params).fit(X, y, sample_weight=weights)
+    repeated = cls(**params).fit(np.repeat(X, weights, axis=0), np.repeat(y, weights))
+    method = "predict_proba" if cls is TextClassifier else "predict"
+    np.testing.assert_allclose(
+        getattr(weighted, method)(X), getattr(repeated, method)(X), rtol=1e-5, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_documented_fitted_attributes_exist(cls):
+    import re
+
+    documented = re.findall(r"^(\w+_) : ", cls.__doc__.split("Attributes\n")[1], re.M)
+    assert {"encoder_", "net_"} <= set(documented)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    y = (X[:, 0] > 0).astype(int) if "Classifier" in cls.__name__ else X[:, 0]
+    est = cls(**CHECK_PARAMS).set_params(max_epochs=1).fit(X, y)
+    missing = [name for name in documented if not hasattr(est, name)]
+    assert not missing

@@ -17,6 +17,7 @@ import copy
 import torch
 from torch import nn
 
+from .._batching import resolve_num_workers, start_batch_size
 from ..image import ImageEmbedder
 from ..image._backbones import TimmFeatures
 from ..io import ImageDataset, image_rows
@@ -95,10 +96,14 @@ class ImageBackbonePlan:
     def __init__(self, encoder: ImageEmbedder, unfreeze, augment):
         self.encoder, self.unfreeze, self.augment = encoder, unfreeze, augment
         self.start = None
+        self.n_rows = 0
 
     @property
     def num_workers(self) -> int:
-        return self.encoder.num_workers
+        """The encoder's ``num_workers``, with ``"auto"`` resolved for these rows."""
+        enc = self.encoder
+        batch = start_batch_size(enc.batch_size, enc.device_, "image")
+        return resolve_num_workers(enc.num_workers, enc.device_, self.n_rows, batch)
 
     def fit(self, X, targets=None):
         enc = self.encoder.fit(X)
@@ -121,6 +126,7 @@ class ImageBackbonePlan:
 
     def inputs(self, X, training=False):
         rows = image_rows(X)
+        self.n_rows = len(rows)
         preprocess = self.encoder.model_.preprocess
         if self.start is not None:
             return self._prefix_features(rows, preprocess)
@@ -138,8 +144,8 @@ class ImageBackbonePlan:
         prefix = nn.Sequential(*stem, *blocks[: self.start])
         loader = DataLoader(
             ImageDataset(rows, preprocess),
-            batch_size=self.encoder.batch_size,
-            num_workers=self.encoder.num_workers,
+            batch_size=start_batch_size(self.encoder.batch_size, self.encoder.device_, "image"),
+            num_workers=self.num_workers,
         )
         device = self.encoder.device_
         # no_grad, not inference_mode: these tensors feed layers that train.

@@ -116,3 +116,17 @@ def test_relative_image_paths_are_taken_from_the_table_folder(photo_dir):
     df.loc[2, "file"] = None
     with pytest.raises(DataError, match="image column 'file': row 2"):
         prepare_features(df, cols, base_dir=folder)
+
+
+def test_trained_in_epochs_head_ranks_and_keeps_its_learning_curve(reviews, tmp_path):
+    df = reviews.head(80)
+    ev = evaluate(df, target="score", cv=2, heads=("logreg", "mlp"), progress=False)
+    mlp = next(r for r in ev.results if r.head == "mlp")
+    assert mlp.kind == "transfer" and len(mlp.scores["accuracy"]) == 2
+    assert mlp.history and {"epoch", "train_loss", "valid_loss"} <= set(mlp.history[0])
+    assert any(name.endswith("+ mlp") for name in ev.board["candidate"])
+    # whichever head wins, a leaderboard whose best is the mlp draws its curve
+    ev.board = ev.board.sort_values("head", key=lambda h: h != "mlp", kind="stable")
+    names = {p.name for p in ev.write(tmp_path)}
+    assert "learning_curve.png" in names
+    assert (tmp_path / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"

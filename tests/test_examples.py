@@ -14,6 +14,16 @@ SMALL = {
     "text_classification_cv.py": ["--rows", "30", "--cv", "3"],
     "image_gridsearch_backbones.py": ["--rows", "20", "--cv", "2", "--image-size", "64"],
     "mixed_dataframe_columntransformer.py": ["--rows", "30", "--cv", "3"],
+    "finetune_unfreeze_digits.py": [
+        "--rows",
+        "40",
+        "--cv",
+        "2",
+        "--epochs",
+        "1",
+        "--image-size",
+        "32",
+    ],
 }
 
 

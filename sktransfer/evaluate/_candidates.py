@@ -64,12 +64,44 @@ def _linear(task: str, random_state: int, min_class_rows: int | None):
     return GridSearchCV(logreg, {"C": np.logspace(-2, 1, 4)}, cv=inner, scoring="balanced_accuracy")
 
 
+def _mlp(task: str, random_state: int, min_class_rows: int | None):
+    # The fine-tuning estimators' head-only path on the features the pipeline
+    # already computed (the identity encoder): trained in epochs by skorch, with
+    # early stopping on a held-out tenth, so the leaderboard can draw its
+    # learning curve. Training the backbone itself inside a leaderboard costs a
+    # backbone pass per row, epoch and fold: that is ImageClassifier(unfreeze=N)
+    # / TextClassifier(unfreeze=N), used directly.
+    from sklearn.preprocessing import FunctionTransformer
+
+    from ..finetune import TextClassifier, TextRegressor
+
+    cls = TextRegressor if task == "regression" else TextClassifier
+    extra = {} if task == "regression" else {"class_weight": "balanced"}
+    return cls(
+        encoder=FunctionTransformer(),
+        head=(256,),
+        dropout=0.2,
+        max_epochs=60,
+        early_stopping=True,
+        validation_fraction=0.1,
+        patience=6,
+        random_state=random_state,
+        **extra,
+    )
+
+
 HEADS: dict[str, Head] = {
     "logreg": Head(
         "logreg",
         "logistic regression, penalty tuned by inner cross-validation "
         "(ridge regression for numeric targets)",
         _linear,
+    ),
+    "mlp": Head(
+        "mlp",
+        "a one-hidden-layer (256) head trained by skorch with early stopping "
+        "(the fine-tuning estimators' head-only fast path); draws a learning curve",
+        _mlp,
     ),
 }
 

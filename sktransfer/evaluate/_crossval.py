@@ -127,8 +127,11 @@ def cross_validate_candidates(
 
 
 def _history(pipeline):
-    """Per-epoch records of a head trained in epochs (skorch's ``history_``), if any."""
-    history = getattr(pipeline.steps[-1][1], "history_", None)
+    """Per-epoch records of a head trained in epochs (skorch's history), if any."""
+    head = pipeline.steps[-1][1]
+    history = getattr(head, "history_", None)
+    if history is None:  # the fine-tuning estimators keep their skorch net
+        history = getattr(getattr(head, "net_", None), "history", None)
     return None if history is None else [dict(epoch) for epoch in history]
 
 

@@ -129,8 +129,8 @@ def plot_learning_curve(history: list[dict], title: str, path: Path) -> Path:
 
 def write_plots(out: Path, board: pd.DataFrame, results: list[Result], y, task: str) -> list[Path]:
     """``scores.png``, the best candidate's ``confusion_matrix.png`` (or
-    ``predicted_vs_true.png``), and ``learning_curve.png`` when the best head
-    trains in epochs."""
+    ``predicted_vs_true.png``), and ``learning_curve.png`` when a head trains in
+    epochs."""
     out.mkdir(parents=True, exist_ok=True)
     best = next(r for r in results if r.name == board["candidate"].iloc[0])
     paths = [plot_fold_scores(results, board, primary_metric(task), out / "scores.png")]
@@ -139,6 +139,12 @@ def write_plots(out: Path, board: pd.DataFrame, results: list[Result], y, task: 
         paths.append(plot_confusion(y, best.oof_pred, title, out / "confusion_matrix.png"))
     else:
         paths.append(plot_predicted_vs_true(y, best.oof_pred, title, out / "predicted_vs_true.png"))
-    if best.history:
-        paths.append(plot_learning_curve(best.history, best.name, out / "learning_curve.png"))
+    # The learning curve of the best-ranked head that trains in epochs (the last
+    # fold's), whether or not it ranks first overall.
+    by_name = {r.name: r for r in results}
+    trained = [by_name[n] for n in board["candidate"] if by_name[n].history]
+    if trained:
+        curve = trained[0]
+        title = f"{curve.name} (last fold)"
+        paths.append(plot_learning_curve(curve.history, title, out / "learning_curve.png"))
     return paths

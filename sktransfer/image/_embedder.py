@@ -47,7 +47,9 @@ class ImageEmbedder(BaseEmbedder):
     layer : int, str or None, default=None
         Take features from an intermediate stage instead of the last: a stage
         index (``-2`` is the stage before last), or for torchvision a graph
-        node name.
+        node name. timm stages are the model's own feature stages; torchvision
+        stages end where the resolution of the NCHW feature maps drops, before
+        the classifier's global pool.
     image_size : int or None, default=None
         Override the input side length of the weights' preprocessing.
     batch_size : int or "auto", default=32

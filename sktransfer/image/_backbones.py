@@ -272,6 +272,9 @@ class GraphFeatures(nn.Module):
         return pool(feats, self.pooling, prefix_tokens=self.prefix_tokens)
 
 
+_PROBE_BATCH = 2  # a batch of 2 tells batched tensors from constants and parameters
+
+
 def feature_nodes(module: nn.Module, size: int) -> dict[str, tuple]:
     """Output shape of every graph node of a torchvision model, in order."""
     from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
@@ -284,9 +287,6 @@ def feature_nodes(module: nn.Module, size: int) -> dict[str, tuple]:
             torch.zeros(_PROBE_BATCH, 3, size, size, device=param.device, dtype=param.dtype)
         )
     return {name: tuple(t.shape) for name, t in out.items() if isinstance(t, torch.Tensor)}
-
-
-_PROBE_BATCH = 2
 
 
 def _is_global_pool(module: nn.Module, name: str) -> bool:
@@ -315,13 +315,14 @@ def body_nodes(module: nn.Module, shapes: dict[str, tuple]) -> dict[str, tuple]:
     return {n: batched[n] for n in names[:end]}
 
 
-def torchvision_stages(module: nn.Module, size: int) -> list[str]:
+def torchvision_stages(module: nn.Module, shapes: dict[str, tuple], size: int) -> list[str]:
     """Nodes that end each resolution stage (the last NCHW map at each spatial size).
 
-    A second probe at twice the size tells NCHW maps (whose last two dims grow)
-    from channels-last tensors inside blocks (swin, convnext), which would
-    otherwise look like stages of their own."""
-    body = body_nodes(module, feature_nodes(module, size))
+    ``shapes`` are the node shapes probed at ``size``. A second probe at twice
+    the size tells NCHW maps (whose last two dims grow) from channels-last
+    tensors inside blocks (swin, convnext), which would otherwise look like
+    stages of their own."""
+    body = body_nodes(module, shapes)
     try:
         bigger = feature_nodes(module, 2 * size)
     except Exception:  # fixed-size models (vision transformers): no second probe
@@ -364,7 +365,7 @@ def _torchvision_node(module, layer, size) -> tuple[str, int]:
             raise ValueError("found no feature map to pool in this torchvision model.")
         node = maps[-1]
     else:
-        stages = torchvision_stages(module, size)
+        stages = torchvision_stages(module, shapes, size)
         try:
             node = stages[layer]
         except (IndexError, TypeError):

@@ -55,6 +55,16 @@ def _pyplot():
     return plt
 
 
+def _save(fig, path: Path) -> Path:
+    """Lay out, write as PNG and close ``fig`` (made through :func:`_pyplot`)."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def plot_fold_scores(results: list[Result], board: pd.DataFrame, metric: str, path: Path) -> Path:
     """Each candidate's per-fold scores as dots and their mean as a bar, best on top."""
     plt = _pyplot()
@@ -70,10 +80,7 @@ def plot_fold_scores(results: list[Result], board: pd.DataFrame, metric: str, pa
     ax.set_yticks(range(len(order)), order)
     ax.set_xlabel(f"{metric} per fold (bar: mean)")
     ax.set_title("Cross-validated scores")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_confusion(y_true, y_pred, title: str, path: Path) -> Path:
@@ -87,10 +94,7 @@ def plot_confusion(y_true, y_pred, title: str, path: Path) -> Path:
         y_true, y_pred, labels=labels, ax=ax, colorbar=False, xticks_rotation=45
     )
     ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_predicted_vs_true(y_true, y_pred, title: str, path: Path) -> Path:
@@ -103,10 +107,7 @@ def plot_predicted_vs_true(y_true, y_pred, title: str, path: Path) -> Path:
     ax.set_xlabel("true")
     ax.set_ylabel("predicted (out of fold)")
     ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_learning_curve(history: list[dict], title: str, path: Path) -> Path:
@@ -121,10 +122,7 @@ def plot_learning_curve(history: list[dict], title: str, path: Path) -> Path:
     ax.set_ylabel("loss")
     ax.set_title(title, fontsize=9)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def write_plots(out: Path, board: pd.DataFrame, results: list[Result], y, task: str) -> list[Path]:
@@ -132,7 +130,9 @@ def write_plots(out: Path, board: pd.DataFrame, results: list[Result], y, task: 
     ``predicted_vs_true.png``), and ``learning_curve.png`` when a head trains in
     epochs."""
     out.mkdir(parents=True, exist_ok=True)
-    best = next(r for r in results if r.name == board["candidate"].iloc[0])
+    by_name = {r.name: r for r in results}
+    ranked = [by_name[name] for name in board["candidate"]]
+    best = ranked[0]
     paths = [plot_fold_scores(results, board, primary_metric(task), out / "scores.png")]
     title = f"{best.name} (out-of-fold)"
     if task == "classification":
@@ -141,10 +141,8 @@ def write_plots(out: Path, board: pd.DataFrame, results: list[Result], y, task: 
         paths.append(plot_predicted_vs_true(y, best.oof_pred, title, out / "predicted_vs_true.png"))
     # The learning curve of the best-ranked head that trains in epochs (the last
     # fold's), whether or not it ranks first overall.
-    by_name = {r.name: r for r in results}
-    trained = [by_name[n] for n in board["candidate"] if by_name[n].history]
-    if trained:
-        curve = trained[0]
+    curve = next((r for r in ranked if r.history), None)
+    if curve is not None:
         title = f"{curve.name} (last fold)"
         paths.append(plot_learning_curve(curve.history, title, out / "learning_curve.png"))
     return paths

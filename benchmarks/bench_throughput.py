@@ -305,32 +305,23 @@ def bench_scaling(args, device, texts):
 
 
 def bench_batch(args, device, texts, paths):
-    text = {
-        f"TextEmbedder batch_size={b}": _runner(
-            TextEmbedder(batch_size=b, device=device).fit(texts[:1]), texts
+    for kind, cls, rows, unit in (
+        ("text", TextEmbedder, texts, "texts"),
+        ("image", ImageEmbedder, paths, "images"),
+    ):
+        contenders = {
+            f"{cls.__name__} batch_size={b}": _runner(
+                cls(batch_size=b, device=device).fit(rows[:1]), rows
+            )
+            for b in args.batch_sizes
+        }
+        report(
+            f"batch-{kind}",
+            interleaved(contenders, args.reps, _sync(device)),
+            len(rows),
+            unit,
+            f"{cls.__name__} batch_size={args.batch_sizes[0]}",
         )
-        for b in args.batch_sizes
-    }
-    report(
-        "batch-text",
-        interleaved(text, args.reps, _sync(device)),
-        len(texts),
-        "texts",
-        f"TextEmbedder batch_size={args.batch_sizes[0]}",
-    )
-    images = {
-        f"ImageEmbedder batch_size={b}": _runner(
-            ImageEmbedder(batch_size=b, device=device).fit(paths[:1]), paths
-        )
-        for b in args.batch_sizes
-    }
-    report(
-        "batch-image",
-        interleaved(images, args.reps, _sync(device)),
-        len(paths),
-        "images",
-        f"ImageEmbedder batch_size={args.batch_sizes[0]}",
-    )
 
 
 def _cv_accuracy(X, y) -> float:

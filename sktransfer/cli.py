@@ -119,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--random-state", type=int, default=0, metavar="N", help="seed of subset, folds, heads"
     )
+    ev.add_argument(
+        "--encoding",
+        default="utf-8",
+        metavar="NAME",
+        help="text encoding of a CSV/TSV/JSON table (default: utf-8; e.g. latin-1)",
+    )
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")
     ev.set_defaults(run=run_evaluate)
 
@@ -134,6 +140,20 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=Path("predictions.csv"),
         help="where predictions go (.csv, .jsonl or .parquet; default: predictions.csv)",
+    )
+    pr.add_argument(
+        "--encoding",
+        default="utf-8",
+        metavar="NAME",
+        help="text encoding of a CSV/TSV/JSON table (default: utf-8; e.g. latin-1)",
+    )
+    pr.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help=(
+            "load a pickle (joblib) model written by an older version, or a model holding "
+            "types sktransfer does not trust: runs code from the file; only for files you made"
+        ),
     )
     pr.set_defaults(run=run_predict)
     return parser
@@ -172,7 +192,7 @@ def _load_input(args):
         return df, target, [image_col] if image_col else [], None, f"demo: {demo}"
     if args.demo:
         raise ValueError(f"pass either DATA ({args.data}) or --demo {args.demo}, not both.")
-    df, folder_target = read_data(args.data)
+    df, folder_target = read_data(args.data, encoding=args.encoding)
     path = Path(args.data)
     if folder_target:
         if args.target not in (None, folder_target):
@@ -243,22 +263,54 @@ def run_evaluate(args) -> int:
 
 
 def run_predict(args) -> int:
-    from .evaluate import load_pipeline, predict_rows, read_rows_for
+    import warnings
 
-    bundle = load_pipeline(args.model)
-    df, base_dir = read_rows_for(bundle, args.data)
-    out = predict_rows(bundle, df, base_dir=base_dir)
+    from .evaluate import DataError, load_pipeline, predict_rows, read_rows_for
+
     path = args.out
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _check_out_file(path)
+    bundle = load_pipeline(args.model, trusted=args.trust_pickle)
+    df, base_dir = read_rows_for(bundle, args.data, encoding=args.encoding)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        out = predict_rows(bundle, df, base_dir=base_dir)
+    for w in caught:
+        if issubclass(w.category, UserWarning):
+            print(f"sktransfer predict: warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        out.to_parquet(path, index=False)
-    elif suffix in (".jsonl", ".ndjson"):
-        out.to_json(path, orient="records", lines=True)
-    else:
-        out.to_csv(path, index=False)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if suffix == ".parquet":
+            out.to_parquet(path, index=False)
+        elif suffix in (".jsonl", ".ndjson"):
+            out.to_json(path, orient="records", lines=True)
+        else:
+            out.to_csv(path, index=False)
+    except (OSError, ImportError) as exc:
+        raise DataError(f"cannot write predictions to {str(path)!r}: {exc}.") from exc
     print(f"predicted {len(out)} rows with {bundle['candidate'] or 'the saved pipeline'}: {path}")
     return 0
+
+
+def _check_out_file(path: Path) -> None:
+    """Fail before predicting when ``--out`` cannot be written."""
+    from .evaluate import DataError
+
+    if path.is_dir():
+        raise DataError(
+            f"--out {str(path)!r} is a folder; pass a file name such as "
+            f"{str(path / 'predictions.csv')!r}."
+        )
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise DataError(
+                    f"cannot write predictions to {str(path)!r}: {str(parent)!r} is a file, "
+                    "not a folder; pass --out with a path in a folder."
+                )
+            break
 
 
 def _note(message: str, args) -> None:

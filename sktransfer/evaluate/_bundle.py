@@ -1,32 +1,91 @@
 """Saving a fitted pipeline with what it needs to predict on new rows.
 
-The file is a joblib dump of a plain dict: the fitted pipeline, the column
-roles it was trained with, the task and the versions. Encoders pickle a
-reference to their weights, not the weights, so the file stays small.
+The file is a `skops <https://skops.readthedocs.io>`_ file of a plain dict:
+the fitted pipeline, the column roles it was trained with, the task and the
+versions. Unlike a pickle, loading it runs no code from the file: skops
+rebuilds only the types it is told to trust, and :data:`TRUSTED_TYPES` lists
+the ones sktransfer's own pipelines are made of. Encoders store a reference to
+their weights, not the weights, so the file stays small; a fine-tuned head is
+stored as plain arrays.
+
+Files written by older versions are pickles (joblib). They load only with
+``trusted=True`` (``--trust-pickle``): unpickling runs code from the file.
 """
 
 from __future__ import annotations
 
+import warnings
+import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from ._data import FOLDER_IMAGE, Columns, DataError, list_images, prepare_features, read_table
 
-FORMAT = "sktransfer-pipeline/1"
+FORMAT = "sktransfer-pipeline/2"
+PICKLE_FORMAT = "sktransfer-pipeline/1"  # joblib pickles of older versions
+
+# Types a saved pipeline may hold beyond what skops trusts by default. Each is
+# rebuilt from its stored attributes without calling anything the file names;
+# none takes a callable from the file (FunctionTransformer's ``func`` is None in
+# the pipelines sktransfer builds, and a file that sets it to a function names
+# that function, which is not on this list).
+TRUSTED_TYPES = frozenset(
+    {
+        # sktransfer's own estimators: encoders store a model name, not code.
+        "sktransfer.text._sentence.TextEmbedder",
+        "sktransfer.image._embedder.ImageEmbedder",
+        "sktransfer.evaluate._pixels.PixelFeatures",
+        "sktransfer.finetune._text.TextClassifier",
+        "sktransfer.finetune._text.TextRegressor",
+        "sktransfer.finetune._image.ImageClassifier",
+        "sktransfer.finetune._image.ImageRegressor",
+        # scikit-learn pieces of the leaderboard's pipelines.
+        "sklearn.compose._column_transformer.ColumnTransformer",
+        "sklearn.compose._column_transformer._RemainderColsList",
+        "sklearn.dummy.DummyClassifier",
+        "sklearn.dummy.DummyRegressor",
+        "sklearn.feature_extraction.text.TfidfVectorizer",
+        "sklearn.feature_extraction.text.TfidfTransformer",
+        "sklearn.impute._base.SimpleImputer",
+        "sklearn.linear_model._logistic.LogisticRegression",
+        "sklearn.linear_model._ridge.RidgeCV",
+        "sklearn.linear_model._ridge._RidgeGCV",
+        "sklearn.model_selection._search.GridSearchCV",
+        "sklearn.model_selection._split.StratifiedKFold",
+        "sklearn.model_selection._split.KFold",
+        "sklearn.metrics._scorer._Scorer",
+        "sklearn.metrics._scorer._PassthroughScorer",
+        "sklearn.metrics._classification.balanced_accuracy_score",
+        "sklearn.pipeline.Pipeline",
+        "sklearn.preprocessing._data.StandardScaler",
+        "sklearn.preprocessing._encoders.OneHotEncoder",
+        "sklearn.preprocessing._function_transformer.FunctionTransformer",
+        "numpy.dtype",
+    }
+)
+PICKLE_MAGIC = (b"\x80", b"\x78", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x04\x22\x4d\x18")
+TRUST_HINT = (
+    "If you made this file yourself, pass --trust-pickle (Python: load_pipeline(path, "
+    "trusted=True)), which runs code from the file; only for files you made."
+)
 
 
 def save_pipeline(path, pipeline, columns: Columns, task: str, *, candidate: str = "") -> Path:
-    """Write ``pipeline`` (fitted) and its column roles to ``path`` with joblib.
+    """Write ``pipeline`` (fitted) and its column roles to ``path`` with skops.
 
-    Encoders are saved without their embedding cache, so the file does not
-    depend on a cache folder of the machine that wrote it.
+    Every estimator in the file, however deeply nested (the fitted encoders
+    inside a ``ColumnTransformer`` or a fine-tuning estimator), is saved with
+    ``cache=None``, so the file does not depend on a cache folder of the
+    machine that wrote it. ``pipeline`` itself is left as it was.
     """
+    import skops.io
+
     from .. import __version__
 
-    pipeline.set_params(**{k: None for k in pipeline.get_params() if k.endswith("__cache")})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     bundle = {
@@ -37,31 +96,196 @@ def save_pipeline(path, pipeline, columns: Columns, task: str, *, candidate: str
         "candidate": candidate,
         "sktransfer_version": __version__,
     }
-    joblib.dump(bundle, path)
+    with _as_data(pipeline):
+        skops.io.dump(bundle, path)
     return path
 
 
-def load_pipeline(path) -> dict:
-    """Read a file written by :func:`save_pipeline`."""
+def load_pipeline(path, trusted=False) -> dict:
+    """Read a file written by :func:`save_pipeline`, without running code from it.
+
+    Parameters
+    ----------
+    path : str or Path
+    trusted : bool or sequence of str, default=False
+        ``False``: load only the types in :data:`TRUSTED_TYPES` (and those skops
+        trusts by default) and refuse pickles. A list of type names: trust
+        those as well. ``True``: trust the whole file, including a pickle
+        written by an older version; unpickling runs code from the file, so
+        pass it only for files you made.
+
+    Returns
+    -------
+    dict
+        ``pipeline``, ``columns``, ``task``, ``candidate`` and versions.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"cannot read model {str(path)!r}: no such file.")
+    if zipfile.is_zipfile(path):
+        bundle = _load_skops(path, trusted)
+    else:
+        bundle = _load_pickle(path, trusted)
+    if not isinstance(bundle, dict) or bundle.get("format") not in (FORMAT, PICKLE_FORMAT):
+        raise DataError(
+            f"{str(path)!r} is not a saved sktransfer pipeline; pass a file written by "
+            "'sktransfer evaluate --save-best PATH'."
+        )
+    _rebuild_nets(bundle["pipeline"])
+    return bundle
+
+
+def _load_skops(path: Path, trusted):
+    import skops.io
+
     try:
-        bundle = joblib.load(path)
+        found = skops.io.get_untrusted_types(file=path)
+    except Exception as exc:  # a zip that is not a skops file
+        raise DataError(
+            f"cannot read model {str(path)!r}: {exc}. Pass a file written by "
+            "'sktransfer evaluate --save-best PATH'."
+        ) from exc
+    extra = () if isinstance(trusted, bool) else tuple(trusted)
+    untrusted = sorted(t for t in found if t not in TRUSTED_TYPES and t not in extra)
+    if untrusted and trusted is not True:
+        raise DataError(
+            f"refusing to load model {str(path)!r}: it holds types sktransfer does not "
+            f"trust, and loading them could run code from the file: {', '.join(untrusted)}. "
+            + TRUST_HINT.replace("trusted=True", "trusted=[...the type names]")
+        )
+    try:
+        return skops.io.load(path, trusted=found)
+    except Exception as exc:
+        raise DataError(
+            f"cannot read model {str(path)!r}: {exc}. Pass a file written by "
+            "'sktransfer evaluate --save-best PATH'."
+        ) from exc
+
+
+def _load_pickle(path: Path, trusted):
+    if trusted is not True:
+        with open(path, "rb") as f:
+            head = f.read(6)
+        if head.startswith(PICKLE_MAGIC):
+            raise DataError(
+                f"refusing to load model {str(path)!r}: it is a pickle (joblib) file, and "
+                f"unpickling runs code from the file. {TRUST_HINT} Save it again with "
+                "'sktransfer evaluate --save-best PATH' to get a file that loads safely."
+            )
+        raise DataError(
+            f"cannot read model {str(path)!r}: it is not a saved sktransfer pipeline. "
+            "Pass a file written by 'sktransfer evaluate --save-best PATH'."
+        )
+    import joblib
+
+    try:
+        return joblib.load(path)
     except Exception as exc:  # unpickling raises many types; all mean "not our file"
         raise DataError(
             f"cannot read model {str(path)!r}: {exc}. Pass a file written by "
             "'sktransfer evaluate --save-best PATH'."
         ) from exc
-    if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
-        raise DataError(
-            f"{str(path)!r} is not a saved sktransfer pipeline; pass a file written by "
-            "'sktransfer evaluate --save-best PATH'."
+
+
+# ------------------------------------------------------------ what goes in the file
+def _estimators(obj, seen=None):
+    """Every estimator reachable from ``obj``: steps, fitted ``transformers_``,
+    ``best_estimator_``, a fine-tuner's ``encoder_``, and their templates."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, BaseEstimator):
+        yield obj
+        children = list(vars(obj).values())
+    elif isinstance(obj, (list, tuple)):
+        children = obj
+    elif isinstance(obj, dict):
+        children = list(obj.values())
+    else:
+        return
+    for child in children:
+        yield from _estimators(child, seen)
+
+
+@contextmanager
+def _as_data(pipeline):
+    """While saving: no embedding cache anywhere, fine-tuned nets as arrays.
+
+    Every change is undone afterwards, so the caller's pipeline keeps working.
+    """
+    from ..finetune._base import BaseFineTuner
+
+    undo = []
+    try:
+        for est in list(_estimators(pipeline)):
+            if "cache" in est.get_params(deep=False) and est.cache is not None:
+                undo.append((est, "cache", est.cache))
+                est.cache = None
+            if isinstance(est, BaseFineTuner) and hasattr(est, "net_"):
+                state = _net_as_arrays(est)
+                for name in ("net_", "plan_"):
+                    undo.append((est, name, est.__dict__.pop(name)))
+                est._saved_net = state
+                undo.append((est, "_saved_net", None))
+        yield
+    finally:
+        for est, name, value in reversed(undo):
+            if value is None:
+                est.__dict__.pop(name, None)
+            else:
+                setattr(est, name, value)
+
+
+def _net_as_arrays(est) -> dict:
+    """The trained head of a head-only fine-tuner as numpy arrays."""
+    from torch import nn
+
+    from ..finetune._base import FeaturePlan
+
+    if not isinstance(est.plan_, FeaturePlan):
+        raise ValueError(
+            f"cannot save {type(est).__name__}(unfreeze={est.unfreeze!r}, "
+            f"augment={getattr(est, 'augment', None)!r}): only head-only fine-tuning "
+            "(unfreeze=0, no augmentation) is saved as data so far. Save it with "
+            "joblib yourself and load it with trusted=True."
         )
-    return bundle
+    module = est.net_.module_
+    first = next(m for m in module.head.modules() if isinstance(m, nn.Linear))
+    state = {k: v.detach().cpu().float().numpy() for k, v in module.state_dict().items()}
+    return {"in_features": int(first.in_features), "state": state}
 
 
-def read_rows_for(bundle: dict, path) -> tuple[pd.DataFrame, Path]:
+def _rebuild_nets(pipeline) -> None:
+    """Turn the arrays :func:`_as_data` stored back into fine-tuners' nets."""
+    from ..finetune._base import BaseFineTuner
+
+    for est in _estimators(pipeline):
+        saved = est.__dict__.pop("_saved_net", None) if isinstance(est, BaseFineTuner) else None
+        if saved is not None:
+            _rebuild_net(est, saved)
+
+
+def _rebuild_net(est, saved: dict) -> None:
+    import torch
+
+    from .._device import device_after_unpickle
+    from ..finetune._base import FeaturePlan
+    from ..finetune._net import TransferModule
+    from ..heads import MLPHead, head_layers
+
+    device = device_after_unpickle(est.device, torch.device("cpu"))
+    plan = FeaturePlan(est.encoder_)
+    head = MLPHead(saved["in_features"], est._n_outputs(), head_layers(est.head), est.dropout)
+    net = est._make_net(TransferModule(None, head), device, plan)
+    net.initialize()
+    state = {k: torch.from_numpy(np.asarray(v)) for k, v in saved["state"].items()}
+    net.module_.load_state_dict(state)
+    est.plan_, est.net_ = plan, net
+
+
+# ------------------------------------------------------------ predicting
+def read_rows_for(bundle: dict, path, *, encoding: str = "utf-8") -> tuple[pd.DataFrame, Path]:
     """New rows for a saved pipeline: a table, or every image under a folder.
 
     Returns the rows and the folder relative image paths are taken from.
@@ -77,12 +301,15 @@ def read_rows_for(bundle: dict, path) -> tuple[pd.DataFrame, Path]:
             )
         df = list_images(path).rename(columns={FOLDER_IMAGE: columns.image[0]})
         return df, path
-    return read_table(path), path.parent
+    return read_table(path, encoding=encoding), path.parent
 
 
 def predict_rows(bundle: dict, df: pd.DataFrame, *, base_dir=None) -> pd.DataFrame:
     """``df`` with a ``prediction`` column (and ``proba_<class>`` columns when the
-    model gives probabilities)."""
+    model gives probabilities).
+
+    Missing text is predicted as the empty string, with a warning naming the rows.
+    """
     columns = Columns.from_dict(bundle["columns"])
     missing = [c for c in columns.features if c not in df.columns]
     if missing:
@@ -90,6 +317,17 @@ def predict_rows(bundle: dict, df: pd.DataFrame, *, base_dir=None) -> pd.DataFra
             f"the rows lack column {missing[0]!r}, which the model was trained on "
             f"(it needs {', '.join(map(repr, columns.features))})."
         )
+    for name in columns.text:
+        empty = df.index[df[name].isna().to_numpy()]
+        if len(empty):
+            shown = ", ".join(map(str, empty[:10]))
+            more = f" and {len(empty) - 10} more" if len(empty) > 10 else ""
+            warnings.warn(
+                f"text column {name!r} is missing in {len(empty)} row"
+                f"{'s' * (len(empty) != 1)} ({shown}{more}); they are predicted as empty text.",
+                UserWarning,
+                stacklevel=2,
+            )
     X = prepare_features(df, columns, base_dir=base_dir)
     pipeline = bundle["pipeline"]
     out = df.copy()

@@ -19,13 +19,13 @@ import pandas as pd
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
 TABLE_READERS = {
-    ".csv": lambda p: pd.read_csv(p),
-    ".tsv": lambda p: pd.read_csv(p, sep="\t"),
-    ".parquet": lambda p: pd.read_parquet(p),
-    ".pq": lambda p: pd.read_parquet(p),
-    ".jsonl": lambda p: pd.read_json(p, lines=True),
-    ".ndjson": lambda p: pd.read_json(p, lines=True),
-    ".json": lambda p: pd.read_json(p),
+    ".csv": lambda p, enc="utf-8": pd.read_csv(p, encoding=enc),
+    ".tsv": lambda p, enc="utf-8": pd.read_csv(p, sep="\t", encoding=enc),
+    ".parquet": lambda p, enc="utf-8": pd.read_parquet(p),
+    ".pq": lambda p, enc="utf-8": pd.read_parquet(p),
+    ".jsonl": lambda p, enc="utf-8": pd.read_json(p, lines=True, encoding=enc),
+    ".ndjson": lambda p, enc="utf-8": pd.read_json(p, lines=True, encoding=enc),
+    ".json": lambda p, enc="utf-8": pd.read_json(p, encoding=enc),
 }
 # Name of the target column of a table built from an image folder.
 FOLDER_TARGET = "label"
@@ -74,7 +74,7 @@ class Columns:
 
 
 # ---------------------------------------------------------------- reading
-def read_data(path) -> tuple[pd.DataFrame, str | None]:
+def read_data(path, *, encoding: str = "utf-8") -> tuple[pd.DataFrame, str | None]:
     """Read a table file or an image folder.
 
     Returns the DataFrame and, for an image folder, the name of its target
@@ -83,11 +83,15 @@ def read_data(path) -> tuple[pd.DataFrame, str | None]:
     path = Path(path)
     if path.is_dir():
         return read_image_folder(path), FOLDER_TARGET
-    return read_table(path), None
+    return read_table(path, encoding=encoding), None
 
 
-def read_table(path) -> pd.DataFrame:
-    """Read a CSV / TSV / Parquet / JSON Lines file into a DataFrame."""
+def read_table(path, *, encoding: str = "utf-8") -> pd.DataFrame:
+    """Read a CSV / TSV / Parquet / JSON Lines file into a DataFrame.
+
+    Text files are decoded with ``encoding``; a file in another encoding is a
+    :class:`DataError` naming the first byte that does not decode.
+    """
     path = Path(path)
     if not path.exists():
         raise DataError(f"cannot read {str(path)!r}: no such file or folder.")
@@ -98,7 +102,14 @@ def read_table(path) -> pd.DataFrame:
             f"({', '.join(TABLE_READERS)}) or an image folder laid out as root/<class>/<image>."
         )
     try:
-        df = reader(path)
+        df = reader(path, encoding)
+    except UnicodeDecodeError as exc:
+        raise DataError(_decode_error(path, encoding, exc)) from exc
+    except LookupError as exc:  # an unknown encoding name
+        raise DataError(
+            f"cannot read {str(path)!r}: {exc}. Pass an encoding Python knows, such as "
+            "--encoding utf-8 or --encoding latin-1."
+        ) from exc
     except ImportError as exc:
         raise DataError(
             f"cannot read {str(path)!r}: {exc}. Install the missing package (for Parquet: "
@@ -113,6 +124,22 @@ def read_table(path) -> pd.DataFrame:
         raise DataError(f"{str(path)!r} holds no rows.")
     df.columns = [str(c) for c in df.columns]
     return df
+
+
+def _decode_error(path: Path, encoding: str, exc: UnicodeDecodeError) -> str:
+    # The reader decodes in chunks, so its offset is not the file's: find the first bad byte.
+    raw = path.read_bytes()
+    try:
+        raw.decode(encoding)
+        start, bad = exc.start, exc.object[exc.start : exc.start + 1]
+    except UnicodeDecodeError as whole:
+        start, bad = whole.start, raw[whole.start : whole.start + 1]
+    line = raw.count(b"\n", 0, start) + 1
+    return (
+        f"cannot read {str(path)!r}: byte {start} (line {line}, {bad!r}) is not valid "
+        f"{encoding}; the file is in another encoding. Pass --encoding latin-1 (or the "
+        "file's encoding), or save the file as UTF-8."
+    )
 
 
 def read_image_folder(root) -> pd.DataFrame:

@@ -83,7 +83,7 @@ def test_evaluate_table_save_and_predict(review_table, tmp_path):
     result = run_cli(
         "evaluate", review_table / "reviews.csv", "--target", "score", "--cv", "3",
         "--cache", tmp_path / "cache", "--out", tmp_path / "report",
-        "--save-best", tmp_path / "best.joblib", "-q",
+        "--save-best", tmp_path / "best.skops", "-q",
         cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -106,7 +106,7 @@ def test_evaluate_table_save_and_predict(review_table, tmp_path):
         assert name in result.stdout
 
     code = main(
-        ["predict", str(tmp_path / "best.joblib"), str(review_table / "new.csv"),
+        ["predict", str(tmp_path / "best.skops"), str(review_table / "new.csv"),
          "--out", str(tmp_path / "pred.csv")]
     )  # fmt: skip
     assert code == 0
@@ -122,7 +122,7 @@ def test_evaluate_image_folder_save_and_predict(digit_folder, tmp_path, capsys):
     code = main(
         ["evaluate", str(digit_folder), "--cv", "2", "--image-size", "64",
          "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "report"),
-         "--save-best", str(tmp_path / "best.joblib")]
+         "--save-best", str(tmp_path / "best.skops")]
     )  # fmt: skip
     assert code == 0
     assert "fold" in capsys.readouterr().err  # progress bars go to stderr
@@ -131,7 +131,7 @@ def test_evaluate_image_folder_save_and_predict(digit_folder, tmp_path, capsys):
         ["majority class", "pixels + logreg", "efficientnet_lite0 + logreg"],
     )
     result = run_cli(
-        "predict", tmp_path / "best.joblib", digit_folder, "--out", tmp_path / "p.jsonl",
+        "predict", tmp_path / "best.skops", digit_folder, "--out", tmp_path / "p.jsonl",
         cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

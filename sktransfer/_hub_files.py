@@ -9,11 +9,12 @@ that check, so it is done here, and the file is read with
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
 from urllib.parse import urlparse
+
+from ._weights import file_digest
 
 _HEX = re.compile(r"[0-9a-f]{8,}")
 
@@ -23,15 +24,6 @@ def published_hash_prefix(file_name: str) -> str | None:
     stem = file_name.split(".", 1)[0]
     _, sep, tail = stem.rpartition("-")
     return tail if sep and _HEX.fullmatch(tail) else None
-
-
-def sha256_of(path, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def check_torchvision_checkpoint(path, url: str | None = None):
@@ -78,7 +70,7 @@ def check_torchvision_checkpoint(path, url: str | None = None):
             "(name-<8+ hex digits>.pth), so there is nothing to verify it against. Load it "
             "yourself with torch.load(path, weights_only=True) if you trust its origin."
         )
-    actual = sha256_of(path)[: len(expected)]
+    actual = file_digest(path)[: len(expected)]
     if actual != expected:
         raise ValueError(
             f"{str(path)!r} is not the published file: its SHA-256 starts with {actual}, "

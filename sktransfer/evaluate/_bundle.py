@@ -126,7 +126,12 @@ def load_pipeline(path, trusted=False) -> dict:
         bundle = _load_skops(path, trusted)
     else:
         bundle = _load_pickle(path, trusted)
-    if not isinstance(bundle, dict) or bundle.get("format") not in (FORMAT, PICKLE_FORMAT):
+    if (
+        not isinstance(bundle, dict)
+        or bundle.get("format") not in (FORMAT, PICKLE_FORMAT)
+        or not hasattr(bundle.get("pipeline"), "predict")
+        or not isinstance(bundle.get("columns"), dict)
+    ):
         raise DataError(
             f"{str(path)!r} is not a saved sktransfer pipeline; pass a file written by "
             "'sktransfer evaluate --save-best PATH'."
@@ -141,10 +146,7 @@ def _load_skops(path: Path, trusted):
     try:
         found = skops.io.get_untrusted_types(file=path)
     except Exception as exc:  # a zip that is not a skops file
-        raise DataError(
-            f"cannot read model {str(path)!r}: {exc}. Pass a file written by "
-            "'sktransfer evaluate --save-best PATH'."
-        ) from exc
+        raise _unreadable(path, exc) from exc
     extra = () if isinstance(trusted, bool) else tuple(trusted)
     untrusted = sorted(t for t in found if t not in TRUSTED_TYPES and t not in extra)
     if untrusted and trusted is not True:
@@ -156,10 +158,7 @@ def _load_skops(path: Path, trusted):
     try:
         return skops.io.load(path, trusted=found)
     except Exception as exc:
-        raise DataError(
-            f"cannot read model {str(path)!r}: {exc}. Pass a file written by "
-            "'sktransfer evaluate --save-best PATH'."
-        ) from exc
+        raise _unreadable(path, exc) from exc
 
 
 def _load_pickle(path: Path, trusted):
@@ -172,19 +171,20 @@ def _load_pickle(path: Path, trusted):
                 f"unpickling runs code from the file. {TRUST_HINT} Save it again with "
                 "'sktransfer evaluate --save-best PATH' to get a file that loads safely."
             )
-        raise DataError(
-            f"cannot read model {str(path)!r}: it is not a saved sktransfer pipeline. "
-            "Pass a file written by 'sktransfer evaluate --save-best PATH'."
-        )
+        raise _unreadable(path, "it is not a saved sktransfer pipeline")
     import joblib
 
     try:
         return joblib.load(path)
     except Exception as exc:  # unpickling raises many types; all mean "not our file"
-        raise DataError(
-            f"cannot read model {str(path)!r}: {exc}. Pass a file written by "
-            "'sktransfer evaluate --save-best PATH'."
-        ) from exc
+        raise _unreadable(path, exc) from exc
+
+
+def _unreadable(path: Path, why) -> DataError:
+    return DataError(
+        f"cannot read model {str(path)!r}: {' '.join(str(why).split())}. Pass a file written by "
+        "'sktransfer evaluate --save-best PATH'."
+    )
 
 
 # ------------------------------------------------------------ what goes in the file

@@ -194,6 +194,26 @@ def test_finetuned_head_saves_as_arrays(reviews, tmp_path, task):
     assert fitted.predict(X).shape == (8,)  # the writer's head still works after saving
 
 
+def test_finetuned_image_head_saves_and_backbone_training_is_refused(tmp_path):
+    from sktransfer import ImageEmbedder
+    from sktransfer.finetune import ImageClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 255, size=(12, 32, 32, 3), dtype=np.uint8)
+    y = np.array(["cat", "dog", "owl"] * 4)
+    encoder = ImageEmbedder(image_size=32, cache=tmp_path / "cache")
+    columns = Columns(target="y", image=["image"])
+    head_only = ImageClassifier(encoder=encoder, max_epochs=2, random_state=0).fit(X, y)
+    path = save_pipeline(tmp_path / "m.skops", head_only, columns, "classification")
+    loaded = load_pipeline(path)["pipeline"]
+    np.testing.assert_allclose(loaded.predict_proba(X), head_only.predict_proba(X), atol=1e-6)
+    assert loaded.encoder_.cache is None and head_only.encoder_.cache is not None
+    tuned = ImageClassifier(encoder=encoder, unfreeze=1, max_epochs=1, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="unfreeze=1"):
+        save_pipeline(tmp_path / "t.skops", tuned, columns, "classification")
+    assert tuned.encoder_.cache is not None  # nothing was changed by the failed save
+
+
 def _bundle(pipeline) -> dict:
     columns = Columns(target="score", text=["review"])
     return {"format": "sktransfer-pipeline/2", "pipeline": pipeline,

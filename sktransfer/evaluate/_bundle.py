@@ -246,9 +246,10 @@ def _net_as_arrays(est) -> dict:
     if not isinstance(est.plan_, FeaturePlan):
         raise ValueError(
             f"cannot save {type(est).__name__}(unfreeze={est.unfreeze!r}, "
-            f"augment={getattr(est, 'augment', None)!r}): only head-only fine-tuning "
-            "(unfreeze=0, no augmentation) is saved as data so far. Save it with "
-            "joblib yourself and load it with trusted=True."
+            f"augment={getattr(est, 'augment', None)!r}) as data: it trained backbone "
+            "weights, and only a head trained on frozen features (unfreeze=0, "
+            "augment=None) is saved that way so far. Pickle it yourself (joblib.dump) "
+            "if you need to keep it."
         )
     module = est.net_.module_
     first = next(m for m in module.head.modules() if isinstance(m, nn.Linear))

@@ -97,7 +97,7 @@ def save_pipeline(path, pipeline, columns: Columns, task: str, *, candidate: str
         "sktransfer_version": __version__,
     }
     with _as_data(pipeline):
-        skops.io.dump(bundle, path)
+        skops.io.dump(bundle, path, compression=zipfile.ZIP_DEFLATED)
     return path
 
 

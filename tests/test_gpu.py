@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from random_models import IMAGE_MODEL, write_minilm
 
 torch = pytest.importorskip("torch")

@@ -25,8 +25,8 @@
 #   GPU_CHECK_TEST_LIMIT / GPU_CHECK_BENCH_LIMIT   seconds for each part (240 / 240)
 # Without CUDA the tests skip with the reason "CUDA not available" and the benchmark
 # runs a tiny CPU smoke configuration; the summary lists what could not run.
-# Exit status: 0 when nothing failed; 1 when a test failed or pytest could not run;
-# 2 when only the benchmark failed.
+# Exit status: 0 when nothing failed; 1 when a test failed, pytest could not run, or
+# (on a CUDA machine) a gpu test skipped; 2 when only the benchmark failed.
 
 set -u
 cd "$(dirname "$0")/.."
@@ -36,6 +36,8 @@ OUTDIR=${OUT:-$REPO/gpu_check_out}
 TEST_LIMIT=${GPU_CHECK_TEST_LIMIT:-240}
 BENCH_LIMIT=${GPU_CHECK_BENCH_LIMIT:-240}
 mkdir -p "$OUTDIR"
+rm -f "$OUTDIR"/{gpu_check.json,environment.json,gpu_tests.xml,gpu_tests.log}
+rm -f "$OUTDIR"/bench_throughput.{json,log}
 [ -n "${OUT:-}" ] || printf '*\n' >"$OUTDIR/.gitignore"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -156,7 +158,7 @@ if os.path.exists(xml) and test_rc not in (124, 137):
             node = case.find(kind)
             if node is not None:
                 outcome = {"failure": "failed", "error": "error"}.get(kind, "skipped")
-                detail = node.get("message") or ""
+                detail = " ".join(filter(None, [node.get("message"), node.text]))
                 break
         cases.append({"test": case.get("name"), "outcome": outcome,
                       "detail": detail[:500], "time_s": float(case.get("time", 0))})
@@ -185,7 +187,10 @@ else:
 if bench_rc in (124, 137):
     summary["not_run"].append("benchmark stopped at the time limit (finished sections are kept)")
 failed = counts.get("failed", 0) + counts.get("error", 0)
-summary["ok"] = failed == 0 and test_rc in (0, 5) and bench_rc == 0
+# On a CUDA machine every gpu test must run: a skip there hides a missing package.
+skipped_on_gpu = cuda and (counts.get("skipped", 0) > 0 or not cases)
+summary["tests"]["ok"] = failed == 0 and test_rc in (0, 5) and not skipped_on_gpu
+summary["ok"] = summary["tests"]["ok"] and bench_rc == 0
 json.dump(summary, open(os.path.join(out, "gpu_check.json"), "w"), indent=1)
 
 env = summary["environment"]
@@ -204,11 +209,13 @@ if summary["not_run"]:
     print("   could not run here:")
     for line in summary["not_run"]:
         print(f"     - {line}")
+if skipped_on_gpu:
+    print("   CUDA is available but gpu tests skipped or none ran: the check did not pass")
 print(f"   wall time {wall} s; summary in {os.path.join(out, 'gpu_check.json')}")
+sys.exit(0 if summary["tests"]["ok"] else 1)
 EOF
+TESTS_OK=$?
 
-if [ "$TEST_RC" -ne 0 ] && [ "$TEST_RC" -ne 5 ]; then
-    exit 1
-fi
+[ "$TESTS_OK" -eq 0 ] || exit 1
 [ "$BENCH_RC" -eq 0 ] || exit 2
 exit 0

@@ -18,8 +18,7 @@ from pathlib import Path
 
 ASSETS = Path(__file__).resolve().parent / "assets" / "minilm_config"
 
-# ImageEmbedder / ImageClassifier arguments: EfficientNet-Lite0 from timm, random init.
-IMAGE_MODEL = {"model": "tf_efficientnet_lite0", "weights": None, "backend": "timm"}
+IMAGE_ARCH = "tf_efficientnet_lite0"
 
 
 def write_minilm(directory, seed: int = 0) -> str:
@@ -37,6 +36,24 @@ def write_minilm(directory, seed: int = 0) -> str:
         model = BertModel(config)
     model.save_pretrained(str(directory), safe_serialization=True)
     return str(directory)
+
+
+def write_efficientnet_lite0(path, seed: int = 0) -> str:
+    """Save a state dict of timm's ``tf_efficientnet_lite0`` with seeded random
+    weights to ``path``; return the path.
+
+    A file, unlike ``weights=None``, gives the same weights on every device and
+    after unpickling, so outputs can be compared across them. Use it as
+    ``ImageEmbedder(model="tf_efficientnet_lite0", weights=path, backend="timm")``.
+    """
+    import timm
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        module = timm.create_model(IMAGE_ARCH, pretrained=False)
+    torch.save(module.state_dict(), path)
+    return str(path)
 
 
 if __name__ == "__main__":

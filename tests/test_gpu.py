@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from random_models import IMAGE_MODEL, write_minilm
+from random_models import IMAGE_ARCH, write_efficientnet_lite0, write_minilm
 
 torch = pytest.importorskip("torch")
 
@@ -56,6 +56,12 @@ def text_model(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="module")
+def image_weights(tmp_path_factory) -> str:
+    """A state dict file: EfficientNet-Lite0's architecture, random weights."""
+    return write_efficientnet_lite0(tmp_path_factory.mktemp("lite0") / "weights.pth")
+
+
+@pytest.fixture(scope="module")
 def texts() -> list[str]:
     rng = np.random.default_rng(0)
     return [" ".join(rng.choice(WORDS, n)) for n in rng.integers(2, 80, 200)]
@@ -73,10 +79,11 @@ def text_embedder(text_model, **params):
     return TextEmbedder(model=text_model, **params)
 
 
-def image_embedder(**params):
+def image_embedder(weights, **params):
     from sktransfer import ImageEmbedder
 
-    return ImageEmbedder(**IMAGE_MODEL, **{"image_size": IMAGE_SIZE, **params})
+    params = {"image_size": IMAGE_SIZE, **params}
+    return ImageEmbedder(model=IMAGE_ARCH, weights=weights, backend="timm", **params)
 
 
 def module_device(embedder) -> torch.device:
@@ -86,9 +93,9 @@ def module_device(embedder) -> torch.device:
 
 
 # ------------------------------------------------------------------ devices
-def test_auto_device_is_cuda(text_model, texts, images):
+def test_auto_device_is_cuda(text_model, image_weights, texts, images):
     text = text_embedder(text_model).fit(texts[:1])
-    image = image_embedder().fit(images[:1])
+    image = image_embedder(image_weights).fit(images[:1])
     for emb in (text, image):
         assert emb.device_.type == "cuda"
         assert module_device(emb).type == "cuda"
@@ -96,11 +103,11 @@ def test_auto_device_is_cuda(text_model, texts, images):
     assert image.transform(images).shape == (len(images), 1280)
 
 
-def test_explicit_cuda_index(text_model, texts, images):
+def test_explicit_cuda_index(text_model, image_weights, texts, images):
     cuda0 = torch.device("cuda:0")
     for emb, rows in (
         (text_embedder(text_model, device="cuda:0"), texts),
-        (image_embedder(device="cuda:0"), images),
+        (image_embedder(image_weights, device="cuda:0"), images),
     ):
         out = emb.fit_transform(rows)
         assert emb.device_ == cuda0
@@ -108,10 +115,10 @@ def test_explicit_cuda_index(text_model, texts, images):
         assert out.dtype == np.float32 and np.isfinite(out).all()
 
 
-def test_cuda_matches_cpu(text_model, texts, images):
+def test_cuda_matches_cpu(text_model, image_weights, texts, images):
     for make, rows in (
         (lambda **kw: text_embedder(text_model, **kw), texts),
-        (image_embedder, images),
+        (lambda **kw: image_embedder(image_weights, **kw), images),
     ):
         gpu = make(device="cuda").fit_transform(rows)
         cpu = make(device="cpu").fit_transform(rows)
@@ -121,11 +128,11 @@ def test_cuda_matches_cpu(text_model, texts, images):
 # ---------------------------------------------------------------- precision
 @pytest.mark.parametrize("precision", ["float16", "bfloat16"])
 @pytest.mark.parametrize("kind", ["text", "image"])
-def test_autocast_precision(kind, precision, text_model, texts, images):
+def test_autocast_precision(kind, precision, text_model, image_weights, texts, images):
     if kind == "text":
         rows, make = texts, lambda **kw: text_embedder(text_model, **kw)
     else:
-        rows, make = images, image_embedder
+        rows, make = images, lambda **kw: image_embedder(image_weights, **kw)
     full = make(device="cuda").fit_transform(rows)
     half = make(device="cuda", precision=precision).fit_transform(rows)
     assert half.dtype == np.float32
@@ -135,7 +142,7 @@ def test_autocast_precision(kind, precision, text_model, texts, images):
 
 
 # ------------------------------------------------------------ pinned memory
-def test_image_loader_uses_pinned_memory(monkeypatch, images):
+def test_image_loader_uses_pinned_memory(monkeypatch, image_weights, images):
     import torch.utils.data
 
     seen = {"pin_memory": [], "pinned_batches": []}
@@ -151,7 +158,7 @@ def test_image_loader_uses_pinned_memory(monkeypatch, images):
                 seen["pinned_batches"].append(batch.is_pinned())
                 yield batch
 
-    emb = image_embedder(device="cuda", batch_size=16).fit(images[:1])
+    emb = image_embedder(image_weights, device="cuda", batch_size=16).fit(images[:1])
     monkeypatch.setattr(torch.utils.data, "DataLoader", SpyLoader)
     out = emb.transform(images)
     assert out.shape == (len(images), 1280)
@@ -172,7 +179,7 @@ def _peak_bytes(run) -> int:
 
 
 @pytest.mark.parametrize("kind", ["text", "image"])
-def test_out_of_memory_halves_auto_batch_size(kind, monkeypatch, text_model):
+def test_out_of_memory_halves_auto_batch_size(kind, monkeypatch, text_model, image_weights):
     """batch_size="auto" starts at 256 on CUDA. With the device memory capped at
     what a batch of 16 needs (measured first), 256 runs out of memory for real;
     the embedding still completes, equal to a plain small-batch run, and the
@@ -186,7 +193,7 @@ def test_out_of_memory_halves_auto_batch_size(kind, monkeypatch, text_model):
         make = lambda **kw: text_embedder(text_model, **kw)  # noqa: E731
     else:
         rows = rng.integers(0, 256, (300, 32, 32, 3), dtype=np.uint8)
-        make = lambda **kw: image_embedder(image_size=320, num_workers=0, **kw)  # noqa: E731
+        make = lambda **kw: image_embedder(image_weights, image_size=320, num_workers=0, **kw)  # noqa: E731
     reference = make(device="cuda", batch_size=16).fit(rows[:1])
     per_16 = _peak_bytes(lambda: reference.transform(rows[:16]))
     expected = reference.transform(rows)
@@ -263,14 +270,14 @@ def test_text_embedder_fitted_on_gpu_unpickles_on_cpu(device, text_model, texts,
     assert cosines(np.asarray(got["out"]), on_gpu).min() >= 0.999
 
 
-def test_image_embedder_fitted_on_gpu_unpickles_on_cpu(images, tmp_path):
-    emb = image_embedder(device="cuda").fit(images[:1])
-    rows = images[:4]
+def test_image_embedder_fitted_on_gpu_unpickles_on_cpu(image_weights, images, tmp_path):
+    emb = image_embedder(image_weights, device="cuda").fit(images[:1])
+    rows = images[:8]
+    on_gpu = emb.transform(rows)
     got = unpickle_without_cuda(emb, rows, tmp_path)
     assert got["device"] == "cpu"
     assert any("cuda" in w and "cpu" in w for w in got["warnings"]), got["warnings"]
-    # weights=None draws new random weights on loading, so only the shape is comparable.
-    assert np.asarray(got["out"]).shape == (4, 1280)
+    assert cosines(np.asarray(got["out"]), on_gpu).min() >= 0.999
 
 
 # ------------------------------------------------------------ fine-tuning
@@ -298,12 +305,12 @@ def test_text_classifier_finetunes_on_gpu_and_unpickles_on_cpu(text_model, texts
     assert np.allclose(got["out"], proba, atol=1e-3)
 
 
-def test_image_classifier_finetunes_on_gpu(images):
+def test_image_classifier_finetunes_on_gpu_and_unpickles_on_cpu(image_weights, images, tmp_path):
     from sktransfer import ImageClassifier
 
     y = np.arange(len(images)) % 2
     clf = ImageClassifier(
-        encoder=image_embedder(device="cuda", batch_size=16),
+        encoder=image_embedder(image_weights, device="cuda", batch_size=16),
         unfreeze=1,
         max_epochs=1,
         batch_size=16,
@@ -314,4 +321,8 @@ def test_image_classifier_finetunes_on_gpu(images):
     trained = [p for p in clf.net_.module_.parameters() if p.requires_grad]
     assert trained and all(p.device.type == "cuda" for p in trained)
     assert np.isfinite(clf.net_.history[-1, "train_loss"])
-    assert clf.predict(images[:8]).shape == (8,)
+    proba = clf.predict_proba(images[:8])
+    assert proba.shape == (8, 2) and np.allclose(proba.sum(1), 1, atol=1e-5)
+    got = unpickle_without_cuda(clf, images[:8], tmp_path)
+    assert got["device"] == "cpu"
+    assert np.allclose(got["out"], proba, atol=1e-3)

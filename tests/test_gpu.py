@@ -281,48 +281,30 @@ def test_image_embedder_fitted_on_gpu_unpickles_on_cpu(image_weights, images, tm
 
 
 # ------------------------------------------------------------ fine-tuning
-def test_text_classifier_finetunes_on_gpu_and_unpickles_on_cpu(text_model, texts, tmp_path):
-    from sktransfer import TextClassifier
+@pytest.mark.parametrize("kind", ["text", "image"])
+def test_finetunes_on_gpu_and_unpickles_on_cpu(
+    kind, text_model, image_weights, texts, images, tmp_path
+):
+    """unfreeze=1 trains the last block and the head on CUDA for an epoch; the
+    fitted classifier unpickles where there is no GPU and predicts the same."""
+    from sktransfer import ImageClassifier, TextClassifier
 
-    y = np.array(["short" if len(t.split()) < 40 else "long" for t in texts])
-    clf = TextClassifier(
-        encoder=text_embedder(text_model, device="cuda"),
-        unfreeze=1,
-        max_epochs=1,
-        batch_size=32,
-        device="cuda",
-        random_state=0,
-    ).fit(texts, y)
+    if kind == "text":
+        rows, y = texts, np.array(["short" if len(t.split()) < 40 else "long" for t in texts])
+        cls, encoder = TextClassifier, text_embedder(text_model, device="cuda")
+    else:
+        rows, y = images, np.arange(len(images)) % 2
+        cls, encoder = ImageClassifier, image_embedder(image_weights, device="cuda", batch_size=16)
+    clf = cls(
+        encoder=encoder, unfreeze=1, max_epochs=1, batch_size=16, device="cuda", random_state=0
+    ).fit(rows, y)
     assert str(clf.net_.device).startswith("cuda")
     trained = [p for p in clf.net_.module_.parameters() if p.requires_grad]
     assert trained and all(p.device.type == "cuda" for p in trained)
     assert np.isfinite(clf.net_.history[-1, "train_loss"])
-    proba = clf.predict_proba(texts[:10])
-    assert proba.shape == (10, 2) and np.allclose(proba.sum(1), 1, atol=1e-5)
-    got = unpickle_without_cuda(clf, texts[:10], tmp_path)
+    proba = clf.predict_proba(rows[:8])
+    assert proba.shape == (8, 2) and np.allclose(proba.sum(1), 1, atol=1e-5)
+    got = unpickle_without_cuda(clf, rows[:8], tmp_path)
     assert got["device"] == "cpu"
     assert any("cuda" in w.lower() for w in got["warnings"]), got["warnings"]
-    assert np.allclose(got["out"], proba, atol=1e-3)
-
-
-def test_image_classifier_finetunes_on_gpu_and_unpickles_on_cpu(image_weights, images, tmp_path):
-    from sktransfer import ImageClassifier
-
-    y = np.arange(len(images)) % 2
-    clf = ImageClassifier(
-        encoder=image_embedder(image_weights, device="cuda", batch_size=16),
-        unfreeze=1,
-        max_epochs=1,
-        batch_size=16,
-        device="cuda",
-        random_state=0,
-    ).fit(images, y)
-    assert str(clf.net_.device).startswith("cuda")
-    trained = [p for p in clf.net_.module_.parameters() if p.requires_grad]
-    assert trained and all(p.device.type == "cuda" for p in trained)
-    assert np.isfinite(clf.net_.history[-1, "train_loss"])
-    proba = clf.predict_proba(images[:8])
-    assert proba.shape == (8, 2) and np.allclose(proba.sum(1), 1, atol=1e-5)
-    got = unpickle_without_cuda(clf, images[:8], tmp_path)
-    assert got["device"] == "cpu"
     assert np.allclose(got["out"], proba, atol=1e-3)

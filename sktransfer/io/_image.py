@@ -143,7 +143,7 @@ def _check_batch(X: np.ndarray) -> None:
 
 def _bad_rows(flat: np.ndarray) -> np.ndarray:
     """Per row of ``flat`` (one image per row): whether its values break the
-    rule of its dtype. Two reductions, no copies."""
+    rule of its dtype: two reductions per image."""
     kind, size = flat.dtype.kind, flat.dtype.itemsize
     if kind == "b" or (kind == "u" and size <= 2):
         return np.zeros(len(flat), dtype=bool)

@@ -49,6 +49,8 @@ def text_rows(X) -> Rows:
 
 
 def _check_encodable(value: str, name: str) -> None:
+    if value.isascii():  # the common case, without encoding a copy
+        return
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:

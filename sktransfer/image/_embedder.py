@@ -17,6 +17,7 @@ from .._device import check_compile, check_flag, prepared_module
 from .._precision import autocast_for, check_precision
 from ..base import BaseEmbedder
 from ..io import ImageDataset, image_row_key, image_rows
+from ..io._image import MAX_PIXELS, check_max_pixels
 from ._backbones import build_image_backbone
 
 
@@ -73,6 +74,12 @@ class ImageEmbedder(BaseEmbedder):
         Compile the module with :func:`torch.compile` (in ``fit``, on the first
         forward pass); a dict passes its arguments, e.g.
         ``{"mode": "max-autotune"}``. Pays off on long runs.
+    max_pixels : int or None, default=89_478_485
+        Largest image file (width × height, read from its header before
+        decoding) to decode; a larger one is an error naming the row, a guard
+        against decompression bombs. The default is Pillow's own limit;
+        ``None`` is no limit. Arrays and ``PIL.Image`` rows are already decoded
+        and are not limited.
     normalize : bool, default=False
         L2-normalise each embedding.
     verbose : bool, default=False
@@ -121,6 +128,7 @@ class ImageEmbedder(BaseEmbedder):
         precision="float32",
         channels_last=False,
         compile=False,
+        max_pixels=MAX_PIXELS,
         normalize=False,
         verbose=False,
         cache=None,
@@ -137,6 +145,7 @@ class ImageEmbedder(BaseEmbedder):
         self.precision = precision
         self.channels_last = channels_last
         self.compile = compile
+        self.max_pixels = max_pixels
         self.normalize = normalize
         self.verbose = verbose
         self.cache = cache
@@ -150,6 +159,7 @@ class ImageEmbedder(BaseEmbedder):
         check_precision(self.precision, device)
         check_flag("channels_last", self.channels_last)
         check_compile(self.compile)
+        check_max_pixels(self.max_pixels)
         backbone = build_image_backbone(
             model=self.model,
             weights=self.weights,
@@ -184,7 +194,7 @@ class ImageEmbedder(BaseEmbedder):
             return self.model_.module(probe).shape[-1]
 
     def _embed(self, rows, positions):
-        dataset = ImageDataset(rows, self.model_.preprocess, positions)
+        dataset = ImageDataset(rows, self.model_.preprocess, positions, self.max_pixels)
 
         def run(batch_size):
             return run_loader(

@@ -1,16 +1,29 @@
 """Input handling: turn user collections into validated rows, decode lazily."""
 
-from ._image import ImageDataset, image_row_key, image_rows, load_rgb
+from ._image import (
+    MAX_PIXELS,
+    ImageDataset,
+    RowError,
+    check_max_pixels,
+    image_row_key,
+    image_rows,
+    load_rgb,
+)
 from ._rows import Rows, to_rows
-from ._text import text_row_key, text_rows
+from ._text import count_truncated, text_row_key, text_rows, truncation_message
 
 __all__ = [
+    "MAX_PIXELS",
     "ImageDataset",
+    "RowError",
     "Rows",
+    "check_max_pixels",
+    "count_truncated",
     "image_row_key",
     "image_rows",
     "load_rgb",
     "text_row_key",
     "text_rows",
     "to_rows",
+    "truncation_message",
 ]

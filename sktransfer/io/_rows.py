@@ -3,11 +3,18 @@
 Both encoders take a list, tuple, 1-D array, pandas Series, or a DataFrame with a
 single column. Errors name the offending row by position and, for pandas input,
 by its index label, so the row can be found in the user's own data.
+
+Collections whose order or length is not defined are refused rather than
+iterated: a mapping (iterating a dict yields its keys), a set (the output rows
+could not be matched to the input), and a generator or other one-shot iterator
+(it has no length, and consuming it in ``fit`` would leave nothing for
+``transform``). Each error says how to pass the same data as a list or Series.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping, MappingView, Set
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,7 +76,29 @@ def to_rows(X, *, what: str, single_types: tuple = (str, bytes)) -> Rows:
             f"expected a collection of {what}, got a single {type(X).__name__}; "
             "wrap it in a list, e.g. [x]."
         )
+    if isinstance(X, Mapping):
+        raise TypeError(
+            f"expected a collection of {what}, got a {type(X).__name__}: iterating it "
+            "would give its keys. Pass the values, e.g. list(X.values()), or a "
+            "pandas Series, pd.Series(X), which keeps the keys as the index."
+        )
+    if isinstance(X, Set) and not isinstance(X, MappingView):
+        raise TypeError(
+            f"expected an ordered collection of {what}, got a {type(X).__name__}: a "
+            "set has no order, so the output rows could not be matched to it. Pass "
+            "a list, e.g. sorted(X)."
+        )
+    if isinstance(X, Iterator) or (hasattr(X, "__iter__") and not hasattr(X, "__len__")):
+        raise TypeError(
+            f"expected a collection of {what}, got a {type(X).__name__}, which has no "
+            "length and can be read only once; pass a list, e.g. list(X)."
+        )
     if isinstance(X, np.ndarray):
+        if X.ndim == 0:
+            raise TypeError(
+                f"expected a collection of {what}, got a 0-d array; wrap the value "
+                "in a list, e.g. [x.item()]."
+            )
         if X.ndim == 2 and X.shape[1] == 1 and X.dtype.kind in "OUS":
             X = X[:, 0]
         return Rows(list(X))

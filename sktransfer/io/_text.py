@@ -1,4 +1,20 @@
-"""Validation of text rows."""
+"""Validation of text rows, and how many of them the model's window cuts.
+
+A row is a ``str``. Rules, checked for every row before anything is embedded:
+
+* a missing value (``None``, NaN, ``pd.NA``) is an error naming the row;
+* anything that is not a ``str`` (bytes, numbers, lists) is an error naming the
+  row and the conversion to make (``b.decode("utf-8")``, ``X.astype(str)``);
+* a string that is not valid Unicode text (a lone surrogate such as
+  ``"\\ud800"``, left by decoding with ``errors="surrogateescape"`` or by a
+  broken JSON file) is an error naming the row: tokenizers cannot encode it.
+
+Other strings are valid as they are: an empty or blank string embeds as the
+model's empty input, and control characters (NUL included) are dropped by the
+tokenizer, so ``"a\\x00b"`` embeds like ``"ab"``. A text longer than the model's
+window (``max_seq_length`` tokens, special tokens included) is cut at the
+window; :func:`count_truncated` finds those rows so the encoder can say so.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +28,17 @@ def text_rows(X) -> Rows:
         raise ValueError("X holds no texts: at least one row is needed.")
     for i, value in enumerate(rows.values):
         if isinstance(value, str):
+            _check_encodable(value, rows.name(i))
             continue
         if is_missing(value):
             raise ValueError(
                 f"{rows.name(i)}: text is missing ({value!r}). Drop or fill missing "
                 "values first, e.g. X.fillna('') or X.dropna()."
+            )
+        if isinstance(value, (bytes, bytearray)):
+            raise TypeError(
+                f"{rows.name(i)}: expected a string, got {type(value).__name__} "
+                f"({value!r:.60}). Decode it first, e.g. value.decode('utf-8')."
             )
         raise TypeError(
             f"{rows.name(i)}: expected a string, got {type(value).__name__} "
@@ -24,6 +46,64 @@ def text_rows(X) -> Rows:
             "that is what you mean."
         )
     return rows
+
+
+def _check_encodable(value: str, name: str) -> None:
+    if value.isascii():  # the common case, without encoding a copy
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = value[exc.start : exc.end]
+        raise ValueError(
+            f"{name}: the text holds {bad!r} at position {exc.start}, which is not "
+            "valid Unicode (a lone surrogate) and cannot be tokenized. Replace it, "
+            "e.g. text.encode('utf-8', errors='replace').decode('utf-8'), or fix "
+            "how the text was decoded."
+        ) from None
+
+
+def count_truncated(texts, tokenizer, max_seq_length: int) -> list[int]:
+    """Positions of the ``texts`` longer than ``max_seq_length`` tokens.
+
+    Tokens are counted the way the model sees them, special tokens included.
+    Tokenizing stops one token past the window, so a very long text costs no
+    more to count than to embed.
+
+    Parameters
+    ----------
+    texts : list of str
+        Already validated rows (see :func:`text_rows`).
+    tokenizer : transformers tokenizer
+        The model's own tokenizer, e.g. ``TextEmbedder().fit(X).model_.tokenizer``.
+    max_seq_length : int
+        The model's window, e.g. ``model_.max_seq_length``.
+
+    Returns
+    -------
+    list of int
+        Positions (not index labels) of the rows the window cuts, in order.
+    """
+    if not texts:
+        return []
+    ids = tokenizer(
+        list(texts),
+        add_special_tokens=True,
+        truncation=True,
+        max_length=int(max_seq_length) + 1,
+    )["input_ids"]
+    return [i for i, row in enumerate(ids) if len(row) > max_seq_length]
+
+
+def truncation_message(rows: Rows, positions: list[int], max_seq_length: int, shown=5) -> str:
+    """One line saying which rows the window cuts, e.g. for a warning."""
+    names = ", ".join(rows.name(i) for i in positions[:shown])
+    more = f" and {len(positions) - shown} more" if len(positions) > shown else ""
+    return (
+        f"{len(positions)} of {len(rows)} texts are longer than the model's window "
+        f"and were cut to {max_seq_length} tokens ({names}{more}); only their "
+        "beginning is embedded. Split long texts into passages to embed all of them."
+    )
 
 
 def text_row_key(value: str) -> bytes:

@@ -1,0 +1,591 @@
+"""Bad and unusual input: each kind is a clear error naming the row, or one
+documented rule (see ``sktransfer/io/_image.py`` and ``sktransfer/io/_text.py``)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import struct
+import zlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from sklearn.base import clone
+
+from sktransfer.io import (
+    ImageDataset,
+    count_truncated,
+    image_rows,
+    load_rgb,
+    text_rows,
+    truncation_message,
+)
+
+
+def cosine(a, b) -> float:
+    a, b = np.ravel(a), np.ravel(b)
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+@pytest.fixture(scope="module")
+def cat():
+    """scikit-image's cat, 64×48 RGB uint8 (landscape: width > height)."""
+    skimage_data = pytest.importorskip("skimage.data")
+    return np.asarray(Image.fromarray(skimage_data.chelsea()).resize((64, 48)))
+
+
+def encoded(img: Image.Image, fmt="PNG", **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width``×``height`` pixels but holds almost none."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 16))
+        + chunk(b"IEND", b"")
+    )
+
+
+# ---------------------------------------------------------------- collections
+
+
+@pytest.mark.parametrize("make", [image_rows, text_rows], ids=["images", "texts"])
+def test_a_dict_is_refused_not_iterated_for_its_keys(make):
+    with pytest.raises(TypeError, match=r"got a dict: iterating it would give its keys.*"):
+        make({"a": "x.jpg", "b": "y.jpg"})
+
+
+@pytest.mark.parametrize("make", [image_rows, text_rows], ids=["images", "texts"])
+def test_a_set_is_refused_because_it_has_no_order(make):
+    with pytest.raises(TypeError, match=r"set has no order.*sorted\(X\)"):
+        make({"x.jpg", "y.jpg"})
+
+
+@pytest.mark.parametrize("make", [image_rows, text_rows], ids=["images", "texts"])
+def test_a_generator_is_refused_with_the_fix(make):
+    with pytest.raises(TypeError, match=r"got a generator.*pass a list, e.g. list\(X\)"):
+        make(s for s in ["a", "b"])
+
+
+def test_dict_values_and_a_series_from_a_dict_are_accepted():
+    assert text_rows({"a": "x", "b": "y"}.values()).values == ["x", "y"]
+    assert text_rows(pd.Series({"a": "x", "b": "y"})).index == ["a", "b"]
+    with pytest.raises(TypeError, match=r"row 1 \(index 'b'\): expected a string"):
+        text_rows(pd.Series({"a": "x", "b": 3}))
+
+
+def test_a_zero_dimensional_array_is_refused():
+    with pytest.raises(TypeError, match=r"0-d array; wrap the value in a list"):
+        text_rows(np.array("one text"))
+
+
+def test_a_torch_tensor_batch_or_row_says_how_to_convert_it():
+    import torch
+
+    with pytest.raises(TypeError, match=r"X is a Tensor.*permute\(0, 2, 3, 1\)"):
+        image_rows(torch.zeros(2, 3, 8, 8))
+    with pytest.raises(TypeError, match=r"row 1: cannot read an image from a Tensor.*permute"):
+        image_rows([np.zeros((8, 8), np.uint8), torch.zeros(3, 8, 8)])
+
+
+# ------------------------------------------------------- array pixel values
+
+
+def test_a_dark_float_row_is_not_stretched_per_row(image_embedder, cat):
+    bright = cat / 255.0
+    dark = bright * 0.2  # max <= 1: the old per-row guess multiplied it by 255
+    out = image_embedder.transform(np.stack([bright, dark]).astype(np.float32))
+    as_uint8 = image_embedder.transform(np.round(np.stack([bright, dark]) * 255).astype(np.uint8))
+    np.testing.assert_allclose(out, as_uint8, atol=2e-3)
+    assert cosine(out[1], out[0]) < 0.99  # the dark picture stays dark
+
+
+def test_float_pixels_in_0_255_are_an_error_saying_divide_by_255():
+    X = np.stack([np.full((8, 8, 3), 0.5), np.full((8, 8, 3), 200.0)])
+    with pytest.raises(ValueError, match=r"^row 1: float pixel values range from 200 to 200, .*"):
+        image_rows(X)
+    with pytest.raises(ValueError, match=r"divide by 255 \(img / 255\)"):
+        image_rows(X)
+
+
+def test_imagenet_normalised_floats_are_an_error_saying_undo_it(cat):
+    mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
+    X = ((cat / 255.0 - mean) / std)[None].astype(np.float32)
+    with pytest.raises(ValueError, match=r"^row 0: float pixel .*undo the normalisation"):
+        image_rows(X)
+
+
+def test_the_first_bad_row_of_a_batch_is_named_before_decoding():
+    X = np.zeros((6, 4, 4), np.float32)
+    X[2, 0, 0] = 1.5
+    X[4, 0, 0] = 3.0
+    with pytest.raises(ValueError, match=r"^row 2: float pixel values range from 0 to 1.5"):
+        image_rows(X)
+
+
+@pytest.mark.parametrize(
+    "value, what", [(np.nan, "NaN"), (np.inf, "infinite"), (-np.inf, "infinite")]
+)
+def test_nan_and_infinity_are_an_error_naming_the_row(value, what):
+    X = np.zeros((3, 4, 4, 3), np.float32)
+    X[1, 2, 2, 0] = value
+    with pytest.raises(ValueError, match=rf"^row 1: the image holds {what} values \(1 of 48\)"):
+        image_rows(X)
+    with pytest.raises(ValueError, match=rf"row 1 \(index 'b'\): the image holds {what}"):
+        image_rows(pd.Series(list(X), index=["a", "b", "c"]))
+
+
+def test_uint16_arrays_use_the_full_16_bit_range(image_embedder, cat):
+    wide = cat.astype(np.uint16) * 257  # the same picture in 0..65535
+    out = image_embedder.transform([wide, cat])
+    assert cosine(out[0], out[1]) > 0.999
+    batch = image_embedder.transform(wide[None])  # a batch follows the same rule
+    assert cosine(batch[0], out[1]) > 0.999
+    np.testing.assert_array_equal(np.asarray(load_rgb(wide, "row 0")), cat)
+
+
+def test_other_integer_arrays_must_lie_in_0_255(image_embedder, cat):
+    out = image_embedder.transform([cat.astype(np.int64), cat])
+    np.testing.assert_allclose(out[0], out[1], atol=1e-5)
+    too_big = cat.astype(np.int32)
+    too_big[0, 0, 0] = 300
+    with pytest.raises(ValueError, match=r"^row 1: int32 pixel values range from \d+ to 300"):
+        image_rows([cat, too_big])
+    negative = cat.astype(np.int16)
+    negative[5, 5, 1] = -1
+    with pytest.raises(ValueError, match=r"^row 0: int16 .* from -1 to \d+, outside .*uint16"):
+        image_rows(negative[None])
+
+
+def test_bool_images_are_0_and_255(image_embedder):
+    mask = np.zeros((16, 16), bool)
+    mask[4:12, 4:12] = True
+    out = image_embedder.transform([mask, mask.astype(np.uint8) * 255])
+    np.testing.assert_allclose(out[0], out[1], atol=1e-5)
+
+
+def test_float_overshoot_within_half_a_step_is_clipped_beyond_is_an_error():
+    x = np.full((4, 4), 1.0 + 0.4 / 255)
+    assert np.asarray(load_rgb(x, "row 0")).max() == 255
+    with pytest.raises(ValueError, match=r"np\.clip\(img, 0, 1\)"):
+        load_rgb(np.full((4, 4), 1.0 + 1 / 255), "row 0")
+
+
+def test_complex_and_object_pixels_are_a_type_error():
+    with pytest.raises(TypeError, match=r"^row 0: an image array must hold bool, integer"):
+        image_rows([np.zeros((4, 4), np.complex64)])
+
+
+# ----------------------------------------------------------- shapes and sizes
+
+
+def test_an_empty_image_is_an_error_naming_the_row():
+    with pytest.raises(ValueError, match=r"^row 1: image is empty \(5×0 pixels\)"):
+        image_rows([np.zeros((4, 4), np.uint8), np.zeros((0, 5), np.uint8)])
+    with pytest.raises(ValueError, match=r"^X: every image is empty \(5×0 pixels\)"):
+        image_rows(np.zeros((3, 0, 5), np.uint8))
+    with pytest.raises(ValueError, match=r"^row 0: image is empty \(0×3 pixels\)"):
+        image_rows([Image.new("RGB", (0, 3))])
+    with pytest.raises(ValueError, match=r"^row 4: image is empty \(0×2 pixels\)"):
+        load_rgb(np.zeros((2, 0), np.uint8), "row 4")
+
+
+def test_a_one_pixel_image_is_resized_to_a_flat_colour(image_embedder):
+    one = np.array([[[200, 30, 30]]], np.uint8)
+    out = image_embedder.transform([one, np.broadcast_to(one, (32, 32, 3)).copy()])
+    np.testing.assert_allclose(out[0], out[1], atol=1e-4)
+
+
+def test_an_extreme_aspect_ratio_is_an_error_naming_the_row():
+    with pytest.raises(ValueError, match=r"^row 0: image is 2000×1 pixels, more than 1000"):
+        image_rows([np.zeros((1, 2000), np.uint8)])
+    with pytest.raises(ValueError, match=r"^row 0: image is 1×3000 pixels, more than 1000"):
+        load_rgb(encoded(Image.new("L", (1, 3000))), "row 0")
+    image_rows([np.zeros((1, 1000), np.uint8)])  # 1000:1 is still allowed
+
+
+def test_a_channels_first_batch_says_how_to_move_the_axis():
+    with pytest.raises(ValueError, match=r"np\.moveaxis\(X, 1, -1\)"):
+        image_rows(np.zeros((2, 3, 8, 8), np.uint8))
+    with pytest.raises(ValueError, match=r"^row 0: array of shape \(2, 8, 8\)"):
+        image_rows([np.zeros((2, 8, 8), np.uint8)])
+
+
+# ------------------------------------------------------------ Pillow modes
+
+
+def _expected_gray(cat):
+    return np.repeat(np.asarray(Image.fromarray(cat).convert("L"))[..., None], 3, -1)
+
+
+def _mode_cases(cat):
+    """Mode -> (image, expected RGB, largest mean and max absolute difference)."""
+    rgb = Image.fromarray(cat)
+    gray = rgb.convert("L")
+    g = np.asarray(gray)
+    grey3 = np.repeat(g[..., None], 3, -1)
+    half = rgb.copy()
+    alpha = np.zeros((48, 64), np.uint8)
+    alpha[:, :32] = 255
+    half.putalpha(Image.fromarray(alpha))
+    white_right = cat.copy()
+    white_right[:, 32:] = 255
+    palette = rgb.convert("P")
+    transparent_p = palette.copy()
+    hidden = int(np.asarray(palette)[0, 0])
+    transparent_p.info["transparency"] = hidden
+    expect_tp = np.asarray(palette.convert("RGB")).copy()
+    expect_tp[np.asarray(palette) == hidden] = 255
+    exact, colour_space, quantised = (0, 0), (1.5, 3), (20, 120)
+    return {
+        # Dithered black and white: right on average, far per pixel.
+        "1": (rgb.convert("1"), grey3, (130, 255)),
+        "L": (gray, grey3, exact),
+        "LA": (gray.convert("LA"), grey3, exact),
+        "La": (gray.convert("LA").convert("La"), grey3, exact),
+        "P": (palette, cat, quantised),
+        "P+transparency": (transparent_p, expect_tp, exact),
+        "PA": (rgb.convert("PA"), cat, quantised),
+        "RGB": (rgb, cat, exact),
+        "RGBA half transparent": (half, white_right, exact),
+        "RGBa": (rgb.convert("RGBa"), cat, exact),
+        "RGBX": (rgb.convert("RGBX"), cat, exact),
+        "CMYK": (rgb.convert("CMYK"), cat, exact),
+        "YCbCr": (rgb.convert("YCbCr"), cat, colour_space),
+        "LAB": (rgb.convert("LAB"), cat, colour_space),
+        "HSV": (rgb.convert("HSV"), cat, colour_space),
+        "I;16": (Image.fromarray(g.astype(np.uint16) * 257), grey3, exact),
+        "I;16B": (
+            Image.frombytes("I;16B", gray.size, (g.astype(">u2") * 257).tobytes()),
+            grey3,
+            exact,
+        ),
+        "I": (Image.fromarray(g.astype(np.int32) * 257), grey3, exact),
+        "F": (Image.fromarray(g.astype(np.float32) / 255), grey3, exact),
+    }
+
+
+MODES = [
+    "1", "L", "LA", "La", "P", "P+transparency", "PA", "RGB", "RGBA half transparent",
+    "RGBa", "RGBX", "CMYK", "YCbCr", "LAB", "HSV", "I;16", "I;16B", "I", "F",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", MODES)
+def test_every_pillow_mode_becomes_the_expected_rgb(cat, case):
+    img, expected, (mean_tol, max_tol) = _mode_cases(cat)[case]
+    out = np.asarray(load_rgb(img, "row 0"))
+    assert out.shape == (48, 64, 3) and out.dtype == np.uint8
+    diff = np.abs(out.astype(np.int16) - expected.astype(np.int16))
+    assert diff.mean() <= mean_tol and diff.max() <= max_tol
+    assert abs(out.mean() - expected.mean()) < 3
+
+
+def test_sixteen_bit_files_follow_the_uint16_rule_not_their_own_maximum(cat):
+    g = np.asarray(Image.fromarray(cat).convert("L")).astype(np.uint16)
+    dim = g * 4  # a dark 16-bit picture: values up to 1020 of 65535
+    png = encoded(Image.fromarray(dim))
+    from_file = np.asarray(load_rgb(png, "row 0"))
+    from_array = np.asarray(load_rgb(dim, "row 0"))
+    np.testing.assert_array_equal(from_file, from_array)
+    assert from_file.max() == round(dim.max() / 257) <= 4  # not stretched to 255
+
+
+def test_mode_f_outside_0_1_and_mode_i_outside_16_bit_are_errors(cat):
+    g = np.asarray(Image.fromarray(cat).convert("L"))
+    with pytest.raises(ValueError, match=r"^row 3 \(a mode F image\): .*divide by 255"):
+        load_rgb(Image.fromarray(g.astype(np.float32)), "row 3")
+    with pytest.raises(ValueError, match=r"^row 2: a 32-bit integer \(mode I\) .* from -5 to 95"):
+        load_rgb(Image.fromarray(np.where(g < 100, -5, 95).astype(np.int32)), "row 2")
+
+
+# ------------------------------------------------------------ files and bytes
+
+
+def test_exif_orientation_is_honoured(image_embedder, cat, tmp_path):
+    upright = Image.fromarray(cat)
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # how a phone stores it
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display"
+    tagged = tmp_path / "phone.jpg"
+    stored.save(tagged, quality=95, exif=exif)
+    untagged = encoded(stored, "JPEG", quality=95)
+    reference = encoded(upright, "JPEG", quality=95)
+    out = image_embedder.transform([str(tagged), Image.open(tagged), untagged, reference])
+    assert load_rgb(str(tagged), "row 0").size == (64, 48)
+    assert cosine(out[0], out[3]) > 0.99
+    assert cosine(out[1], out[3]) > 0.99  # a PIL image keeps its tag too
+    assert cosine(out[2], out[3]) < cosine(out[0], out[3]) - 0.05
+
+
+def test_animated_gif_gives_its_first_frame(tmp_path):
+    frames = [Image.new("RGB", (8, 8), c) for c in ((255, 0, 0), (0, 0, 255), (0, 255, 0))]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=50, loop=0)
+    assert Image.open(path).n_frames == 3
+    pixels = np.asarray(load_rgb(str(path), "row 0"))
+    np.testing.assert_array_equal(pixels[0, 0], [255, 0, 0])
+    webp = tmp_path / "anim.webp"
+    frames[0].save(webp, save_all=True, append_images=frames[1:], lossless=True)
+    assert np.asarray(load_rgb(str(webp), "row 0"))[0, 0].tolist() == [255, 0, 0]
+
+
+def test_files_are_closed_after_decoding(tmp_path):
+    frames = [Image.new("L", (8, 8), v) for v in (0, 128, 255)]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+    fd_dir = f"/proc/{os.getpid()}/fd"
+    if not os.path.isdir(fd_dir):
+        pytest.skip("needs /proc")
+    before = len(os.listdir(fd_dir))
+    kept = [load_rgb(str(path), f"row {i}") for i in range(20)]  # all alive
+    assert len(os.listdir(fd_dir)) == before
+    assert len(kept) == 20
+
+
+def test_a_decompression_bomb_is_an_error_naming_the_row_and_the_parameter():
+    limit = Image.MAX_IMAGE_PIXELS
+    with pytest.raises(
+        ValueError,
+        match=r"^row 1: image is 10000×10000 = 100,000,000 pixels, more than "
+        r"max_pixels=89,478,485 .*ImageEmbedder\(max_pixels=100_000_000\)",
+    ):
+        load_rgb(png_header(10_000, 10_000), "row 1")
+    with pytest.raises(ValueError, match=r"^row 0: Pillow refuses .*MAX_IMAGE_PIXELS = None"):
+        load_rgb(png_header(20_000, 20_000), "row 0", max_pixels=None)
+    # max_pixels=None lifts this limit: the header passes and decoding is tried.
+    with pytest.raises(ValueError, match=r"^row 1: cannot decode these bytes"):
+        load_rgb(png_header(10_000, 10_000), "row 1", max_pixels=None)
+    assert Image.MAX_IMAGE_PIXELS == limit  # Pillow's global is left alone
+
+
+def test_max_pixels_is_a_parameter_of_the_embedder(image_embedder, tmp_path):
+    path = tmp_path / "small.png"
+    Image.new("RGB", (16, 16), (10, 200, 10)).save(path)
+    strict = clone(image_embedder).set_params(max_pixels=100).fit([str(path)])
+    with pytest.raises(ValueError, match=r"^row 0: '.*small.png': image is 16×16 = 256"):
+        strict.transform([str(path)])
+    loose = clone(image_embedder).set_params(max_pixels=None).fit([str(path)])
+    assert loose.transform([str(path)]).shape == (1, 1280)
+    with pytest.raises(ValueError, match=r"max_pixels=0; use a positive int or None"):
+        clone(image_embedder).set_params(max_pixels=0).fit([str(path)])
+
+
+def test_truncated_and_empty_files_name_the_row(tmp_path, cat):
+    data = encoded(Image.fromarray(cat), "JPEG")
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"^row 0: cannot decode '.*cut.jpg'.*complete"):
+        load_rgb(str(cut), "row 0")
+    with pytest.raises(ValueError, match=r"^row 1: got empty bytes"):
+        image_rows([data, b""])
+
+
+def test_an_error_in_a_loader_worker_arrives_clean(image_embedder, tmp_path, cat):
+    good = tmp_path / "good.png"
+    Image.fromarray(cat).save(good)
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    est = clone(image_embedder).set_params(num_workers=1, batch_size=2).fit([str(good)])
+    rows = pd.Series([str(good)] * 3 + [str(bad)], index=list("abcd"))
+    with pytest.raises(ValueError, match=r"^row 3 \(index 'd'\): cannot decode '.*bad.png'") as e:
+        est.transform(rows)
+    assert "Caught" not in str(e.value) and "Traceback" not in str(e.value)
+
+
+def test_a_failing_preprocessing_names_the_row_and_the_size():
+    def preprocess(img):
+        raise ZeroDivisionError("division by zero")
+
+    dataset = ImageDataset(image_rows([np.zeros((3, 5), np.uint8)]), preprocess)
+    with pytest.raises(ValueError, match=r"^row 0: the model's preprocessing failed on this 5×3"):
+        dataset[0]
+
+
+# ------------------------------------------------------------------ texts
+
+
+def test_a_lone_surrogate_is_an_error_naming_the_row(text_embedder):
+    X = pd.Series(["fine", "bad \ud800 text"], index=["a", "b"])
+    with pytest.raises(
+        ValueError, match=r"^row 1 \(index 'b'\): the text holds '\\ud800' at position 4.*replace"
+    ):
+        text_embedder.transform(X)
+
+
+def test_bytes_rows_say_how_to_decode_them():
+    with pytest.raises(TypeError, match=r"^row 1: expected a string, got bytes.*decode\('utf-8'\)"):
+        text_rows(["ok", b"raw"])
+
+
+def test_nul_and_control_characters_are_dropped_by_the_tokenizer(text_embedder):
+    out = text_embedder.transform(["a\x00b", "ab", "bell\x07ring", "bellring"])
+    np.testing.assert_allclose(out[0], out[1], atol=1e-5)
+    np.testing.assert_allclose(out[2], out[3], atol=1e-5)
+
+
+def test_empty_and_blank_texts_embed_as_the_empty_input(text_embedder):
+    out = text_embedder.transform(["", "   ", "\n", "word"])
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out[1], out[0], atol=1e-5)
+    np.testing.assert_allclose(out[2], out[0], atol=1e-5)
+    assert cosine(out[3], out[0]) < 0.99
+
+
+def test_count_truncated_matches_where_the_model_cuts(text_embedder):
+    model = text_embedder.model_
+    window = model.max_seq_length
+    fits = "a " * (window - 2)  # plus [CLS] and [SEP]: exactly the window
+    over = "a " * (window - 1)
+    texts = ["short", fits, over, "a " * 1000 + "tail"]
+    assert count_truncated(texts, model.tokenizer, window) == [2, 3]
+    out = text_embedder.transform([over, "a " * 1000 + "tail"])
+    np.testing.assert_allclose(out[0], out[1], atol=1e-5)  # both cut at the window
+    assert count_truncated([], model.tokenizer, window) == []
+
+
+def test_truncation_message_names_the_rows():
+    rows = text_rows(pd.Series(["x"] * 8, index=[f"r{i}" for i in range(8)]))
+    text = truncation_message(rows, [0, 1, 2, 3, 4, 5, 7], 256)
+    assert text.startswith("7 of 8 texts are longer than the model's window and were cut to 256")
+    assert "row 0 (index 'r0'), row 1 (index 'r1')" in text and "and 2 more" in text
+
+
+# ------------------------------------------------------- generated input
+
+
+def _rule_allows(X: np.ndarray) -> bool:
+    """The documented rules, written out independently of the implementation."""
+    if X.dtype.kind not in "uifb" or X.ndim not in (3, 4):
+        return False
+    if X.ndim == 4 and X.shape[-1] not in (1, 3, 4):
+        return False
+    n, h, w = X.shape[:3]
+    if n == 0 or h == 0 or w == 0 or max(h, w) > 1000 * min(h, w):
+        return False
+    if X.dtype.kind == "f":
+        return bool(np.isfinite(X).all() and X.min() >= -0.5 / 255 and X.max() <= 1 + 0.5 / 255)
+    if X.dtype.kind == "b" or X.dtype in (np.uint8, np.uint16):
+        return True
+    return bool(X.min() >= 0 and X.max() <= 255)
+
+
+def _expected_uint8(x: np.ndarray) -> np.ndarray:
+    if x.dtype.kind == "b":
+        return x.astype(np.uint8) * 255
+    if x.dtype == np.uint16:
+        return np.round(x / 257.0).astype(np.uint8)
+    if x.dtype.kind == "f":
+        return np.round(np.clip(x.astype(np.float64), 0, 1) * 255).astype(np.uint8)
+    return x.astype(np.uint8)
+
+
+def _arrays():
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    dtypes = st.sampled_from(
+        [
+            *(np.uint8, np.uint16, np.int8, np.int16, np.int32, np.int64, np.uint32),
+            *(np.float16, np.float32, np.float64, np.bool_, np.complex64),
+        ]
+    )
+    shapes = st.one_of(
+        st.tuples(st.integers(0, 3), st.integers(0, 5), st.integers(0, 5)),
+        st.tuples(st.integers(1, 3), st.integers(1, 5), st.integers(1, 5), st.integers(1, 5)),
+        st.tuples(st.integers(1, 2), st.just(1), st.integers(990, 1010)),
+        st.tuples(st.integers(1, 4)),
+    )
+
+    def elements(dtype):
+        if np.dtype(dtype).kind == "f":
+            special = [0.0, 1.0, 0.5, -1e-3, 1.001, 1.5, 255.0, -2.0, np.nan, np.inf, -np.inf]
+            return st.one_of(st.floats(0, 1, width=16), st.sampled_from(special))
+        if np.dtype(dtype).kind == "c":
+            return st.just(0j)
+        if np.dtype(dtype).kind == "b":
+            return st.booleans()
+        info = np.iinfo(dtype)
+        return st.one_of(
+            st.integers(0, 255).filter(lambda v: v <= info.max),
+            st.integers(int(info.min), int(info.max)),
+        )
+
+    return st.tuples(dtypes, shapes).flatmap(
+        lambda ds: hnp.arrays(ds[0], ds[1], elements=elements(ds[0]))
+    )
+
+
+def test_generated_arrays_give_a_documented_error_or_the_documented_pixels():
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(
+        max_examples=50,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(X=_arrays())
+    def check(X):
+        allowed = _rule_allows(X)
+        for as_list in (False, True):
+            try:
+                rows = image_rows(list(X) if as_list and X.ndim >= 3 else X)
+                images = [load_rgb(v, rows.name(i)) for i, v in enumerate(rows.values)]
+            except (ValueError, TypeError):
+                assert not allowed or (as_list and len(X) == 0), X
+                continue
+            assert allowed, X
+            for x, img in zip(X, images, strict=True):
+                assert img.mode == "RGB" and img.size == (x.shape[1], x.shape[0])
+                if x.ndim == 2 or x.shape[-1] == 1:
+                    grey = _expected_uint8(x.reshape(x.shape[:2])).astype(np.int16)
+                    got = np.asarray(img)[..., 0].astype(np.int16)
+                    # floats may round the other way at exactly half a step
+                    assert np.abs(got - grey).max() <= (x.dtype.kind == "f"), x
+
+    check()
+
+
+def test_generated_texts_are_refused_by_name_or_tokenized(text_embedder):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    tokenizer = text_embedder.model_.tokenizer
+    any_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=30)
+    row = st.one_of(
+        any_text, any_text, st.binary(max_size=4), st.none(), st.integers(), st.floats()
+    )
+
+    @settings(
+        max_examples=50,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(texts=st.lists(row, min_size=0, max_size=5))
+    def check(texts):
+        try:
+            rows = text_rows(texts)
+        except (ValueError, TypeError) as exc:
+            assert not texts or re.match(r"^(X holds no texts|row \d+: )", str(exc))
+            return
+        assert all(isinstance(t, str) for t in rows.values)
+        ids = tokenizer(rows.values)["input_ids"]  # what the model gets: never a crash
+        assert len(ids) == len(texts)
+        assert count_truncated(rows.values, tokenizer, 256) == []
+
+    check()

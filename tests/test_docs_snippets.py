@@ -34,7 +34,7 @@ BLOCK = re.compile(
 
 
 def blocks(path: Path) -> list[tuple[int, int, str, str | None]]:
-    """(index from 1, line number, code, skip reason or None) of each python block."""
+    """(index from 1, line of the code from 0, code, skip reason or None) per python block."""
     text = path.read_text(encoding="utf-8")
     found = []
     for k, m in enumerate(BLOCK.finditer(text), start=1):
@@ -57,6 +57,20 @@ def test_skips_are_listed_with_their_reasons():
     print(f"\n{total} python blocks in {len(DOC_FILES)} files; {len(marked)} skipped:")
     for (file, k), reason in sorted(marked.items()):
         print(f"  {file} block {k}: {reason}")
+
+
+def test_blocks_are_read_with_their_skip_marks(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(
+        "Text.\n\n```python\nx = 1\n```\n\n<!-- skip: needs a GPU -->\n```python\n"
+        "y = 2\n```\n\n```bash\nls\n```\n\n```python\n>>> x\n1\n```\n",
+        encoding="utf-8",
+    )
+    assert [(k, line, code, skip) for k, line, code, skip in blocks(page)] == [
+        (1, 3, "x = 1\n", None),
+        (2, 8, "y = 2\n", "needs a GPU"),
+        (3, 16, ">>> x\n1\n", None),
+    ]
 
 
 def test_the_runner_finds_the_blocks_it_should():

@@ -62,7 +62,8 @@ def figures(out: str, names: list[str]) -> dict[str, tuple[float, float]]:
         if not match:
             continue
         rest = (line[: match.start()] + line[match.end() :]).replace("balanced accuracy", "")
-        name = next((n for n in names if n in rest), None)
+        # The longest name that fits: "numbers + hour" is inside "text + numbers + hour".
+        name = max((n for n in names if n in rest), key=len, default=None)
         assert name is not None, f"a figure for no known model: {line!r}"
         assert name not in found, f"{name} printed twice"
         found[name] = (float(match["mean"]), float(match["std"]))

@@ -191,7 +191,9 @@ def test_pipeline_memory_works_with_encoders(tmp_path):
     y = [1, 1, 0, 0] * 3
     pipe = make_pipeline(TextEmbedder(), LogisticRegression(), memory=str(tmp_path))
     first = pipe.fit(X, y).predict_proba(X)
+    assert len(list(tmp_path.rglob("output.pkl"))) == 1  # the fitted embedder, stored
     second = pipe.fit(X, y).predict_proba(X)  # the embedder now comes from joblib's cache
+    assert len(list(tmp_path.rglob("output.pkl"))) == 1  # found, not stored again
     np.testing.assert_allclose(first, second, atol=1e-6)
 
 

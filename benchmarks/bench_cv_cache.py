@@ -52,6 +52,9 @@ def main(argv=None):
     parser.add_argument("--candidates", type=int, default=8)
     args = parser.parse_args(argv)
 
+    import sentence_transformers
+    import torch
+
     X, y = load(args.rows)
     TextEmbedder().fit(X[:1]).transform(X[:8])  # load the shared model once, untimed
     start = time.perf_counter()
@@ -68,6 +71,8 @@ def main(argv=None):
     print(f"{args.rows} fine-food reviews, 5 folds x {args.candidates} C values, all-MiniLM-L6-v2")
     machine = platform.processor() or platform.machine()
     print(f"machine: {machine}, {os.cpu_count()} cpus, python {platform.python_version()}")
+    print(f"torch {torch.__version__}, sentence-transformers {sentence_transformers.__version__}")
+    print(f"load average (1, 5, 15 min): {os.getloadavg()}")
     print(f"one transform over all rows: {one_pass:.1f} s")
     print(f"{'method':<22} {'seconds':>8} {'x one pass':>11}  best C   best score")
     for name, (seconds, grid) in results.items():

@@ -14,12 +14,11 @@ image      ImageEmbedder.transform on JPEG/PNG files on disk vs a hand-written l
            compute-bound limit), for several ``num_workers`` values.
 peer       embetter's timm encoder (one image per forward) on the same files.
 scaling    TextEmbedder time at n = 1k, 2k, 4k rows; least-squares slope.
-batch      sentences/s and images/s at several batch sizes.
+batch      sentences/s and images/s at several batch sizes (images with
+           ``num_workers=0`` throughout, so that only the batch size changes).
 precision  float32 vs bfloat16 (CPU and GPU) and float16 (GPU); channels_last:
            speed, cosine to float32, and accuracy of a logistic regression on
            the review labels (5-fold cross-validation).
-backends   sentence-transformers' ONNX and OpenVINO runtimes (where installed):
-           speed-up and accuracy change on the same classification task.
 
 Usage
 -----
@@ -58,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sktransfer import ImageEmbedder, TextEmbedder
 from sktransfer._device import resolve_device
 
-SECTIONS = ("text", "image", "peer", "scaling", "batch", "precision", "backends")
+SECTIONS = ("text", "image", "peer", "scaling", "batch", "precision")
 RESULTS: list[dict] = []
 # Model arguments of every embedder: the defaults, or --text-model / --image-model.
 MODELS: dict[str, dict] = {"text": {}, "image": {}}
@@ -343,13 +342,16 @@ def bench_scaling(args, device, texts):
 
 
 def bench_batch(args, device, texts, paths):
-    for kind, cls, rows, unit in (
-        ("text", TextEmbedder, texts, "texts"),
-        ("image", ImageEmbedder, paths, "images"),
+    # num_workers="auto" depends on the batch size (no worker for a single batch):
+    # fixed here, so that the batch size is the only thing that changes.
+    for kind, cls, rows, unit, extra in (
+        ("text", TextEmbedder, texts, "texts", {}),
+        ("image", ImageEmbedder, paths, "images", {"num_workers": 0}),
     ):
+        suffix = "".join(f" {k}={v}" for k, v in extra.items())
         contenders = {
-            f"{cls.__name__} batch_size={b}": _runner(
-                cls(**MODELS[kind], batch_size=b, device=device).fit(rows[:1]), rows
+            f"{cls.__name__} batch_size={b}{suffix}": _runner(
+                cls(**MODELS[kind], batch_size=b, device=device, **extra).fit(rows[:1]), rows
             )
             for b in args.batch_sizes
         }
@@ -358,7 +360,7 @@ def bench_batch(args, device, texts, paths):
             interleaved(contenders, args.reps, _sync(device)),
             len(rows),
             unit,
-            f"{cls.__name__} batch_size={args.batch_sizes[0]}",
+            f"{cls.__name__} batch_size={args.batch_sizes[0]}{suffix}",
         )
 
 
@@ -426,136 +428,6 @@ def bench_precision(args, device, texts, labels, paths):
         )
 
 
-def bench_backends(args, device, texts, labels):
-    """sentence-transformers' own ``backend`` through TextEmbedder where its optional
-    packages load; otherwise the equivalent plain loop those backends run: the
-    transformer exported once (ONNX Runtime) or converted (OpenVINO), fed by the
-    model's own tokenizer in length-sorted batches, pooled by the model's own
-    pooling modules."""
-    base = TextEmbedder(**MODELS["text"], batch_size=args.batch_size, device=device).fit(texts[:1])
-    contenders = {"torch (TextEmbedder)": base.transform}
-    for backend in ("onnx", "openvino"):
-        try:
-            emb = TextEmbedder(
-                **MODELS["text"], batch_size=args.batch_size, device=device, backend=backend
-            )
-            contenders[f"{backend} (TextEmbedder backend={backend!r})"] = emb.fit(
-                texts[:1]
-            ).transform
-            continue
-        except ValueError as exc:
-            print(f"\n[backends] TextEmbedder backend={backend!r} unavailable: {exc}")
-            RESULTS.append({"section": "backends", "backend": backend, "error": str(exc)})
-        if device.type != "cpu":
-            continue
-        try:
-            contenders[f"{backend} (plain loop, exported transformer)"] = _exported_loop(
-                base.model_, backend, args.batch_size
-            )
-        except Exception as exc:  # report why, go on with the others
-            print(f"[backends] plain {backend} loop unavailable: {type(exc).__name__}: {exc}")
-    if len(contenders) == 1:
-        return
-    outs = {k: fn(texts) for k, fn in contenders.items()}  # also the warm-up
-    times = interleaved(
-        {k: (lambda fn=fn: fn(texts)) for k, fn in contenders.items()}, args.reps, _sync(device)
-    )
-    report("backends", times, len(texts), "texts", "torch (TextEmbedder)")
-    ref = outs["torch (TextEmbedder)"]
-    for k, out in outs.items():
-        cos = _cosines(ref, out)
-        acc = _cv_accuracy(out, labels)
-        print(f"  {k:44s} cosine to torch: min {cos.min():.6f}; accuracy {acc:.4f}")
-        RESULTS.append(
-            {
-                "section": "backends-accuracy",
-                "backend": k,
-                "min_cosine": float(cos.min()),
-                "cv_accuracy": acc,
-            }
-        )
-
-
-def base_dim(model) -> int:
-    get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-    return get()
-
-
-def _exported_loop(model, backend: str, batch_size: int):
-    """``texts -> embeddings`` with the transformer of ``model`` run by ``backend``."""
-    transformer = model[0].auto_model.eval()
-
-    class Hidden(torch.nn.Module):
-        def __init__(self, hf):
-            super().__init__()
-            self.hf = hf
-
-        def forward(self, input_ids, attention_mask):
-            return self.hf(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-
-    wrapped = Hidden(transformer).eval()
-    sample = model.preprocess(["an example sentence", "another one, a little longer"])
-    example = (sample["input_ids"], sample["attention_mask"])
-    with warnings.catch_warnings():  # exporter chatter about tracing
-        warnings.simplefilter("ignore")
-        forward = _export(wrapped, example, backend)
-
-    def embed(texts):
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        out = np.empty((len(texts), base_dim(model)), np.float32)
-        for start in range(0, len(texts), batch_size):
-            idx = order[start : start + batch_size]
-            feats = model.preprocess([texts[i] for i in idx])
-            hidden = forward(feats["input_ids"].numpy(), feats["attention_mask"].numpy())
-            feats = {
-                "token_embeddings": torch.from_numpy(hidden),
-                "attention_mask": feats["attention_mask"],
-            }
-            with torch.inference_mode():
-                for module in list(model)[1:]:  # the model's own pooling, normalisation
-                    feats = module(feats)
-            out[idx] = feats["sentence_embedding"].numpy()
-        return out
-
-    return embed
-
-
-def _export(wrapped, example, backend: str):
-    """``(input_ids, attention_mask) -> hidden states`` run by ``backend``."""
-    if backend == "onnx":
-        import onnxruntime
-
-        path = Path(tempfile.mkdtemp()) / "transformer.onnx"
-        torch.onnx.export(
-            wrapped,
-            example,
-            str(path),
-            dynamo=False,
-            input_names=["input_ids", "attention_mask"],
-            output_names=["hidden"],
-            dynamic_axes={
-                name: {0: "batch", 1: "tokens"}
-                for name in ("input_ids", "attention_mask", "hidden")
-            },
-            opset_version=17,
-        )
-        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-
-        def forward(ids, mask):
-            return session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-    else:
-        import openvino
-
-        compiled = openvino.compile_model(
-            openvino.convert_model(wrapped, example_input=example), "CPU"
-        )
-
-        def forward(ids, mask):
-            return compiled([ids, mask])[0]
-
-    return forward
-
-
 def _runner(embedder, rows):
     embedder.transform(rows[:16])  # warm-up
     return lambda: embedder.transform(rows)
@@ -571,6 +443,7 @@ def machine() -> dict:
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="minutes"),
         "python": platform.python_version(),
         "torch": torch.__version__,
+        "versions": _versions(),
         "cpu": platform.processor() or platform.machine(),
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
@@ -579,6 +452,18 @@ def machine() -> dict:
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name()
     return info
+
+
+def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("sentence-transformers", "transformers", "timm", "scikit-learn", "embetter"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
 
 
 def parse(argv=None):
@@ -592,9 +477,7 @@ def parse(argv=None):
     p.add_argument("--n-images", type=int, default=500)
     p.add_argument("--n-peer", type=int, default=100, help="images for the embetter peer")
     p.add_argument("--workers", default="2", help="num_workers values besides 0 and 'auto'")
-    p.add_argument(
-        "--n-side-texts", type=int, default=500, help="texts in batch/precision/backends"
-    )
+    p.add_argument("--n-side-texts", type=int, default=500, help="texts in batch/precision")
     p.add_argument("--n-side-images", type=int, default=100, help="images in batch/precision")
     p.add_argument("--scaling", default="1000,2000,4000")
     p.add_argument("--batch-sizes", default="8,32,128")
@@ -662,8 +545,6 @@ def main(argv=None) -> None:
                 bench_batch(args, device, side_t, side_p)
             elif section == "precision":
                 bench_precision(args, device, side_t, side_y, side_p)
-            elif section == "backends":
-                bench_backends(args, device, side_t, side_y)
             write_json(args, info)  # a run stopped later keeps the sections done
     info["load_avg_end"] = os.getloadavg()
     print("\nload average at the end:", info["load_avg_end"])

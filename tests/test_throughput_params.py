@@ -153,13 +153,12 @@ def test_bad_speed_params_fail_in_fit_naming_the_value(cls, params, match):
         est.fit(["x"] if cls is TextEmbedder else np.zeros((1, 8, 8, 3), np.uint8))
 
 
-def test_runtime_backend_needs_its_package_or_says_how_to_install_it():
-    import importlib.util
-
-    if importlib.util.find_spec("optimum") is not None:
-        pytest.skip("optimum is installed here")
-    with pytest.raises(ValueError, match=r"sentence-transformers\[onnx\]"):
-        TextEmbedder(backend="onnx", device="cpu").fit(["x"])
+@pytest.mark.parametrize("backend", ["onnx", "openvino"])
+def test_other_runtimes_are_refused_saying_why(backend):
+    est = TextEmbedder(backend=backend, device="cpu")
+    with pytest.raises(ValueError, match=f"backend='{backend}' is not supported.*pin transformers"):
+        est.fit(["x"])
+    assert est.set_params(backend="torch").fit(["x"]).transform(["x"]).shape == (1, 384)
 
 
 # ------------------------------------------------------------ batching helpers
@@ -198,20 +197,69 @@ def test_other_errors_are_not_mistaken_for_out_of_memory():
         with_batch_size(run, "auto", torch.device("cuda"), "text")
 
 
-def test_auto_workers_none_for_a_single_batch():
+@pytest.fixture
+def fork_machine(monkeypatch):
+    """A machine where processes start by fork, in a non-daemonic process, with a
+    core count the test sets: ``fork_machine(cores)``."""
+    import multiprocessing
+
+    import sktransfer._batching as batching
+
+    monkeypatch.setattr(multiprocessing, "get_start_method", lambda allow_none=False: "fork")
+    monkeypatch.setattr(multiprocessing.current_process(), "daemon", False)
+
+    def set_cores(cores):
+        monkeypatch.setattr(batching, "_usable_cores", lambda: cores)
+
+    return set_cores
+
+
+@pytest.mark.parametrize(
+    ("cores", "device", "expected"),
+    [
+        (1, "cpu", 0),  # no spare core
+        (2, "cpu", 1),  # on a CPU half the cores decode...
+        (3, "cpu", 1),
+        (8, "cpu", 4),
+        (32, "cpu", 8),  # ...at most 8
+        (2, "cuda", 1),  # on a GPU all but one core decode
+        (5, "cuda", 4),
+        (64, "cuda", 8),
+    ],
+)
+def test_auto_workers_from_the_core_count(fork_machine, cores, device, expected):
+    fork_machine(cores)
+    got = resolve_num_workers("auto", torch.device(device), n_rows=1000, batch_size=32)
+    assert got == expected
+
+
+def test_auto_workers_none_for_a_single_batch(fork_machine):
+    fork_machine(8)
     cpu = torch.device("cpu")
-    assert resolve_num_workers("auto", cpu, n_rows=10, batch_size=32) == 0
-    assert resolve_num_workers(3, cpu, n_rows=10, batch_size=32) == 3
-    assert resolve_num_workers("auto", cpu, n_rows=1000, batch_size=32) <= 8
+    assert resolve_num_workers("auto", cpu, n_rows=32, batch_size=32) == 0
+    assert resolve_num_workers("auto", cpu, n_rows=33, batch_size=32) == 4
+    assert resolve_num_workers(3, cpu, n_rows=10, batch_size=32) == 3  # explicit: kept
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_auto_workers_none_where_processes_do_not_fork(fork_machine, monkeypatch, method):
+    import multiprocessing
+
+    fork_machine(8)
+    monkeypatch.setattr(multiprocessing, "get_start_method", lambda allow_none=False: method)
+    assert resolve_num_workers("auto", torch.device("cpu"), n_rows=1000, batch_size=32) == 0
+    assert resolve_num_workers(2, torch.device("cpu"), n_rows=1000, batch_size=32) == 2
 
 
 def _auto_workers(_):
     return resolve_num_workers("auto", torch.device("cpu"), n_rows=1000, batch_size=32)
 
 
-def test_auto_workers_none_inside_a_daemonic_pool_worker():
+def test_auto_workers_none_inside_a_daemonic_pool_worker(fork_machine):
     import multiprocessing
 
+    fork_machine(8)  # the forked worker inherits this machine
+    assert _auto_workers(0) == 4
     # Pool workers are daemonic and may not start DataLoader workers of their own.
     with multiprocessing.get_context("fork").Pool(1) as pool:
         assert pool.map(_auto_workers, [0]) == [0]

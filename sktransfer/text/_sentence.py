@@ -37,10 +37,10 @@ class TextEmbedder(BaseEmbedder):
         Arithmetic of the forward pass. The 16-bit choices autocast the matrix
         products (weights stay float32; output is float32); fast on GPUs,
         within a cosine of 0.99 of float32 (see ``docs/benchmarks.md``).
-    backend : {"torch", "onnx", "openvino"}, default="torch"
-        sentence-transformers' inference runtime. ``"onnx"`` and
-        ``"openvino"`` need ``sentence-transformers[onnx]`` or
-        ``sentence-transformers[openvino]`` and run in float32.
+    backend : {"torch"}, default="torch"
+        The inference runtime. Only torch is supported: sentence-transformers'
+        ONNX and OpenVINO runtimes need ``optimum`` packages that pin
+        ``transformers`` below the versions sentence-transformers 6 requires.
     compile : bool or dict, default=False
         Compile the transformer with :func:`torch.compile` (``backend="torch"``
         only); a dict passes its arguments, e.g. ``{"mode": "max-autotune"}``.
@@ -116,12 +116,10 @@ class TextEmbedder(BaseEmbedder):
         check_batch_size(self.batch_size)
         check_precision(self.precision, device)
         check_compile(self.compile)
-        check_backend(self.backend, self.precision, self.compile)
+        check_backend(self.backend)
         source = self._model_source()
         key = ("text", source, str(device))
-        if self.backend != "torch":
-            key = (*key, self.backend)
-        model = shared_model(key, lambda: _load_sentence_model(source, device, self.backend))
+        model = shared_model(key, lambda: _load_sentence_model(source, device))
         if self.compile:
             options = compile_options(self.compile)
             model = shared_model(
@@ -164,7 +162,7 @@ class TextEmbedder(BaseEmbedder):
                     show_progress_bar=bool(self.verbose),
                 )
 
-        key = ("text", self._model_source(), str(self.device_), self.backend)
+        key = ("text", self._model_source(), str(self.device_))
         return with_batch_size(run, self.batch_size, self.device_, "text", key)
 
     def __sklearn_tags__(self):
@@ -186,33 +184,18 @@ def _directory_fingerprint(source: str) -> list | None:
     return sorted(entries)
 
 
-BACKENDS = {"torch": None, "onnx": "optimum.onnxruntime", "openvino": "optimum.intel"}
-
-
-def check_backend(backend, precision, compile) -> None:
-    """Raise if ``backend`` is unknown, not installed, or combined with an option
-    that only the torch runtime has."""
-    import importlib.util
-
-    if backend not in BACKENDS:
-        raise ValueError(f"backend={backend!r}; use 'torch', 'onnx' or 'openvino'.")
+def check_backend(backend) -> None:
+    """Raise unless ``backend`` is ``"torch"``, saying why the others are not offered."""
     if backend == "torch":
         return
-    module = BACKENDS[backend]
-    try:
-        found = importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        found = False
-    if not found:
+    if backend in ("onnx", "openvino"):
         raise ValueError(
-            f"backend={backend!r} needs {module!r}, which is not installed; "
-            f"pip install 'sentence-transformers[{backend}]', or use backend='torch'."
+            f"backend={backend!r} is not supported: sentence-transformers' {backend} runtime "
+            "needs optimum packages that pin transformers below the versions "
+            "sentence-transformers 6 requires. Use backend='torch' (its speed switches, "
+            "precision and compile, are in docs/benchmarks.md)."
         )
-    if precision != "float32" or compile:
-        raise ValueError(
-            f"backend={backend!r} runs its own float32 graph; precision={precision!r} and "
-            f"compile={compile!r} apply to backend='torch' only."
-        )
+    raise ValueError(f"backend={backend!r}; the only backend is 'torch'.")
 
 
 def _compiled(model, options: dict):
@@ -224,14 +207,12 @@ def _compiled(model, options: dict):
     return out
 
 
-def _load_sentence_model(source: str, device, backend: str = "torch"):
+def _load_sentence_model(source: str, device):
     from sentence_transformers import SentenceTransformer
 
     local = os.path.isdir(source)
     try:
-        model = SentenceTransformer(
-            source, device=str(device), local_files_only=local, backend=backend
-        )
+        model = SentenceTransformer(source, device=str(device), local_files_only=local)
     except Exception as exc:  # the hub raises many types; all mean "could not load"
         hint = (
             "the directory does not hold a sentence-transformers model"

@@ -28,6 +28,15 @@ def default_cache_dir() -> Path:
     return Path(base) / "sktransfer"
 
 
+def _add_encoding(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--encoding",
+        default="utf-8",
+        metavar="NAME",
+        help="text encoding of a CSV/TSV/JSON table, e.g. latin-1 (default: %(default)s)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .evaluate import HEADS
 
@@ -152,12 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="seed of the row subset, the folds and the heads (default: %(default)s)",
     )
-    ev.add_argument(
-        "--encoding",
-        default="utf-8",
-        metavar="NAME",
-        help="text encoding of a CSV/TSV/JSON table (default: utf-8; e.g. latin-1)",
-    )
+    _add_encoding(ev)
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")
     ev.set_defaults(run=run_evaluate)
 
@@ -174,12 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("predictions.csv"),
         help="where predictions go: .csv, .jsonl or .parquet (default: %(default)s)",
     )
-    pr.add_argument(
-        "--encoding",
-        default="utf-8",
-        metavar="NAME",
-        help="text encoding of a CSV/TSV/JSON table (default: utf-8; e.g. latin-1)",
-    )
+    _add_encoding(pr)
     pr.add_argument(
         "--trust-pickle",
         action="store_true",

@@ -30,7 +30,7 @@ def test_detect_columns_on_a_real_mixed_table(tweets):
 def test_named_roles_override_detection(tweets):
     cols = detect_columns(tweets, "source", text=["created_at"], ignore=["text"])
     assert cols.text == ["created_at"]
-    assert cols.ignored["text"] == "named with --ignore"
+    assert cols.ignored["text"] == "named in ignore="
 
 
 def test_image_paths_are_detected(photo_dir):

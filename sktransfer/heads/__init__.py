@@ -1,5 +1,8 @@
 """Heads: plain ``nn.Module`` s put on top of a backbone's pooled features."""
 
-from ._mlp import MLPHead, head_layers
+from .._lazy import lazy_names
 
-__all__ = ["MLPHead", "head_layers"]
+_WHERE = {"MLPHead": "._mlp", "head_layers": "._mlp"}
+__getattr__, __dir__ = lazy_names(__name__, _WHERE)
+
+__all__ = list(_WHERE)

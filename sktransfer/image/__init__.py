@@ -1,6 +1,12 @@
-"""Image encoders."""
+"""Image encoders, and the raw-pixel baseline they are compared with."""
 
-from ._backbones import ImageBackbone
-from ._embedder import ImageEmbedder
+from .._lazy import lazy_names
 
-__all__ = ["ImageBackbone", "ImageEmbedder"]
+_WHERE = {
+    "ImageBackbone": "._backbone",
+    "ImageEmbedder": "._embedder",
+    "PixelFeatures": "._pixels",
+}
+__getattr__, __dir__ = lazy_names(__name__, _WHERE)
+
+__all__ = list(_WHERE)

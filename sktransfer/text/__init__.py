@@ -1,5 +1,8 @@
 """Text encoders."""
 
-from ._sentence import TextEmbedder
+from .._lazy import lazy_names
 
-__all__ = ["TextEmbedder"]
+_WHERE = {"TextEmbedder": "._sentence"}
+__getattr__, __dir__ = lazy_names(__name__, _WHERE)
+
+__all__ = list(_WHERE)

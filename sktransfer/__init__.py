@@ -22,6 +22,7 @@ _WHERE = {
     "TextRegressor": ".finetune",
     "clear_models": "._registry",
     "get_backbone": "._backbones",
+    "register_family": "._backbones",
     "list_backbones": "._backbones",
     "loaded_models": "._registry",
     "register_backbone": "._backbones",

@@ -143,7 +143,10 @@ def evaluate(
     X = prepare_features(df, cols, base_dir=base_dir)
     if n_rows is not None and n_rows < len(X):
         if task == "classification":
-            keep = stratified_subset(y, n_rows, random_state)
+            try:
+                keep = stratified_subset(y, n_rows, random_state, param="n_rows")
+            except ValueError as exc:
+                raise DataError(str(exc)) from None
         else:
             keep = _random_subset(len(X), n_rows, random_state)
         X, y = X.iloc[keep], y.iloc[keep]

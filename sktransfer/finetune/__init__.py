@@ -1,5 +1,7 @@
 """Estimators that train: a head on a pretrained backbone, optionally its last blocks too."""
 
+from typing import TYPE_CHECKING
+
 from .._lazy import lazy_names
 
 _WHERE = {
@@ -9,6 +11,17 @@ _WHERE = {
     "TextClassifier": "._text",
     "TextRegressor": "._text",
 }
+if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
+    from ._image import ImageClassifier, ImageRegressor
+    from ._setfit import SetFitClassifier
+    from ._text import TextClassifier, TextRegressor
+
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)
 
-__all__ = list(_WHERE)
+__all__ = [
+    "ImageClassifier",
+    "ImageRegressor",
+    "SetFitClassifier",
+    "TextClassifier",
+    "TextRegressor",
+]

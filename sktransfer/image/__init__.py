@@ -1,5 +1,7 @@
 """Image encoders, and the raw-pixel baseline they are compared with."""
 
+from typing import TYPE_CHECKING
+
 from .._lazy import lazy_names
 
 _WHERE = {
@@ -7,6 +9,15 @@ _WHERE = {
     "ImageEmbedder": "._embedder",
     "PixelFeatures": "._pixels",
 }
+if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
+    from ._backbone import ImageBackbone
+    from ._embedder import ImageEmbedder
+    from ._pixels import PixelFeatures
+
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)
 
-__all__ = list(_WHERE)
+__all__ = [
+    "ImageBackbone",
+    "ImageEmbedder",
+    "PixelFeatures",
+]

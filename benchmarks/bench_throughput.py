@@ -196,7 +196,7 @@ def bench_text(args, device, texts):
     from sentence_transformers import SentenceTransformer
 
     emb = TextEmbedder(**MODELS["text"], batch_size=args.batch_size, device=device).fit(texts[:1])
-    source = emb._model_source()
+    source = emb._identity()["source"]
     raw = SentenceTransformer(source, device=str(device), local_files_only=True).eval()
     contenders = {
         "SentenceTransformer.encode": lambda: raw.encode(texts, batch_size=args.batch_size),

@@ -4,22 +4,46 @@ Pretrained text and image backbones become sklearn transformers that emit
 embeddings, ready for ``Pipeline``, ``ColumnTransformer``, ``GridSearchCV`` and
 ``cross_val_score``; classifiers and regressors train a head on them, and
 optionally fine-tune the backbone's last blocks. Importing the package loads no
-model.
+model, and no deep-learning library: each public name is imported on first use.
 """
 
-from ._cache import EmbeddingCache
-from ._registry import clear_models, loaded_models
-from .finetune import (
-    ImageClassifier,
-    ImageRegressor,
-    SetFitClassifier,
-    TextClassifier,
-    TextRegressor,
-)
-from .image import ImageEmbedder
-from .text import TextEmbedder
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_names
 
 __version__ = "0.1.0"
+
+_WHERE = {
+    "EmbeddingCache": "._cache",
+    "ImageClassifier": ".finetune",
+    "ImageEmbedder": ".image",
+    "ImageRegressor": ".finetune",
+    "SetFitClassifier": ".finetune",
+    "TextClassifier": ".finetune",
+    "TextEmbedder": ".text",
+    "TextRegressor": ".finetune",
+    "clear_models": "._registry",
+    "get_backbone": "._backbones",
+    "register_family": "._backbones",
+    "list_backbones": "._backbones",
+    "loaded_models": "._registry",
+    "register_backbone": "._backbones",
+}
+if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
+    from ._backbones import get_backbone, list_backbones, register_backbone, register_family
+    from ._cache import EmbeddingCache
+    from ._registry import clear_models, loaded_models
+    from .finetune import (
+        ImageClassifier,
+        ImageRegressor,
+        SetFitClassifier,
+        TextClassifier,
+        TextRegressor,
+    )
+    from .image import ImageEmbedder
+    from .text import TextEmbedder
+
+__getattr__, __dir__ = lazy_names(__name__, _WHERE)
 
 __all__ = [
     "EmbeddingCache",
@@ -32,5 +56,9 @@ __all__ = [
     "TextRegressor",
     "__version__",
     "clear_models",
+    "get_backbone",
+    "list_backbones",
     "loaded_models",
+    "register_backbone",
+    "register_family",
 ]

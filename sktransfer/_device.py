@@ -60,32 +60,44 @@ def device_after_unpickle(requested, saved: torch.device) -> torch.device:
         return fallback
 
 
-def prepared_module(key, module, device: torch.device, *, channels_last=False, compile=False):
-    """``module`` laid out and compiled for fast inference on ``device``.
+def prepared_module(
+    key, module, device: torch.device, *, channels_last=False, compile=False, part: str = ""
+):
+    """``module`` laid out and compiled for fast inference on ``device``: the one
+    place where encoders apply :func:`torch.compile`.
 
     ``channels_last`` stores 4-D weights as NHWC, the layout convolution
     kernels of cuDNN and oneDNN run fastest on; ``compile`` wraps the module in
-    :func:`torch.compile` (``compile`` may be a dict of its keyword arguments).
-    Both change speed, not results (up to float rounding). The prepared copy
-    is shared under ``key`` plus the two settings, so the plain module that
-    other encoders share is never modified.
+    :func:`torch.compile` (``compile`` may be a dict of its keyword arguments);
+    ``part`` names the submodule to compile instead of the whole (e.g.
+    ``"0.model"``, the transformer inside a SentenceTransformer, whose
+    tokenising wrapper cannot be traced), in a copy of ``module``. These change
+    speed, not results (up to float rounding). The prepared copy is shared
+    under ``key`` plus the settings, so the plain module that other encoders
+    share is never modified.
     """
     if not channels_last and not compile:
         return module
     from ._registry import shared_model
 
     def prepare():
-        out = module
-        if channels_last:
-            import copy
+        import copy
 
-            out = copy.deepcopy(module).to(memory_format=torch.channels_last)
-        if compile:
+        out = module
+        if channels_last or part:
+            out = copy.deepcopy(module)
+        if channels_last:
+            out = out.to(memory_format=torch.channels_last)
+        if compile and part:
+            parent, _, name = part.rpartition(".")
+            holder = out.get_submodule(parent) if parent else out
+            setattr(holder, name, torch.compile(getattr(holder, name), **compile_options(compile)))
+        elif compile:
             out = torch.compile(out, **compile_options(compile))
         return out
 
     options = tuple(sorted(compile_options(compile).items())) if compile else None
-    return shared_model(("prepared", key, bool(channels_last), options), prepare)
+    return shared_model(("prepared", key, bool(channels_last), options, part), prepare)
 
 
 def compile_options(compile) -> dict:

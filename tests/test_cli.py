@@ -249,7 +249,7 @@ def test_error_class_smaller_than_folds(small_table, capsys):
         ["evaluate", small_table, "--target", "score", "--cv", "5", "--no-cache"], capsys
     )
     assert "class 'other'" in err and "3 rows" in err
-    assert "lower --cv to 3" in err
+    assert "lower it, --cv 3" in err and "cv=" not in err
 
 
 def test_error_exit_status_from_the_command(tmp_path):

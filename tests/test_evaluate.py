@@ -30,7 +30,7 @@ def test_detect_columns_on_a_real_mixed_table(tweets):
 def test_named_roles_override_detection(tweets):
     cols = detect_columns(tweets, "source", text=["created_at"], ignore=["text"])
     assert cols.text == ["created_at"]
-    assert cols.ignored["text"] == "named with --ignore"
+    assert cols.ignored["text"] == "named in ignore="
 
 
 def test_image_paths_are_detected(photo_dir):
@@ -53,6 +53,26 @@ def test_infer_task_and_fold_checks():
         check_folds(pd.Series(["a"] * 10, name="y"), 2, "classification")
     with pytest.raises(DataError, match=r"class 'b'.*1 row,.*drop that class"):
         check_folds(pd.Series(["a"] * 10 + ["b"], name="y"), 2, "classification")
+
+
+def test_library_errors_name_python_parameters_and_the_cli_its_flags():
+    from sktransfer.cli import as_flags
+
+    df = pd.DataFrame({"text": [f"review number {i} says words" for i in range(12)]})
+    df["y"] = ["a", "b"] * 6
+    with pytest.raises(DataError) as info:
+        evaluate(df, target="y", cv=1)
+    assert "cv=1" in str(info.value) and "--" not in str(info.value)
+    assert as_flags(str(info.value)).startswith("--cv 1:")
+    with pytest.raises(DataError, match=r"task='sorting'") as info:
+        evaluate(df, target="y", task="sorting")
+    assert as_flags(str(info.value)).startswith("--task sorting:")
+    df["empty"] = None
+    with pytest.raises(DataError, match=r"ignore=\['empty'\]") as info:
+        evaluate(df, target="y", text=["text", "empty"])
+    assert "leave it out with --ignore empty." in as_flags(str(info.value))
+    with pytest.raises(DataError, match="n_rows=1 is fewer than the 2 classes"):
+        evaluate(df.drop(columns="empty"), target="y", n_rows=1)
 
 
 def test_split_models_by_kind():

@@ -7,103 +7,28 @@ preprocessing, and a head predicts the target. The baselines replace the
 pretrained encoders with features learned from the data alone (TF-IDF for
 text, raw pixels for images), so the gain from transfer is one subtraction.
 
-Heads are a small table (:data:`HEADS`): a new head, such as a fine-tuned one,
-is one more entry.
+Heads are a small table (:data:`HEADS`, in ``_heads.py``): a new head is one
+more entry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression, RidgeCV
-from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from ..image import ImageEmbedder
+from ..image import ImageEmbedder, PixelFeatures
 from ..text import TextEmbedder
 from ._data import Columns
-from ._pixels import PixelFeatures
+from ._heads import HEADS, Head  # noqa: F401  (Head: re-exported with the candidates)
 
 DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_IMAGE_MODEL = "efficientnet_lite0"
-
-
-@dataclass(frozen=True)
-class Head:
-    """A way to predict the target from features.
-
-    ``build(task, random_state, min_class_rows)`` returns a fresh estimator for
-    ``"classification"`` or ``"regression"``; ``min_class_rows`` is the fewest
-    rows any class has in a training fold (``None`` for regression), so a head
-    that tunes itself by inner cross-validation knows how many folds it can use.
-    """
-
-    name: str
-    description: str
-    build: Callable[[str, int, int | None], object]
-
-
-def _linear(task: str, random_state: int, min_class_rows: int | None):
-    # The penalty is tuned by inner cross-validation: a fixed C suits TF-IDF and
-    # embeddings differently, and an untuned head would rank the features unfairly.
-    if task == "regression":
-        return RidgeCV(alphas=np.logspace(-2, 3, 6))
-    logreg = LogisticRegression(max_iter=2000, class_weight="balanced", random_state=random_state)
-    inner = min(3, min_class_rows or 0)
-    if inner < 2:  # too few rows per class to tune C: the default penalty
-        return logreg
-    # GridSearchCV rather than LogisticRegressionCV, whose balanced class weights
-    # fail on string labels such as folder names "0" … "9" in scikit-learn 1.9.
-    return GridSearchCV(logreg, {"C": np.logspace(-2, 1, 4)}, cv=inner, scoring="balanced_accuracy")
-
-
-def _mlp(task: str, random_state: int, min_class_rows: int | None):
-    # The fine-tuning estimators' head-only path on the features the pipeline
-    # already computed (the identity encoder): trained in epochs by skorch, with
-    # early stopping on a held-out tenth, so the leaderboard can draw its
-    # learning curve. Training the backbone itself inside a leaderboard costs a
-    # backbone pass per row, epoch and fold: that is ImageClassifier(unfreeze=N)
-    # / TextClassifier(unfreeze=N), used directly.
-    from sklearn.preprocessing import FunctionTransformer
-
-    from ..finetune import TextClassifier, TextRegressor
-
-    cls = TextRegressor if task == "regression" else TextClassifier
-    extra = {} if task == "regression" else {"class_weight": "balanced"}
-    return cls(
-        encoder=FunctionTransformer(),
-        head=(256,),
-        dropout=0.2,
-        max_epochs=60,
-        early_stopping=True,
-        validation_fraction=0.1,
-        patience=6,
-        random_state=random_state,
-        **extra,
-    )
-
-
-HEADS: dict[str, Head] = {
-    "logreg": Head(
-        "logreg",
-        "logistic regression, penalty tuned by inner cross-validation "
-        "(ridge regression for numeric targets)",
-        _linear,
-    ),
-    "mlp": Head(
-        "mlp",
-        "a one-hidden-layer (256) head trained by skorch with early stopping "
-        "(the fine-tuning estimators' head-only fast path); draws a learning curve",
-        _mlp,
-    ),
-}
 
 
 @dataclass

@@ -218,7 +218,7 @@ def detect_columns(df: pd.DataFrame, target: str, *, text=(), image=(), ignore=(
     cols = Columns(target=target, text=list(text), image=list(image))
     taken = {target, *text, *image}
     for name in ignore:
-        cols.ignored[name] = "named with --ignore"
+        cols.ignored[name] = "named in ignore="
     n = len(df)
     for name in df.columns:
         if name in taken or name in cols.ignored:
@@ -247,7 +247,9 @@ def detect_columns(df: pd.DataFrame, target: str, *, text=(), image=(), ignore=(
             elif distinct == len(s) and n > 20:
                 cols.ignored[name] = "one distinct value per row: looks like a row id"
             elif distinct > 0.5 * len(s) and n > 20:
-                cols.ignored[name] = "short strings, mostly distinct: name it with --text to embed"
+                cols.ignored[name] = (
+                    "short strings, mostly distinct: name it in text=[...] to embed"
+                )
             else:
                 cols.categorical.append(name)
         else:
@@ -255,7 +257,7 @@ def detect_columns(df: pd.DataFrame, target: str, *, text=(), image=(), ignore=(
     if not cols.text and not cols.image:
         raise DataError(
             "found no text or image column to transfer from (columns: "
-            f"{', '.join(map(repr, df.columns))}). Name one with --text COL or --image COL."
+            f"{', '.join(map(repr, df.columns))}). Name one with text=['COL'] or image=['COL']."
         )
     return cols
 
@@ -273,14 +275,14 @@ def prepare_features(df: pd.DataFrame, cols: Columns, *, base_dir=None) -> pd.Da
         if X[name].isna().all():
             raise DataError(
                 f"column {name!r} has no usable rows: every value is missing. Fill it in, "
-                f"or leave it out with --ignore {name}."
+                f"or leave it out with ignore=[{name!r}]."
             )
     for name in cols.text:
         X[name] = X[name].where(X[name].notna(), "").astype(str)
         if not X[name].str.strip().any():
             raise DataError(
                 f"text column {name!r} has no usable rows: every value is empty. Fill it "
-                f"in, or leave it out with --ignore {name}."
+                f"in, or leave it out with ignore=[{name!r}]."
             )
     for name in cols.image:
         missing = X[name].isna()
@@ -321,7 +323,7 @@ def infer_task(y: pd.Series, task: str = "auto") -> str:
     if task in ("classification", "regression"):
         return task
     if task != "auto":
-        raise DataError(f"--task {task!r}: use auto, classification or regression.")
+        raise DataError(f"task={task!r}: use 'auto', 'classification' or 'regression'.")
     numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
     if numeric and y.nunique() > 20:
         return "regression"
@@ -331,22 +333,22 @@ def infer_task(y: pd.Series, task: str = "auto") -> str:
 def check_folds(y: pd.Series, cv: int, task: str) -> None:
     """Every class needs at least ``cv`` rows for stratified ``cv``-fold splits."""
     if cv < 2:
-        raise DataError(f"--cv {cv}: cross-validation needs at least 2 folds.")
+        raise DataError(f"cv={cv}: cross-validation needs at least 2 folds.")
     if len(y) < cv:
-        raise DataError(f"only {len(y)} rows for {cv} folds; lower --cv to {max(len(y), 2)}.")
+        raise DataError(f"only {len(y)} rows for {cv} folds; lower it: cv={max(len(y), 2)}.")
     if task != "classification":
         return
     counts = y.value_counts()
     if len(counts) < 2:
         raise DataError(
             f"the target has a single class {counts.index[0]!r}; a classifier needs at "
-            "least two. Check --target, or use --task regression for a numeric target."
+            "least two. Check the target column, or use task='regression' for a numeric target."
         )
     small = counts[counts < cv]
     if len(small):
         label, n = small.index[-1], int(small.iloc[-1])
-        fix = f"lower --cv to {n}" if n >= 2 else "drop that class or add rows to it"
+        fix = f"lower it, cv={n}" if n >= 2 else "drop that class or add rows to it"
         raise DataError(
             f"class {label!r} of {y.name!r} has {n} row{'s' * (n != 1)}, fewer than the "
-            f"{cv} folds of --cv {cv}: every fold needs one of each class. Fix: {fix}."
+            f"{cv} folds of cv={cv}: every fold needs one of each class. Fix: {fix}."
         )

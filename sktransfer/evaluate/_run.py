@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from .._cache import resolve_cache
-from ..datasets import _stratified_subset
+from .._subset import stratified_subset
 from ._candidates import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, Candidate, build_candidates
 from ._crossval import (
     Result,
@@ -143,7 +143,10 @@ def evaluate(
     X = prepare_features(df, cols, base_dir=base_dir)
     if n_rows is not None and n_rows < len(X):
         if task == "classification":
-            keep = _stratified_subset(y, n_rows, random_state)
+            try:
+                keep = stratified_subset(y, n_rows, random_state, param="n_rows")
+            except ValueError as exc:
+                raise DataError(str(exc)) from None
         else:
             keep = _random_subset(len(X), n_rows, random_state)
         X, y = X.iloc[keep], y.iloc[keep]
@@ -192,7 +195,7 @@ def _random_subset(n: int, size: int, random_state: int):
     import numpy as np
 
     if size < 1:
-        raise DataError(f"--rows {size}: ask for at least one row.")
+        raise DataError(f"n_rows={size}: ask for at least one row.")
     return np.sort(np.random.default_rng(random_state).choice(n, size, replace=False))
 
 

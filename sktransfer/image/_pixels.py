@@ -30,7 +30,7 @@ class PixelFeatures(TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from sktransfer.evaluate import PixelFeatures
+    >>> from sktransfer.image import PixelFeatures
     >>> PixelFeatures(size=8).fit_transform(np.zeros((2, 28, 28), dtype=np.uint8)).shape
     (2, 192)
     """

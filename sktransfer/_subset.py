@@ -1,0 +1,29 @@
+"""A reproducible stratified subset of rows, shared by the demo data sets and
+``evaluate(n_rows=...)``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def stratified_subset(y, n_samples, random_state, *, param: str = "n_samples") -> np.ndarray:
+    """Sorted positions of a stratified random subset of ``n_samples`` rows of
+    ``y`` (all rows if ``n_samples`` is None or at least ``len(y)``); errors
+    name the caller's parameter ``param``."""
+    y = np.asarray(y)
+    if n_samples is None or n_samples >= len(y):
+        return np.arange(len(y))
+    if n_samples < 1:
+        raise ValueError(f"{param}={n_samples!r} must be a positive number of rows.")
+    from sklearn.model_selection import train_test_split
+
+    classes = np.unique(y)
+    if n_samples < len(classes):
+        raise ValueError(
+            f"{param}={n_samples} is fewer than the {len(classes)} classes; "
+            f"ask for at least {len(classes)} rows."
+        )
+    keep, _ = train_test_split(
+        np.arange(len(y)), train_size=n_samples, stratify=y, random_state=random_state
+    )
+    return np.sort(keep)

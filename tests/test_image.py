@@ -10,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
+import sktransfer._registry as registry
 from sktransfer import ImageEmbedder
 
 
@@ -135,23 +136,39 @@ def test_unknown_model_suggests_names():
         ImageEmbedder(model="resnet_18").fit(np.zeros((1, 8, 8, 3), np.uint8))
 
 
+def _checkpoint_named_by_its_hash(tmp_path, monkeypatch, state_dict):
+    """A checkpoint in $TORCH_HOME/hub/checkpoints named, as torchvision names its
+    published files, after the start of its own SHA-256; the weights' URL points at it."""
+    import hashlib
+
+    import torchvision
+
+    tmp = tmp_path / "resnet18.pth"
+    torch.save(state_dict, tmp)
+    prefix = hashlib.sha256(tmp.read_bytes()).hexdigest()[:8]
+    name = f"resnet18-{prefix}.pth"
+    cache = tmp_path / "hub" / "checkpoints"
+    cache.mkdir(parents=True)
+    tmp.rename(cache / name)
+    weights = torchvision.models.ResNet18_Weights.DEFAULT
+    monkeypatch.setattr(weights.value, "url", f"https://download.example/models/{name}")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setattr(registry, "_MODELS", {})  # no copy loaded by an earlier test
+    return cache / name
+
+
 def test_torchvision_default_weights_load_from_torch_home(tmp_path, monkeypatch, photo_dir):
     import torchvision
 
     torch.manual_seed(0)
     reference = torchvision.models.resnet18()
-    url = torchvision.models.ResNet18_Weights.DEFAULT.url
-    cache = tmp_path / "hub" / "checkpoints"
-    cache.mkdir(parents=True)
-    torch.save(reference.state_dict(), cache / url.rsplit("/", 1)[-1])
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    _checkpoint_named_by_its_hash(tmp_path, monkeypatch, reference.state_dict())
 
     est = ImageEmbedder(model="resnet18", weights="DEFAULT", image_size=64).fit(photo_dir[:1])
     loaded = est.model_.module.extractor
     np.testing.assert_array_equal(
         loaded.conv1.weight.detach().cpu(), reference.conv1.weight.detach()
     )
-    assert est.model_.identity["weights"] == "DEFAULT"
     assert "0.485" in est.model_.identity["preprocess"]["mean"]  # from weights.transforms()
     out = est.transform(photo_dir[:2])
     assert out.shape == (2, 512)
@@ -161,6 +178,44 @@ def test_torchvision_default_weights_load_from_torch_home(tmp_path, monkeypatch,
     torch.save(reference.state_dict(), path)
     from_file = ImageEmbedder(model="resnet18", weights=str(path), image_size=64)
     np.testing.assert_allclose(from_file.fit_transform(photo_dir[:2]), out, atol=1e-5)
+
+
+def test_torchvision_checkpoint_with_another_hash_is_refused(tmp_path, monkeypatch, photo_dir):
+    import torchvision
+
+    path = _checkpoint_named_by_its_hash(
+        tmp_path, monkeypatch, torchvision.models.resnet18().state_dict()
+    )
+    # Another file under the published name: a partial or altered download.
+    torch.save({"conv1.weight": torch.zeros(1)}, path)
+    with pytest.raises(ValueError, match="is not the published file: its SHA-256 starts with"):
+        ImageEmbedder(model="resnet18", weights="DEFAULT", image_size=64).fit(photo_dir[:1])
+
+
+def test_torchvision_checkpoint_holding_code_is_not_run(tmp_path, monkeypatch, photo_dir):
+    import hashlib
+    import pickle
+
+    import torchvision
+
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    cache = tmp_path / "hub" / "checkpoints"
+    cache.mkdir(parents=True)
+    data = pickle.dumps({"conv1.weight": Payload()})
+    name = f"resnet18-{hashlib.sha256(data).hexdigest()[:8]}.pth"
+    (cache / name).write_bytes(data)
+    weights = torchvision.models.ResNet18_Weights.DEFAULT
+    monkeypatch.setattr(weights.value, "url", f"https://download.example/models/{name}")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setattr(registry, "_MODELS", {})
+    with pytest.raises(ValueError, match="as weights only"):
+        ImageEmbedder(model="resnet18", weights="DEFAULT", image_size=64).fit(photo_dir[:1])
+    assert not marker.exists()
 
 
 def test_torchvision_final_map_does_not_depend_on_image_size(photo_dir):

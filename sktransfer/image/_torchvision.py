@@ -31,6 +31,10 @@ def _torchvision_module(arch: str, weights):
         load_state_dict_file(module, weights)
         return module
     enum = weights_enum(arch, weights)
+    if enum is not None:
+        module = _from_checked_file(arch, enum)
+        if module is not None:
+            return module
     try:
         return torchvision.models.get_model(arch, weights=enum)
     except Exception as exc:
@@ -39,6 +43,34 @@ def _torchvision_module(arch: str, weights):
             "network, put the file in $TORCH_HOME/hub/checkpoints/ (named as in "
             f"{getattr(enum, 'url', 'the weights URL')}) or pass weights=<path>."
         ) from exc
+
+
+def _from_checked_file(arch: str, enum):
+    """The model with weights from a checkpoint already in torch.hub's folder, checked
+    against the hash in its published name and read as weights only; None when no such
+    file is there (torchvision then downloads it, checking the hash itself)."""
+    import os
+
+    import torch
+    import torchvision
+
+    from .._hub_files import check_torchvision_checkpoint
+
+    name = os.path.basename(enum.url)
+    path = os.path.join(torch.hub.get_dir(), "checkpoints", name)
+    if not os.path.isfile(path):
+        return None
+    state = check_torchvision_checkpoint(path, enum.url)
+    categories = enum.meta.get("categories")
+    options = {"num_classes": len(categories)} if categories else {}
+    module = torchvision.models.get_model(arch, weights=None, **options)
+    try:
+        module.load_state_dict(state)
+    except RuntimeError:
+        # Some weights change the architecture they are built into (a larger
+        # input side, say); the file is the published one, so torchvision builds it.
+        module = torchvision.models.get_model(arch, weights=enum)
+    return module
 
 
 def weights_enum(arch: str, weights):

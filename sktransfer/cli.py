@@ -28,6 +28,10 @@ FLAGS = {
     "text": "--text",
     "image": "--image",
     "ignore": "--ignore",
+    "on_error": "--on-error",
+    "device": "--device",
+    "batch_size": "--batch-size",
+    "image_size": "--image-size",
 }
 _PARAM = re.compile(r"\b(" + "|".join(FLAGS) + r")=(\[[^\]]*\]|'[^']*'|[^\s,;:)]*[^\s,;:).])?")
 
@@ -185,6 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="seed of the row subset, the folds and the heads (default: %(default)s)",
     )
+    ev.add_argument(
+        "--on-error",
+        choices=("raise", "skip"),
+        default="raise",
+        help="an image that does not decode or a text that is not valid Unicode: raise "
+        "stops with the row named; skip leaves such rows out and lists them in "
+        "skipped_rows.csv (default: %(default)s)",
+    )
     _add_encoding(ev)
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")
     ev.set_defaults(run=run_evaluate)
@@ -216,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _split_models(names, *, has_text: bool, has_image: bool) -> tuple[list, list]:
+    from .evaluate import DataError
     from .evaluate._candidates import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL
 
     text, image = [], []
@@ -224,7 +237,7 @@ def _split_models(names, *, has_text: bool, has_image: bool) -> tuple[list, list
         if sep and kind in ("text", "image"):
             (text if kind == "text" else image).append(model)
         elif has_text and has_image:
-            raise ValueError(
+            raise DataError(
                 f"--model {name}: the data has text and image columns; say which this is "
                 f"with --model text:{name} or --model image:{name}."
             )
@@ -236,7 +249,7 @@ def _split_models(names, *, has_text: bool, has_image: bool) -> tuple[list, list
 def _load_input(args):
     """DataFrame, target, image columns, base folder and a description of the data."""
     from . import datasets
-    from .evaluate import read_data
+    from .evaluate import DataError, read_data
     from .evaluate._data import FOLDER_IMAGE
 
     if args.data is None:
@@ -247,18 +260,18 @@ def _load_input(args):
             args.image_size = image_size
         return df, target, [image_col] if image_col else [], None, f"demo: {demo}"
     if args.demo:
-        raise ValueError(f"pass either DATA ({args.data}) or --demo {args.demo}, not both.")
+        raise DataError(f"pass either DATA ({args.data}) or --demo {args.demo}, not both.")
     df, folder_target = read_data(args.data, encoding=args.encoding)
     path = Path(args.data)
     if folder_target:
         if args.target not in (None, folder_target):
-            raise ValueError(
+            raise DataError(
                 f"{args.data} is an image folder: its target is the class folder names; "
                 "drop --target."
             )
         return df, folder_target, [FOLDER_IMAGE], None, str(path)
     if not args.target:
-        raise ValueError(
+        raise DataError(
             f"name the target column of {args.data} with --target COL "
             f"(columns: {', '.join(map(str, df.columns))})."
         )
@@ -281,23 +294,25 @@ def run_evaluate(args) -> int:
             _note(f"  {kind}: {', '.join(getattr(cols, kind))}", args)
     for name, why in cols.ignored.items():
         _note(f"  ignored {name}: {as_flags(why)}", args)
-    ev = evaluate(
-        df,
-        target=target,
-        columns=cols,
-        task=args.task,
-        cv=args.cv,
-        text_models=text_models,
-        image_models=image_models,
-        heads=args.head or ("logreg",),
-        image_size=args.image_size,
-        cache=cache,
-        n_rows=args.rows if args.data is not None else None,
-        base_dir=base_dir,
-        random_state=args.random_state,
-        progress=progress,
-        encoder_params={"batch_size": args.batch_size, "device": args.device},
-    )
+    with _warnings_as_notes(args.command):
+        ev = evaluate(
+            df,
+            target=target,
+            columns=cols,
+            task=args.task,
+            cv=args.cv,
+            text_models=text_models,
+            image_models=image_models,
+            heads=args.head or ("logreg",),
+            image_size=args.image_size,
+            cache=cache,
+            n_rows=args.rows if args.data is not None else None,
+            base_dir=base_dir,
+            random_state=args.random_state,
+            progress=progress,
+            encoder_params={"batch_size": args.batch_size, "device": args.device},
+            on_error=args.on_error,
+        )
     ev.meta["data"] = described
     print(f"\n{ev.task}, {ev.meta['rows']} rows, {args.cv}-fold cross-validation\n")
     print(format_leaderboard(ev.board, ev.task))
@@ -315,7 +330,56 @@ def run_evaluate(args) -> int:
             save_pipeline(args.save_best, pipeline, ev.columns, ev.task, candidate=ev.best.name)
         )
     print("wrote: " + ", ".join(str(p) for p in written))
+    if ev.failed:
+        n = len(ev.failed)
+        print(
+            f"sktransfer evaluate: {n} candidate{'s' * (n != 1)} failed and "
+            f"{'are' if n != 1 else 'is'} not on the leaderboard: "
+            + "; ".join(f["candidate"] for f in ev.failed)
+            + f" (causes in {args.out / 'failed.csv'})",
+            file=sys.stderr,
+        )
+    if len(ev.skipped):
+        n = len(ev.skipped)
+        print(
+            f"sktransfer evaluate: skipped {n} unusable row{'s' * (n != 1)}, listed in "
+            f"{args.out / 'skipped_rows.csv'}",
+            file=sys.stderr,
+        )
     return 0
+
+
+class _warnings_as_notes:
+    """Within it, the library's own warnings print at once as one line each:
+    ``sktransfer evaluate: warning: MESSAGE``, with parameters named as flags."""
+
+    def __init__(self, command: str):
+        import warnings
+
+        self.command = command
+        self.catch = warnings.catch_warnings()
+
+    def __enter__(self):
+        import warnings
+
+        self.catch.__enter__()
+        # Each of the library's warnings is news (a model, a candidate, rows), even when repeated.
+        warnings.filterwarnings("always", category=UserWarning, module=r"sktransfer(\.|$)")
+        shown = warnings.showwarning
+        package = str(Path(__file__).resolve().parent)
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, UserWarning) and str(filename).startswith(package):
+                text = " ".join(as_flags(str(message)).split())
+                print(f"sktransfer {self.command}: warning: {text}", file=sys.stderr)
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        return self
+
+    def __exit__(self, *exc):
+        return self.catch.__exit__(*exc)
 
 
 def run_predict(args) -> int:
@@ -377,8 +441,10 @@ def _note(message: str, args) -> None:
 def main(argv=None) -> int:
     """Run the ``sktransfer`` command; return its exit status.
 
-    0 on success; 2 when the data or arguments cannot be used (the message,
-    on stderr, says how to fix them).
+    0 on success (candidates that failed, and rows skipped with ``--on-error
+    skip``, are listed on stderr and in the report); 2 when the data or
+    arguments cannot be used: one line on stderr says what and how to fix it.
+    Any other exception is a bug: it propagates with its traceback (exit 1).
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     # The main job is the default: `sktransfer` alone runs the demo, and
@@ -389,9 +455,31 @@ def main(argv=None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         return args.run(args)
-    except (ValueError, TypeError, OSError, ImportError) as exc:
-        from .evaluate import DataError
-
-        message = as_flags(str(exc)) if isinstance(exc, DataError) else str(exc)
+    except Exception as exc:
+        if not is_data_error(exc):
+            raise
+        message = " ".join(as_flags(str(exc)).split())
         print(f"sktransfer {args.command}: error: {message}", file=sys.stderr)
         return EXIT_DATA_ERROR
+
+
+def is_data_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is about the user's data, files or setup rather than a bug.
+
+    Data errors: :class:`~sktransfer.evaluate.DataError`, a row that cannot be
+    decoded (:class:`~sktransfer.io.RowError`, or a ``ValueError`` /
+    ``TypeError`` raised by the row checks of :mod:`sktransfer.io`), a file that
+    cannot be read or written (``OSError``), and a missing optional package.
+    """
+    from .evaluate import DataError
+    from .io import RowError
+
+    if isinstance(exc, (DataError, RowError, OSError, ImportError)):
+        return True
+    if isinstance(exc, (ValueError, TypeError)):
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        raised_in = Path(tb.tb_frame.f_code.co_filename).resolve() if tb else None
+        return raised_in is not None and raised_in.parent == Path(__file__).resolve().parent / "io"
+    return False

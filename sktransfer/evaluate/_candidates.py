@@ -40,6 +40,7 @@ class Candidate:
     backbone: str
     head: str
     pipeline: Pipeline
+    models: tuple = ()  # the (kind, model) pairs of its pretrained backbones
 
 
 def make_encoder(kind: str, model: str, *, image_size=None, cache=None, **params):
@@ -164,10 +165,13 @@ def build_candidates(
                         StandardScaler(),
                     ),
                 )
-                out.append(_candidate(backbone, "transfer", features, head, head_args))
+                models = tuple(
+                    (k, m) for k, m in (("text", text_model), ("image", image_model)) if m
+                )
+                out.append(_candidate(backbone, "transfer", features, head, head_args, models))
     return out
 
 
-def _candidate(backbone, kind, features, head, head_args) -> Candidate:
+def _candidate(backbone, kind, features, head, head_args, models=()) -> Candidate:
     pipeline = Pipeline([("features", features), ("head", HEADS[head].build(*head_args))])
-    return Candidate(f"{backbone} + {head}", kind, backbone, head, pipeline)
+    return Candidate(f"{backbone} + {head}", kind, backbone, head, pipeline, models)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,6 +55,7 @@ class Result:
     oof_pred: np.ndarray | None = None
     seconds: float = 0.0
     history: list | None = None
+    error: str | None = None  # why the candidate could not be scored; None when it was
 
 
 def one_blas_thread():
@@ -99,31 +101,52 @@ def cross_validate_candidates(
     Returns
     -------
     list of Result, in the order of ``candidates``
+        A candidate whose fit or predict raises is not scored: its ``error``
+        says why (with a warning), and the others go on. When every candidate
+        fails, the first exception is raised.
     """
-    from tqdm.auto import tqdm
-
     y_arr = np.asarray(y)
-    results = []
+    results, first = [], None
     for cand in candidates:
         res = Result(cand.name, cand.kind, cand.backbone, cand.head)
-        res.scores = {m: [] for m in METRICS[task]}
-        oof = np.empty(len(y_arr), dtype=y_arr.dtype)
         start = time.perf_counter()
-        bar = tqdm(
-            folds, desc=f"{cand.name:<40.40}", unit="fold", disable=not progress, file=sys.stderr
-        )
-        for train, test in bar:
-            with one_blas_thread():
-                model = clone(cand.pipeline).fit(X.iloc[train], y_arr[train])
-                pred = model.predict(X.iloc[test])
-            oof[test] = pred
-            for metric, (score, _) in METRICS[task].items():
-                res.scores[metric].append(float(score(y_arr[test], pred)))
-            res.history = _history(model)
+        try:
+            _score_folds(cand, res, X, y_arr, task, folds, progress)
+        except Exception as exc:  # one candidate failing leaves the others to finish
+            first = first or exc
+            res.error = failure(exc)
+            res.scores, res.oof_pred, res.history = {}, None, None
+            warnings.warn(f"{cand.name}: failed and is left out ({res.error}).", stacklevel=2)
         res.seconds = time.perf_counter() - start
-        res.oof_pred = oof
         results.append(res)
+    if first is not None and all(r.error for r in results):
+        raise first  # nothing to rank: the first cause, with its traceback
     return results
+
+
+def failure(exc: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def _score_folds(cand, res: Result, X, y_arr, task: str, folds, progress: bool) -> None:
+    from tqdm.auto import tqdm
+
+    res.scores = {m: [] for m in METRICS[task]}
+    oof = np.empty(len(y_arr), dtype=y_arr.dtype)
+    bar = tqdm(
+        folds, desc=f"{cand.name:<40.40}", unit="fold", disable=not progress, file=sys.stderr
+    )
+    for train, test in bar:
+        with one_blas_thread():
+            model = clone(cand.pipeline).fit(X.iloc[train], y_arr[train])
+            pred = model.predict(X.iloc[test])
+        oof[test] = pred
+        for metric, (score, _) in METRICS[task].items():
+            res.scores[metric].append(float(score(y_arr[test], pred)))
+        res.history = _history(model)
+    res.oof_pred = oof
 
 
 def _history(pipeline):
@@ -136,13 +159,15 @@ def _history(pipeline):
 
 
 def leaderboard(results: list[Result], task: str) -> pd.DataFrame:
-    """One row per candidate, best first: mean and std of each metric, time, gain.
+    """One row per scored candidate, best first: mean and std of each metric, time, gain.
 
     ``gain`` is the primary metric's mean minus that of the best baseline.
     """
     primary = primary_metric(task)
     rows = []
     for res in results:
+        if res.error:  # listed with the failures, not ranked
+            continue
         row = {"candidate": res.name, "kind": res.kind, "backbone": res.backbone, "head": res.head}
         for metric, values in res.scores.items():
             row[f"{metric}_mean"] = float(np.mean(values))

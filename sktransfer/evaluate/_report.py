@@ -46,6 +46,25 @@ def write_tables(out: Path, board: pd.DataFrame, results: list[Result], meta: di
     return [out / "leaderboard.csv", out / "leaderboard.json", out / "folds.csv"]
 
 
+def write_failed(out: Path, failed: list[dict]) -> list[Path]:
+    """``failed.csv``: the candidates left out of the leaderboard and why (none: no file)."""
+    return _write_list(out / "failed.csv", pd.DataFrame(failed, columns=["candidate", "cause"]))
+
+
+def write_skipped(out: Path, skipped: pd.DataFrame) -> list[Path]:
+    """``skipped_rows.csv``: the rows left out as unusable and why (none: no file)."""
+    return _write_list(out / "skipped_rows.csv", skipped)
+
+
+def _write_list(path: Path, table: pd.DataFrame) -> list[Path]:
+    if table.empty:
+        path.unlink(missing_ok=True)  # a previous run's list would be read as this one's
+        return []
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False)
+    return [path]
+
+
 def _pyplot():
     import matplotlib
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +11,9 @@ from sklearn.base import clone
 
 from .._cache import resolve_cache
 from .._subset import stratified_subset
+from ..io._image import MAX_PIXELS
 from ._candidates import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, Candidate, build_candidates
+from ._checks import SKIPPED_COLUMNS, check_encoder_params, check_rows, load_models
 from ._crossval import (
     Result,
     cross_validate_candidates,
@@ -28,7 +31,7 @@ from ._data import (
     prepare_features,
     prepare_target,
 )
-from ._report import write_plots, write_tables
+from ._report import write_failed, write_plots, write_skipped, write_tables
 
 
 @dataclass
@@ -43,6 +46,12 @@ class Evaluation:
     X: pd.DataFrame
     y: pd.Series
     meta: dict
+    skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SKIPPED_COLUMNS))
+
+    @property
+    def failed(self) -> list[dict]:
+        """The candidates that could not be scored: ``{"candidate", "cause"}`` each."""
+        return [{"candidate": r.name, "cause": r.error} for r in self.results if r.error]
 
     @property
     def best(self) -> Candidate:
@@ -56,11 +65,15 @@ class Evaluation:
             return clone(self.best.pipeline).fit(self.X, self.y)
 
     def write(self, out) -> list[Path]:
-        """Write the leaderboard (CSV, JSON), per-fold scores and plots into ``out``."""
+        """Write the leaderboard (CSV, JSON), per-fold scores and plots into ``out``.
+
+        Also ``failed.csv`` when a candidate could not be scored and
+        ``skipped_rows.csv`` when rows were left out (``on_error="skip"``).
+        """
         out = Path(out)
-        return write_tables(out, self.board, self.results, self.meta) + write_plots(
-            out, self.board, self.results, self.y, self.task
-        )
+        paths = write_tables(out, self.board, self.results, self.meta)
+        paths += write_failed(out, self.failed) + write_skipped(out, self.skipped)
+        return paths + write_plots(out, self.board, self.results, self.y, self.task)
 
 
 def evaluate(
@@ -83,6 +96,7 @@ def evaluate(
     random_state: int = 0,
     progress: bool = True,
     encoder_params=None,
+    on_error: str = "raise",
 ) -> Evaluation:
     """Cross-validate pretrained backbones × heads against a no-transfer baseline.
 
@@ -122,6 +136,16 @@ def evaluate(
         Progress bars on stderr.
     encoder_params : dict or None
         Extra encoder parameters, e.g. ``{"batch_size": 64, "device": "cpu"}``.
+    on_error : {"raise", "skip"}, default="raise"
+        What an unusable row does (an image file that does not decode, a text
+        that is not valid Unicode); every row is checked before anything
+        trains. ``"raise"``: a :class:`DataError` naming the first such row.
+        ``"skip"``: those rows are left out and listed in ``Evaluation.skipped``.
+
+    Every backbone is loaded before any candidate trains. A model that cannot
+    be loaded, or a candidate that raises during cross-validation, is left out
+    of the leaderboard with a warning and listed in ``Evaluation.failed``; the
+    other candidates are still scored.
 
     Returns
     -------
@@ -150,9 +174,18 @@ def evaluate(
         else:
             keep = _random_subset(len(X), n_rows, random_state)
         X, y = X.iloc[keep], y.iloc[keep]
+    encoder_params = {"verbose": progress, **(encoder_params or {})}
+    skipped = check_rows(
+        X, cols, on_error=on_error, max_pixels=encoder_params.get("max_pixels", MAX_PIXELS)
+    )
+    if len(skipped):
+        usable = ~X.index.isin(skipped["row"])
+        if not usable.any():
+            raise DataError(f"no usable rows: all {len(X)} were left out as unusable.")
+        X, y = X[usable], y[usable]
     check_folds(y, cv, task)
     X, y = X.reset_index(drop=True), y.reset_index(drop=True)
-    encoder_params = {"verbose": progress, **(encoder_params or {})}
+    check_encoder_params(encoder_params)
     store = resolve_cache(cache)
     before = dict(store.stats) if store is not None else {}
     folds = make_folds(y, task, cv, random_state)
@@ -173,7 +206,24 @@ def evaluate(
         min_class_rows=min_class_rows,
         random_state=random_state,
     )
-    results = cross_validate_candidates(candidates, X, y, task=task, folds=folds, progress=progress)
+    unloadable = load_models(
+        X,
+        cols,
+        {"text": text_models, "image": image_models},
+        image_size=image_size,
+        encoder_params=encoder_params,
+    )
+    runnable = [c for c in candidates if not any(m in unloadable for m in c.models)]
+    runs = {id(c) for c in runnable}
+    if unloadable and not any(c.kind == "transfer" for c in runnable):
+        warnings.warn(
+            "no transfer candidate is left: only the reference and the baselines are scored.",
+            stacklevel=2,
+        )
+    scored = iter(
+        cross_validate_candidates(runnable, X, y, task=task, folds=folds, progress=progress)
+    )
+    results = [next(scored) if id(c) in runs else _unloaded(c, unloadable) for c in candidates]
     board = leaderboard(results, task)
     meta = {
         "target": cols.target,
@@ -187,8 +237,16 @@ def evaluate(
         "random_state": random_state,
         "image_size": image_size,
         "cache": None if store is None else _cache_report(store, before),
+        "skipped_rows": len(skipped),
+        "failed": [{"candidate": r.name, "cause": r.error} for r in results if r.error],
     }
-    return Evaluation(board, results, candidates, cols, task, X, y, meta)
+    return Evaluation(board, results, candidates, cols, task, X, y, meta, skipped)
+
+
+def _unloaded(cand: Candidate, unloadable: dict) -> Result:
+    kind, model = next(m for m in cand.models if m in unloadable)
+    cause = f"{kind} model {model!r} cannot be loaded ({unloadable[(kind, model)]})"
+    return Result(cand.name, cand.kind, cand.backbone, cand.head, error=cause)
 
 
 def _random_subset(n: int, size: int, random_state: int):

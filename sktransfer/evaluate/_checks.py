@@ -1,0 +1,104 @@
+"""Checks made before any candidate trains: every row is usable, every model loads.
+
+A bad row or a model that cannot be loaded would otherwise be found inside
+cross-validation, after other candidates had spent their time, and would
+abort the whole run. Here each image row is decoded once with the io layer's
+decoder (cheap next to embedding it) and each text row validated; each
+backbone is loaded once by fitting its encoder on one row (the loaded copy is
+shared process-wide, so the candidates' own fits reuse it).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+
+from ..io._image import MAX_PIXELS, _check_row, load_rgb
+from ..io._text import _check_encodable
+from ._crossval import failure
+from ._data import Columns, DataError
+
+ON_ERROR = ("raise", "skip")
+SKIPPED_COLUMNS = ["row", "column", "path", "cause"]
+
+
+def check_rows(
+    X: pd.DataFrame, cols: Columns, *, on_error: str = "raise", max_pixels=MAX_PIXELS
+) -> pd.DataFrame:
+    """The unusable rows of ``X``: one record each (row, column, path, cause).
+
+    ``on_error="raise"``: the first unusable row is a :class:`DataError` naming
+    the row, the file and the cause. ``on_error="skip"``: every row is checked
+    and the unusable ones are returned, for the caller to leave out.
+    """
+    if on_error not in ON_ERROR:
+        raise DataError(f"on_error={on_error!r}: use 'raise' or 'skip'.")
+    skipped = []
+    for kind, names in (("image", cols.image), ("text", cols.text)):
+        for name in names:
+            for label, value in X[name].items():
+                where = (
+                    f"row {label}"
+                    if len(cols.image) + len(cols.text) == 1
+                    else (f"row {label}, column {name!r}")
+                )
+                try:
+                    if kind == "image":
+                        _check_row(value, where)
+                        load_rgb(value, where, max_pixels)
+                    else:
+                        _check_encodable(value, where)
+                except (ValueError, TypeError) as exc:
+                    cause = " ".join(str(exc).split())
+                    if on_error == "raise":
+                        raise DataError(
+                            f"{cause} To leave unusable rows out of the evaluation and list "
+                            "them (skipped_rows.csv), pass on_error='skip'."
+                        ) from exc
+                    path = str(value) if isinstance(value, str) else ""
+                    skipped.append({"row": label, "column": name, "path": path, "cause": cause})
+    return pd.DataFrame(skipped, columns=SKIPPED_COLUMNS)
+
+
+def check_encoder_params(encoder_params: dict) -> None:
+    """A bad device or batch size is the run's problem, not one model's."""
+    from .._batching import check_batch_size
+    from .._device import resolve_device
+
+    try:
+        resolve_device(encoder_params.get("device", "auto"))
+        if "batch_size" in encoder_params:
+            check_batch_size(encoder_params["batch_size"])
+    except (ValueError, TypeError, RuntimeError) as exc:
+        raise DataError(str(exc)) from exc
+
+
+def load_models(
+    X: pd.DataFrame, cols: Columns, models: dict, *, image_size=None, encoder_params=None
+) -> dict:
+    """Load every backbone of ``models`` (``{"text": [...], "image": [...]}``).
+
+    Returns ``{(kind, model): cause}`` for those that cannot be loaded, each
+    also reported as a warning; the others are loaded and shared.
+    """
+    from ._candidates import make_encoder
+
+    params = {**(encoder_params or {}), "verbose": False}
+    failed = {}
+    for kind, names in models.items():
+        columns = cols.text if kind == "text" else cols.image
+        if not columns:
+            continue
+        row = X[columns[0]].iloc[:1]
+        for model in dict.fromkeys(names):
+            try:
+                make_encoder(kind, model, image_size=image_size, **params).fit(row)
+            except Exception as exc:  # whatever the cause, that model's candidates cannot run
+                failed[(kind, model)] = cause = failure(exc)
+                warnings.warn(
+                    f"{kind} model {model!r} cannot be loaded ({cause}); "
+                    "its candidates are skipped.",
+                    stacklevel=2,
+                )
+    return failed

@@ -32,6 +32,7 @@ FLAGS = {
     "device": "--device",
     "batch_size": "--batch-size",
     "image_size": "--image-size",
+    "model": "--model",
 }
 _PARAM = re.compile(r"\b(" + "|".join(FLAGS) + r")=(\[[^\]]*\]|'[^']*'|[^\s,;:)]*[^\s,;:).])?")
 

@@ -271,3 +271,201 @@ def test_evaluate_is_the_default_command(small_table, capsys):
     err = error_of([small_table, "--target", "scor", "--no-cache"], capsys)
     assert "sktransfer evaluate: error:" in err
     assert "Did you mean 'score'" in err
+
+
+# ---------------------------------------------------------------- bad rows, models, candidates
+@pytest.fixture
+def broken_folder(digits_images, tmp_path):
+    """Two classes of 3 real digits each, plus a PNG file cut short in class 'b'."""
+    from PIL import Image
+
+    images, _ = digits_images
+    root = tmp_path / "folder"
+    for k, i in enumerate(range(6)):
+        (root / "ab"[k % 2]).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(images[i]).save(root / "ab"[k % 2] / f"{k}.png")
+    (root / "b" / "broken.png").write_bytes(PNG_MAGIC + b"cut short")
+    return root
+
+
+def one_error_line(err: str) -> str:
+    """The single line a data error prints: no traceback, no notes."""
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("sktransfer "), err
+    return lines[0]
+
+
+def test_a_file_that_does_not_decode_is_named_before_anything_trains(broken_folder, tmp_path):
+    result = run_cli(
+        "evaluate", broken_folder, "--cv", "2", "--image-size", "32", "--no-cache", "-q",
+        "--out", tmp_path / "report",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2
+    line = one_error_line(result.stderr)
+    assert "broken.png" in line and "cannot decode" in line
+    assert "--on-error skip" in line and "on_error" not in line
+    assert not (tmp_path / "report").exists()
+
+
+def test_on_error_skip_leaves_out_and_lists_the_file(broken_folder, tmp_path, capsys):
+    out = tmp_path / "report"
+    code = main(
+        ["evaluate", str(broken_folder), "--cv", "2", "--image-size", "32", "--no-cache",
+         "-q", "--out", str(out), "--on-error", "skip"]
+    )  # fmt: skip
+    assert code == 0
+    assert "skipped 1 unusable row" in capsys.readouterr().err
+    skipped = pd.read_csv(out / "skipped_rows.csv")
+    assert len(skipped) == 1
+    assert skipped["path"].item() == str((broken_folder / "b" / "broken.png").resolve())
+    assert "cannot decode" in skipped["cause"].item()
+    report = json.loads((out / "leaderboard.json").read_text())
+    assert report["rows"] == 6 and report["skipped_rows"] == 1
+    check_report(out, ["majority class", "pixels + logreg", "efficientnet_lite0 + logreg"])
+
+
+def test_a_model_that_cannot_be_loaded_is_reported_before_training(small_table, tmp_path, capsys):
+    out = tmp_path / "report"
+    code = main(
+        ["evaluate", str(small_table), "--target", "score", "--cv", "2", "--no-cache",
+         "--out", str(out), "--model", "no-such-model-xyz"]
+    )  # fmt: skip
+    assert code == 0  # the baselines ran: their leaderboard is the result
+    err = capsys.readouterr().err
+    warned = err.index("warning: text model 'no-such-model-xyz' cannot be loaded")
+    assert warned < err.index("fold"), "the model was tried only after training began"
+    assert "no transfer candidate is left" in err
+    assert "1 candidate failed" in err and "no-such-model-xyz + logreg" in err
+    check_report(out, ["majority class", "tf-idf + logreg"])
+    failed = pd.read_csv(out / "failed.csv")
+    assert list(failed["candidate"]) == ["no-such-model-xyz + logreg"]
+    assert "cannot be loaded" in failed["cause"].item()
+    report = json.loads((out / "leaderboard.json").read_text())
+    assert [f["candidate"] for f in report["failed"]] == ["no-such-model-xyz + logreg"]
+
+
+def test_a_candidate_failing_in_cross_validation_is_listed(small_table, tmp_path, capsys):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("the vectorizer broke")
+
+    out = tmp_path / "report"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TfidfVectorizer, "fit_transform", broken)
+        code = main(
+            ["evaluate", str(small_table), "--target", "score", "--cv", "2", "--no-cache",
+             "-q", "--out", str(out)]
+        )  # fmt: skip
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "warning: tf-idf + logreg: failed" in err and "the vectorizer broke" in err
+    board = check_report(out, ["majority class", "all-MiniLM-L6-v2 + logreg"])
+    # With no baseline scored, there is nothing to measure the gain against.
+    assert board["gain_balanced_accuracy"].isna().all()
+    failed = pd.read_csv(out / "failed.csv")
+    assert failed.to_dict("records") == [
+        {"candidate": "tf-idf + logreg", "cause": "RuntimeError: the vectorizer broke"}
+    ]
+    # A run where nothing fails leaves no stale list behind.
+    assert main(["evaluate", str(small_table), "--target", "score", "--cv", "2",
+                 "--no-cache", "-q", "--out", str(out)]) == 0  # fmt: skip
+    assert not (out / "failed.csv").exists()
+
+
+def _digit_rows(digits_images, folder: Path, n: int) -> list[str]:
+    from PIL import Image
+
+    images, _ = digits_images
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        Image.fromarray(images[i]).save(folder / f"{i}.png")
+        paths.append(f"img/{i}.png")
+    return paths
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("empty file", "No columns to parse"),
+        ("header only", "holds no rows"),
+        ("unclosed quote", "EOF inside string"),
+        ("one class", "single class 'a'"),
+        ("file cut short", "cannot decode"),
+        ("more pixels than max_pixels", "more than max_pixels"),
+        ("no such image", "file not found"),
+    ],
+)
+def test_each_data_error_is_one_line_and_exit_2(case, expected, digits_images, tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "t.csv"
+    rows = _digit_rows(digits_images, tmp_path / "img", 6)
+    if case == "empty file":
+        path.write_text("")
+    elif case == "header only":
+        path.write_text("photo,y\n")
+    elif case == "unclosed quote":
+        path.write_text('photo,y\n"img/0.png,a\nimg/1.png,b\n')
+    elif case == "one class":
+        pd.DataFrame({"photo": rows, "y": "a"}).to_csv(path, index=False)
+    else:
+        bad = tmp_path / "img" / "bad.png"
+        if case == "file cut short":
+            bad.write_bytes(PNG_MAGIC + b"cut short")
+        elif case == "more pixels than max_pixels":
+            Image.new("1", (10_000, 9_000)).save(bad)  # 90 million pixels, 11 kB
+        pd.DataFrame({"photo": [*rows, "img/bad.png"], "y": [*"ababab", "a"]}).to_csv(
+            path, index=False
+        )
+    result = run_cli(
+        "evaluate", path, "--target", "y", "--image", "photo", "--cv", "2", "--no-cache",
+        "-q", "--out", tmp_path / "report",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    line = one_error_line(result.stderr)
+    assert expected in line
+    if case not in ("empty file", "header only", "unclosed quote", "one class"):
+        assert "row 6" in line and "bad.png" in line and "--on-error skip" in line
+
+
+def test_predict_names_a_bad_row_in_one_line(digits_images, tmp_path):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from sktransfer.evaluate import Columns, PixelFeatures, save_pipeline
+
+    rows = _digit_rows(digits_images, tmp_path / "img", 6)
+    X = pd.DataFrame({"photo": [str(tmp_path / r) for r in rows]})
+    pipeline = Pipeline(
+        [
+            ("features", ColumnTransformer([("px", PixelFeatures(size=8), "photo")])),
+            ("head", LogisticRegression()),
+        ]
+    ).fit(X, [0, 1] * 3)
+    model = save_pipeline(
+        tmp_path / "m.skops", pipeline, Columns("y", image=["photo"]), "classification"
+    )
+    (tmp_path / "img" / "bad.png").write_bytes(PNG_MAGIC + b"cut short")
+    pd.DataFrame({"photo": [*rows, "img/bad.png"]}).to_csv(tmp_path / "new.csv", index=False)
+    result = run_cli("predict", model, tmp_path / "new.csv", "--trust-pickle", cwd=tmp_path)
+    assert result.returncode == 2
+    line = one_error_line(result.stderr)
+    assert "row 6" in line and "bad.png" in line and "cannot decode" in line
+
+
+def test_a_bug_keeps_its_traceback(small_table, monkeypatch):
+    import sktransfer.evaluate._run as run
+
+    def bug(*args, **kwargs):
+        raise ValueError("an internal mistake")
+
+    monkeypatch.setattr(run, "make_folds", bug)
+    with pytest.raises(ValueError, match="an internal mistake"):
+        main(["evaluate", str(small_table), "--target", "score", "--cv", "2", "--no-cache"])

@@ -149,3 +149,52 @@ def test_trained_in_epochs_head_ranks_and_keeps_its_learning_curve(reviews, tmp_
     names = {p.name for p in ev.write(tmp_path)}
     assert "learning_curve.png" in names
     assert (tmp_path / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.fixture
+def texts_with_a_bad_row():
+    df = pd.DataFrame({"text": [f"review number {i} says some words" for i in range(12)]})
+    df["y"] = ["a", "b"] * 6
+    df.loc[3, "text"] = "a lone surrogate \ud800 here"
+    return df
+
+
+def test_an_unusable_row_raises_naming_it_or_is_skipped(texts_with_a_bad_row):
+    from sktransfer.cli import as_flags
+
+    df = texts_with_a_bad_row
+    with pytest.raises(DataError, match=r"^row 3: .*surrogate.*on_error='skip'") as info:
+        evaluate(df, target="y", cv=2, text_models=["no-such-model-xyz"], progress=False)
+    assert "--on-error skip" in as_flags(str(info.value))
+    with pytest.raises(DataError, match="on_error='ignore': use 'raise' or 'skip'"):
+        evaluate(df, target="y", cv=2, on_error="ignore")
+    with (
+        pytest.warns(UserWarning, match="'no-such-model-xyz' cannot be loaded"),
+        pytest.warns(UserWarning, match="no transfer candidate is left"),
+    ):
+        ev = evaluate(
+            df,
+            target="y",
+            cv=2,
+            text_models=["no-such-model-xyz"],
+            progress=False,
+            on_error="skip",
+        )
+    assert ev.skipped["row"].tolist() == [3] and ev.skipped["column"].tolist() == ["text"]
+    assert ev.meta["rows"] == 11 and ev.meta["skipped_rows"] == 1
+    assert sorted(ev.board["candidate"]) == ["majority class", "tf-idf + logreg"]
+    assert [f["candidate"] for f in ev.failed] == ["no-such-model-xyz + logreg"]
+
+
+def test_when_every_candidate_fails_the_first_error_is_raised(texts_with_a_bad_row, monkeypatch):
+    from sklearn.dummy import DummyClassifier
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    def broken(self, *args, **kwargs):
+        raise ZeroDivisionError("broken on purpose")
+
+    monkeypatch.setattr(DummyClassifier, "fit", broken)
+    monkeypatch.setattr(TfidfVectorizer, "fit_transform", broken)
+    df = texts_with_a_bad_row.drop(index=3)
+    with pytest.warns(UserWarning), pytest.raises(ZeroDivisionError, match="broken on purpose"):
+        evaluate(df, target="y", cv=2, text_models=["no-such-model-xyz"], progress=False)

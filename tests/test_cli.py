@@ -454,7 +454,7 @@ def test_predict_names_a_bad_row_in_one_line(digits_images, tmp_path):
     )
     (tmp_path / "img" / "bad.png").write_bytes(PNG_MAGIC + b"cut short")
     pd.DataFrame({"photo": [*rows, "img/bad.png"]}).to_csv(tmp_path / "new.csv", index=False)
-    result = run_cli("predict", model, tmp_path / "new.csv", "--trust-pickle", cwd=tmp_path)
+    result = run_cli("predict", model, tmp_path / "new.csv", cwd=tmp_path)
     assert result.returncode == 2
     line = one_error_line(result.stderr)
     assert "row 6" in line and "bad.png" in line and "cannot decode" in line

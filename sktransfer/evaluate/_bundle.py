@@ -38,7 +38,7 @@ TRUSTED_TYPES = frozenset(
         # sktransfer's own estimators: encoders store a model name, not code.
         "sktransfer.text._sentence.TextEmbedder",
         "sktransfer.image._embedder.ImageEmbedder",
-        "sktransfer.evaluate._pixels.PixelFeatures",
+        "sktransfer.image._pixels.PixelFeatures",
         "sktransfer.finetune._text.TextClassifier",
         "sktransfer.finetune._text.TextRegressor",
         "sktransfer.finetune._image.ImageClassifier",

@@ -469,3 +469,18 @@ def test_a_bug_keeps_its_traceback(small_table, monkeypatch):
     monkeypatch.setattr(run, "make_folds", bug)
     with pytest.raises(ValueError, match="an internal mistake"):
         main(["evaluate", str(small_table), "--target", "score", "--cv", "2", "--no-cache"])
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--device", "toaster"], "--device toaster is not a device name"),
+        (["--batch-size", "0"], "--batch-size 0; use a positive int"),
+    ],
+)
+def test_a_bad_setting_stops_the_run_not_one_model(small_table, flags, expected, capsys):
+    err = error_of(
+        ["evaluate", small_table, "--target", "score", "--cv", "2", "--no-cache", "-q", *flags],
+        capsys,
+    )
+    assert expected in one_error_line(err)

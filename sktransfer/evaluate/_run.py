@@ -142,14 +142,16 @@ def evaluate(
         trains. ``"raise"``: a :class:`DataError` naming the first such row.
         ``"skip"``: those rows are left out and listed in ``Evaluation.skipped``.
 
+    Returns
+    -------
+    Evaluation
+
+    Notes
+    -----
     Every backbone is loaded before any candidate trains. A model that cannot
     be loaded, or a candidate that raises during cross-validation, is left out
     of the leaderboard with a warning and listed in ``Evaluation.failed``; the
     other candidates are still scored.
-
-    Returns
-    -------
-    Evaluation
 
     Examples
     --------

@@ -1,8 +1,12 @@
 """Estimators that train: a head on a pretrained backbone, optionally its last blocks too."""
 
-from ._image import ImageClassifier, ImageRegressor
-from ._setfit import SetFitClassifier
-from ._text import TextClassifier, TextRegressor
+from ._presets import (
+    ImageClassifier,
+    ImageRegressor,
+    SetFitClassifier,
+    TextClassifier,
+    TextRegressor,
+)
 
 __all__ = [
     "ImageClassifier",

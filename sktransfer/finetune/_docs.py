@@ -119,11 +119,12 @@ net_ : skorch.NeuralNet
 """
 
 
-def documented(summary: str, *, tail: str, extra: dict | None = None, **names):
+def documented(summary: str, *, examples: str, notes: str = "", extra: dict | None = None, **names):
     """Class decorator: the docstring from ``summary``, the parameters of the
     class's ``__init__`` (texts from ``PARAMS`` and ``extra``; ``{encoder}``,
-    ``{example}`` and ``{blocks}`` filled from ``names``) and ``tail``."""
+    ``{example}`` and ``{blocks}`` filled from ``names``), ``notes`` and ``examples``."""
     texts = {**PARAMS, **(extra or {})}
+    tail = (f"Notes\n-----\n{notes}\n" if notes else "") + f"Examples\n--------\n{examples}"
 
     def decorate(cls):
         entries = []

@@ -32,9 +32,7 @@ _TEXT_DOC = dict(
 @documented(
     "Classify images with a pretrained backbone, a trained head and, optionally, "
     "its last blocks fine-tuned.",
-    tail="""Examples
---------
->>> import numpy as np
+    examples=""">>> import numpy as np
 >>> from sktransfer import ImageClassifier, ImageEmbedder
 >>> rng = np.random.default_rng(0)
 >>> images = rng.integers(0, 255, (8, 32, 32, 3), dtype=np.uint8)
@@ -52,16 +50,12 @@ class ImageClassifier(TransferClassifier):
 
 @documented(
     "Predict numbers from images with a pretrained backbone and a trained head.",
-    tail="""Examples
---------
->>> import numpy as np
+    examples=""">>> import numpy as np
 >>> from sktransfer import ImageEmbedder, ImageRegressor
->>> rng = np.random.default_rng(0)
->>> images = rng.integers(0, 255, (8, 32, 32, 3), dtype=np.uint8)
->>> brightness = images.mean(axis=(1, 2, 3))
+>>> images = np.random.default_rng(0).integers(0, 255, (8, 32, 32, 3), dtype=np.uint8)
 >>> reg = ImageRegressor(encoder=ImageEmbedder(image_size=64), random_state=0)
->>> reg.fit(images, brightness).predict(images).shape
-(8,)
+>>> reg.fit(images, images.mean(axis=(1, 2, 3))).predict(images[:2]).shape
+(2,)
 """,
     **_IMAGE_DOC,
 )
@@ -72,9 +66,7 @@ class ImageRegressor(TransferRegressor):
 @documented(
     "Classify texts with a pretrained sentence encoder, a trained head and, "
     "optionally, its last transformer layers fine-tuned.",
-    tail="""Examples
---------
->>> from sktransfer import TextClassifier
+    examples=""">>> from sktransfer import TextClassifier
 >>> texts = ["I loved it", "great food", "awful service", "never again"]
 >>> clf = TextClassifier(max_epochs=30, lr=1e-2, random_state=0)
 >>> clf.fit(texts, ["pos", "pos", "neg", "neg"]).predict(["really great"])
@@ -89,9 +81,7 @@ class TextClassifier(TransferClassifier):
 
 @documented(
     "Predict numbers from texts with a pretrained sentence encoder and a trained head.",
-    tail="""Examples
---------
->>> from sktransfer import TextRegressor
+    examples=""">>> from sktransfer import TextRegressor
 >>> texts = ["terrible", "bad", "fine", "good", "great", "superb"]
 >>> reg = TextRegressor(max_epochs=50, lr=1e-2, random_state=0)
 >>> reg.fit(texts, [0, 1, 2, 3, 4, 5]).predict(["excellent"]).shape
@@ -116,9 +106,7 @@ class TextRegressor(TransferRegressor):
     },
     encoder="TextEmbedder",
     example='model="path/to/a/sentence-transformers/model"',
-    tail="""Notes
------
-The contrastive stage fine-tunes the whole encoder for ``contrastive_epochs``
+    notes="""The contrastive stage fine-tunes the whole encoder for ``contrastive_epochs``
 over ``2 * n_iterations`` pairs per text (one of the same class, one of
 another); the head then trains on the tuned embeddings as in
 :class:`TextClassifier` with ``unfreeze=0``. The tuned encoder embeds with
@@ -126,10 +114,8 @@ the encoder's own settings (``batch_size``, ``precision``, ``normalize``),
 without its cache. With a few dozen texts an epoch of the head is one or two
 steps, hence more epochs and a larger ``lr`` by default than the other
 estimators.
-
-Examples
---------
->>> from sktransfer import SetFitClassifier
+""",
+    examples=""">>> from sktransfer import SetFitClassifier
 >>> texts = ["I loved it", "great food", "awful service", "never again"]
 >>> clf = SetFitClassifier(n_iterations=2, random_state=0)
 >>> clf.fit(texts, ["pos", "pos", "neg", "neg"]).predict(["really great"])

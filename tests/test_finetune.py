@@ -244,7 +244,8 @@ def test_image_fast_path_embeds_each_row_once(digits):
     CountingImageEmbedder.log.clear()
     clf = ImageClassifier(
         encoder=CountingImageEmbedder(image_size=32, device="cpu"),
-        max_epochs=10,
+        max_epochs=30,
+        lr=1e-2,
         random_state=0,
         device="cpu",
     )
@@ -403,7 +404,8 @@ def test_frozen_prefix_runs_through_the_encoders_batching(digits, monkeypatch):
     )
     clf.fit(X, y)
     assert clf.plan_.start is not None and sizes == [32]  # "auto" starts at 32 on a CPU
-    assert clf.predict_proba(X[:3]).shape == (3, 10) and sizes == [32, 32]
+    clf.predict_proba(X[:3])
+    assert sizes == [32, 32]  # predicting runs the prefix through the same loop
 
 
 @pytest.mark.slow

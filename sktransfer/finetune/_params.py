@@ -63,7 +63,11 @@ def keyword_init(*, drop=(), **defaults):
 
     def __init__(self, **params):
         routed = {k: params.pop(k) for k in list(params) if k.startswith(HEAD_PREFIX)}
-        bound = signature.bind(self, **params)  # an unknown name is a TypeError here
+        try:
+            bound = signature.bind(self, **params)
+        except TypeError as exc:
+            name = type(self).__name__
+            raise TypeError(f"{name}: {exc}; see help({name}) for its parameters.") from None
         bound.apply_defaults()
         for name, value in {**bound.arguments, **routed}.items():
             if name != "self":

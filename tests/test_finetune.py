@@ -184,12 +184,12 @@ def test_reviews_head_and_last_layer_beat_chance(reviews):
     reference = LogisticRegression(max_iter=2000, class_weight="balanced")
     reference.fit(features.transform(train.review), train.score)
     bar = balanced_accuracy_score(test.score, reference.predict(features.transform(test.review)))
-    assert bar > 0.6  # the frozen embeddings carry the signal (chance: 0.5)
     for params in (dict(unfreeze=0), dict(unfreeze=1, max_epochs=2)):
         clf = TextClassifier(class_weight="balanced", random_state=0, device="cpu", **params)
         clf.fit(train.review, train.score)
         score = balanced_accuracy_score(test.score, clf.predict(test.review))
-        assert score > bar - 0.1, (params, score, bar)
+        # Clearly above chance (0.5), and no worse than the frozen reference.
+        assert score > max(0.6, bar - 0.05), (params, score, bar)
 
 
 def test_setfit_tunes_a_copy_and_pickles(text_embedder):

@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._cache import digest, namespace_of, resolve_cache
 from ._device import device_after_unpickle, resolve_device
+from ._normalize import l2_normalize
 
 
 class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -79,7 +80,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             out = self._embed_cached(store, rows)
         out = np.ascontiguousarray(out, dtype=np.float32)
         if self.normalize:
-            out = out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+            out = l2_normalize(out)
         return out
 
     def _embed_cached(self, store, rows):

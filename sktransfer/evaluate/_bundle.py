@@ -39,10 +39,10 @@ TRUSTED_TYPES = frozenset(
         "sktransfer.text._sentence.TextEmbedder",
         "sktransfer.image._embedder.ImageEmbedder",
         "sktransfer.image._pixels.PixelFeatures",
-        "sktransfer.finetune._text.TextClassifier",
-        "sktransfer.finetune._text.TextRegressor",
-        "sktransfer.finetune._image.ImageClassifier",
-        "sktransfer.finetune._image.ImageRegressor",
+        "sktransfer.finetune._presets.TextClassifier",
+        "sktransfer.finetune._presets.TextRegressor",
+        "sktransfer.finetune._presets.ImageClassifier",
+        "sktransfer.finetune._presets.ImageRegressor",
         # scikit-learn pieces of the leaderboard's pipelines.
         "sklearn.compose._column_transformer.ColumnTransformer",
         "sklearn.compose._column_transformer._RemainderColsList",
@@ -214,7 +214,7 @@ def _as_data(pipeline):
 
     Every change is undone afterwards, so the caller's pipeline keeps working.
     """
-    from ..finetune._base import BaseFineTuner
+    from ..finetune._core import FineTuner
 
     undo = []
     try:
@@ -222,7 +222,7 @@ def _as_data(pipeline):
             if "cache" in est.get_params(deep=False) and est.cache is not None:
                 undo.append((est, "cache", est.cache))
                 est.cache = None
-            if isinstance(est, BaseFineTuner) and hasattr(est, "net_"):
+            if isinstance(est, FineTuner) and hasattr(est, "net_"):
                 state = _net_as_arrays(est)
                 for name in ("net_", "plan_"):
                     undo.append((est, name, est.__dict__.pop(name)))
@@ -241,7 +241,7 @@ def _net_as_arrays(est) -> dict:
     """The trained head of a head-only fine-tuner as numpy arrays."""
     from torch import nn
 
-    from ..finetune._base import FeaturePlan
+    from ..finetune._plans import FeaturePlan
 
     if not isinstance(est.plan_, FeaturePlan):
         raise ValueError(
@@ -259,10 +259,10 @@ def _net_as_arrays(est) -> dict:
 
 def _rebuild_nets(pipeline) -> None:
     """Turn the arrays :func:`_as_data` stored back into fine-tuners' nets."""
-    from ..finetune._base import BaseFineTuner
+    from ..finetune._core import FineTuner
 
     for est in _estimators(pipeline):
-        saved = est.__dict__.pop("_saved_net", None) if isinstance(est, BaseFineTuner) else None
+        saved = est.__dict__.pop("_saved_net", None) if isinstance(est, FineTuner) else None
         if saved is not None:
             _rebuild_net(est, saved)
 
@@ -271,14 +271,16 @@ def _rebuild_net(est, saved: dict) -> None:
     import torch
 
     from .._device import device_after_unpickle
-    from ..finetune._base import FeaturePlan
     from ..finetune._net import TransferModule
-    from ..heads import MLPHead, head_layers
+    from ..finetune._plans import FeaturePlan
+    from ..finetune._training import head_params, make_head, make_net
 
     device = device_after_unpickle(est.device, torch.device("cpu"))
     plan = FeaturePlan(est.encoder_)
-    head = MLPHead(saved["in_features"], est._n_outputs(), head_layers(est.head), est.dropout)
-    net = est._make_net(TransferModule(None, head), device, plan)
+    head = make_head(
+        est.head, saved["in_features"], est._n_outputs(), est.dropout, head_params(est)
+    )
+    net = make_net(est, TransferModule(None, head), device, plan)
     net.initialize()
     state = {k: torch.from_numpy(np.asarray(v)) for k, v in saved["state"].items()}
     net.module_.load_state_dict(state)

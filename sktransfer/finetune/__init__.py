@@ -5,16 +5,20 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_names
 
 _WHERE = {
-    "ImageClassifier": "._image",
-    "ImageRegressor": "._image",
-    "SetFitClassifier": "._setfit",
-    "TextClassifier": "._text",
-    "TextRegressor": "._text",
+    "ImageClassifier": "._presets",
+    "ImageRegressor": "._presets",
+    "SetFitClassifier": "._presets",
+    "TextClassifier": "._presets",
+    "TextRegressor": "._presets",
 }
 if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
-    from ._image import ImageClassifier, ImageRegressor
-    from ._setfit import SetFitClassifier
-    from ._text import TextClassifier, TextRegressor
+    from ._presets import (
+        ImageClassifier,
+        ImageRegressor,
+        SetFitClassifier,
+        TextClassifier,
+        TextRegressor,
+    )
 
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)
 

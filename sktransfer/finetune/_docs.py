@@ -32,7 +32,11 @@ every batch (no fast path).""",
     "head": (
         '"linear", "mlp", int or tuple of int',
         """The head on the pooled features: linear, or an MLP with these hidden
-sizes (``"mlp"`` is one hidden layer of 256).""",
+sizes (``"mlp"`` is one hidden layer of 256). Or your own ``nn.Module``
+class, built as ``head(in_features=..., out_features=..., **head__params)``
+with the ``head__*`` parameters routed to it (as skorch's ``module__*``),
+e.g. ``head=MyHead, head__hidden=64``; or an ``nn.Module`` instance, copied
+when fitting.""",
     ),
     "dropout": ("float", "Dropout on the features and after each hidden layer of the head."),
     "unfreeze": (
@@ -115,11 +119,12 @@ net_ : skorch.NeuralNet
 """
 
 
-def documented(summary: str, *, tail: str, extra: dict | None = None, **names):
+def documented(summary: str, *, examples: str, notes: str = "", extra: dict | None = None, **names):
     """Class decorator: the docstring from ``summary``, the parameters of the
     class's ``__init__`` (texts from ``PARAMS`` and ``extra``; ``{encoder}``,
-    ``{example}`` and ``{blocks}`` filled from ``names``) and ``tail``."""
+    ``{example}`` and ``{blocks}`` filled from ``names``), ``notes`` and ``examples``."""
     texts = {**PARAMS, **(extra or {})}
+    tail = (f"Notes\n-----\n{notes}\n" if notes else "") + f"Examples\n--------\n{examples}"
 
     def decorate(cls):
         entries = []

@@ -1,4 +1,4 @@
-"""Image fine-tuning: ImageClassifier and ImageRegressor.
+"""The image plan: what trains when an ImageEmbedder's backbone takes part.
 
 When backbone blocks train, a copy of the encoder's backbone trains (the
 shared loaded copy is never touched). For EfficientNet / MobileNetV3-style timm
@@ -17,13 +17,12 @@ import copy
 import torch
 from torch import nn
 
-from .._batching import resolve_num_workers, start_batch_size
+from .._batching import resolve_num_workers, run_loader, start_batch_size, with_batch_size
+from .._precision import autocast_for
 from ..image import ImageEmbedder
 from ..image._pooling import TimmFeatures
 from ..io import ImageDataset, image_rows
-from ._base import BaseFineTuner, TunedClassifierMixin, TunedRegressorMixin
 from ._blocks import freeze, named_blocks, timm_blocks
-from ._docs import documented
 
 
 def augmentation(augment):
@@ -137,169 +136,30 @@ class ImageBackbonePlan:
         return ImageDataset(rows, preprocess)
 
     def _prefix_features(self, rows, preprocess) -> torch.Tensor:
-        """The frozen prefix's feature maps, computed with the shared backbone."""
-        from torch.utils.data import DataLoader
-
-        stem, blocks = _stem_and_blocks(self.encoder.model_.module.model)
+        """The frozen prefix's feature maps, computed with the shared backbone
+        through the encoder's own loop: its precision, ``batch_size`` (``"auto"``
+        halves on out-of-memory), workers and pinned memory. The outputs are
+        plain tensors again once they leave the loop, so the layers after
+        them can train."""
+        enc = self.encoder
+        stem, blocks = _stem_and_blocks(enc.model_.module.model)
         prefix = nn.Sequential(*stem, *blocks[: self.start])
-        loader = DataLoader(
-            ImageDataset(rows, preprocess),
-            batch_size=start_batch_size(self.encoder.batch_size, self.encoder.device_, "image"),
-            num_workers=self.num_workers,
-        )
-        device = self.encoder.device_
-        # no_grad, not inference_mode: these tensors feed layers that train.
-        with torch.no_grad():
-            chunks = [prefix(batch.to(device)).float().cpu() for batch in loader]
-        return torch.cat(chunks)
+        dataset = ImageDataset(rows, preprocess)
 
+        def run(batch_size):
+            return run_loader(
+                dataset,
+                prefix,
+                device=enc.device_,
+                batch_size=batch_size,
+                num_workers=resolve_num_workers(
+                    enc.num_workers, enc.device_, len(dataset), batch_size
+                ),
+                autocast=autocast_for(enc.precision, enc.device_),
+                channels_last=enc.channels_last,
+                out_dim=0,  # not read: a fit has rows, a prediction of no rows fails earlier
+                verbose=enc.verbose,
+            )
 
-class _ImageFineTuner(BaseFineTuner):
-    _default_encoder = ImageEmbedder
-
-    def __init__(
-        self,
-        *,
-        encoder=None,
-        augment=None,
-        head="linear",
-        dropout=0.0,
-        unfreeze=0,
-        lr=3e-3,
-        backbone_lr=1e-4,
-        max_epochs=20,
-        batch_size=32,
-        optimizer="adamw",
-        weight_decay=0.01,
-        lr_schedule=None,
-        warmup=0.1,
-        early_stopping=False,
-        validation_fraction=0.1,
-        patience=5,
-        restore_best=True,
-        random_state=None,
-        device="auto",
-        verbose=0,
-        warm_start=False,
-    ):
-        self.encoder = encoder
-        self.augment = augment
-        self.head = head
-        self.dropout = dropout
-        self.unfreeze = unfreeze
-        self.lr = lr
-        self.backbone_lr = backbone_lr
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.lr_schedule = lr_schedule
-        self.warmup = warmup
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.restore_best = restore_best
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
-        self.warm_start = warm_start
-
-    def _backbone_plan(self, encoder, unfreeze):
-        return ImageBackbonePlan(encoder, unfreeze, self.augment)
-
-
-_IMAGE_DOC = dict(
-    encoder="ImageEmbedder",
-    example='model="resnet18", image_size=160',
-    blocks="timm's own block grouping for timm models; stages' blocks such as "
-    "``layer4.1`` for torchvision models",
-)
-
-
-@documented(
-    "Predict numbers from images with a pretrained backbone and a trained head.",
-    tail="""Examples
---------
->>> import numpy as np
->>> from sktransfer import ImageEmbedder, ImageRegressor
->>> rng = np.random.default_rng(0)
->>> images = rng.integers(0, 255, (8, 32, 32, 3), dtype=np.uint8)
->>> brightness = images.mean(axis=(1, 2, 3))
->>> reg = ImageRegressor(encoder=ImageEmbedder(image_size=64), random_state=0)
->>> reg.fit(images, brightness).predict(images).shape
-(8,)
-""",
-    **_IMAGE_DOC,
-)
-class ImageRegressor(TunedRegressorMixin, _ImageFineTuner):
-    pass
-
-
-@documented(
-    "Classify images with a pretrained backbone, a trained head and, optionally, "
-    "its last blocks fine-tuned.",
-    tail="""Examples
---------
->>> import numpy as np
->>> from sktransfer import ImageClassifier, ImageEmbedder
->>> rng = np.random.default_rng(0)
->>> images = rng.integers(0, 255, (8, 32, 32, 3), dtype=np.uint8)
->>> labels = ["cat", "dog"] * 4
->>> clf = ImageClassifier(encoder=ImageEmbedder(image_size=64), unfreeze=1,
-...                       max_epochs=2, random_state=0)
->>> clf.fit(images, labels).predict_proba(images).shape
-(8, 2)
-""",
-    **_IMAGE_DOC,
-)
-class ImageClassifier(TunedClassifierMixin, _ImageFineTuner):
-    def __init__(
-        self,
-        *,
-        encoder=None,
-        augment=None,
-        head="linear",
-        dropout=0.0,
-        unfreeze=0,
-        lr=3e-3,
-        backbone_lr=1e-4,
-        max_epochs=20,
-        batch_size=32,
-        optimizer="adamw",
-        weight_decay=0.01,
-        lr_schedule=None,
-        warmup=0.1,
-        early_stopping=False,
-        validation_fraction=0.1,
-        patience=5,
-        restore_best=True,
-        class_weight=None,
-        random_state=None,
-        device="auto",
-        verbose=0,
-        warm_start=False,
-    ):
-        super().__init__(
-            encoder=encoder,
-            augment=augment,
-            head=head,
-            dropout=dropout,
-            unfreeze=unfreeze,
-            lr=lr,
-            backbone_lr=backbone_lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            optimizer=optimizer,
-            weight_decay=weight_decay,
-            lr_schedule=lr_schedule,
-            warmup=warmup,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            patience=patience,
-            restore_best=restore_best,
-            random_state=random_state,
-            device=device,
-            verbose=verbose,
-            warm_start=warm_start,
-        )
-        self.class_weight = class_weight
+        key = ("image-prefix", enc.embedding_id_, self.start, str(enc.device_))
+        return torch.from_numpy(with_batch_size(run, enc.batch_size, enc.device_, "image", key))

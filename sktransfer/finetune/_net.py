@@ -16,6 +16,8 @@ from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset, default_collate
 
+from .._normalize import l2_normalize
+
 
 def frozen_modules(module: nn.Module) -> list[str]:
     """Names of the largest submodules whose parameters are all frozen.
@@ -31,6 +33,13 @@ def frozen_modules(module: nn.Module) -> list[str]:
         if params and not any(p.requires_grad for p in params):
             found.append(name)
     return found
+
+
+class L2Normalize(nn.Module):
+    """What an encoder's ``normalize=True`` does, for a trained body."""
+
+    def forward(self, x):
+        return l2_normalize(x)
 
 
 class TransferModule(nn.Module):

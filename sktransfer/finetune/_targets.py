@@ -1,0 +1,178 @@
+"""What ``y`` is for the fine-tuning estimators: labels or numbers.
+
+A mixin turns ``y`` into the net's targets (class codes, a 0/1 label matrix,
+standardised numbers), names the loss, and turns the net's outputs back into
+predictions in ``y``'s own terms. NumPy only: the net sees tensors made from
+these arrays in ``_training``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit, softmax
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
+from sklearn.utils.validation import _check_sample_weight, _num_samples, check_array, column_or_1d
+
+
+class ClassifierTargets(ClassifierMixin):
+    """Labels of any type, single- or multi-label."""
+
+    def _init_targets(self, y, classes=None, sample_weight=None):
+        y = self._check_y(y)
+        self.multilabel_ = y.ndim == 2
+        if self.multilabel_:
+            self.classes_ = np.arange(y.shape[1])
+            self._label_dtype = y.dtype
+            return
+        labels = unique_labels(y) if classes is None else np.unique(np.asarray(classes))
+        if len(labels) < 2:
+            raise ValueError(
+                f"y holds 1 class ({labels[0]!r}) but a classifier needs at least 2 classes; "
+                "check the target column."
+            )
+        self.classes_ = labels
+
+    def _check_y(self, y):
+        if not hasattr(y, "ndim"):
+            y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] > 1:
+            y = check_array(y, input_name="y")
+            if type_of_target(y) != "multilabel-indicator":
+                raise ValueError(
+                    "a 2-D y must be a multi-label indicator matrix (0/1 columns, one per "
+                    f"label); got {type_of_target(y)!r} targets."
+                )
+            return y
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        return y
+
+    def _encode_targets(self, y) -> np.ndarray:
+        """Class codes (int64), or the label matrix as float32 for multi-label ``y``."""
+        y = self._check_y(y)
+        if self.multilabel_ != (y.ndim == 2) or (
+            self.multilabel_ and y.shape[1] != len(self.classes_)
+        ):
+            raise ValueError(
+                "y does not have the shape of the targets this classifier was fitted on "
+                f"({len(self.classes_)} {'labels' if self.multilabel_ else 'classes'})."
+            )
+        if self.multilabel_:
+            return np.asarray(y, dtype=np.float32)
+        codes = np.searchsorted(self.classes_, y).clip(max=len(self.classes_) - 1)
+        unseen = self.classes_[codes] != y
+        if unseen.any():
+            raise ValueError(
+                f"y holds labels {list(np.unique(y[unseen]))[:5]} that are not among the "
+                f"classes {list(self.classes_)[:10]} of this classifier; pass every label "
+                "in `classes` on the first partial_fit call, or refit."
+            )
+        return codes.astype(np.int64)
+
+    def _class_weights(self, targets):
+        if self.multilabel_:
+            raise ValueError("class_weight is not supported for multi-label targets.")
+        return compute_sample_weight(self.class_weight, targets)
+
+    def _stratify(self, targets, n_valid):
+        if self.multilabel_:
+            return None
+        counts = np.bincount(targets)
+        present = counts[counts > 0]
+        ok = present.min() >= 2 and n_valid >= len(present)
+        return targets if ok else None
+
+    def _n_outputs(self) -> int:
+        return len(self.classes_)
+
+    def _loss(self) -> str:
+        return "bce" if self.multilabel_ else "cross_entropy"
+
+    def decision_function(self, X):
+        """Logits: shape (n,) for two classes (positive class minus negative),
+        (n, n_classes) otherwise, (n, n_labels) for multi-label targets."""
+        logits = self._forward(X)
+        if not self.multilabel_ and logits.shape[1] == 2:
+            return logits[:, 1] - logits[:, 0]
+        return logits
+
+    def predict_proba(self, X):
+        """Class probabilities (softmax; rows sum to 1), or per-label
+        probabilities (sigmoid) for multi-label targets."""
+        logits = self._forward(X)
+        return expit(logits) if self.multilabel_ else softmax(logits, axis=1)
+
+    def predict(self, X):
+        """Labels (as given in ``y``), or the 0/1 indicator matrix for multi-label targets."""
+        logits = self._forward(X)
+        if self.multilabel_:
+            return (logits > 0).astype(self._label_dtype)
+        return self.classes_[logits.argmax(axis=1)]
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over ``X``, ``y``, continuing from the current weights.
+
+        Parameters
+        ----------
+        X, y, sample_weight : as in :meth:`fit`
+        classes : array-like, default=None
+            Every label ``y`` can hold; needed on the first call unless its ``y``
+            already holds them all (or is a multi-label matrix).
+
+        Returns
+        -------
+        self
+        """
+        return super().partial_fit(X, y, sample_weight=sample_weight, classes=classes)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class RegressorTargets(RegressorMixin):
+    """Numeric targets, one or several columns, standardised while training."""
+
+    def _init_targets(self, y, classes=None, sample_weight=None):
+        y = self._check_y(y)
+        self._y_ndim = y.ndim
+        table = y.reshape(len(y), -1)
+        self.n_outputs_ = table.shape[1]
+        # Weighted, so that a weight of 2 standardises like a repeated row.
+        w = _check_sample_weight(sample_weight, table, dtype=np.float64)
+        if w.sum() <= 0:
+            w = np.ones_like(w)
+        self._y_mean = np.average(table, axis=0, weights=w)
+        scale = np.sqrt(np.average((table - self._y_mean) ** 2, axis=0, weights=w))
+        self._y_scale = np.where(scale > 0, scale, 1.0)
+
+    def _check_y(self, y):
+        return check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+
+    def _encode_targets(self, y) -> np.ndarray:
+        table = self._check_y(y).reshape(_num_samples(y), -1)
+        if table.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {table.shape[1]} target columns; this regressor was fitted on "
+                f"{self.n_outputs_}."
+            )
+        return ((table - self._y_mean) / self._y_scale).astype(np.float32)
+
+    def _n_outputs(self) -> int:
+        return self.n_outputs_
+
+    def _loss(self) -> str:
+        return "mse"
+
+    def predict(self, X):
+        """Predicted targets, in the units and shape of ``y``."""
+        out = self._forward(X) * self._y_scale + self._y_mean
+        return out.ravel() if self._y_ndim == 1 else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

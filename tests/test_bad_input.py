@@ -589,3 +589,53 @@ def test_generated_texts_are_refused_by_name_or_tokenized(text_embedder):
         assert count_truncated(rows.values, tokenizer, 256) == []
 
     check()
+
+
+# ---------------------------------------------------------------- labels and weights
+# Each error comes before any backbone loads: the targets are checked first.
+LABEL_TEXTS = ["good", "bad", "fine", "awful"]
+
+
+@pytest.mark.parametrize(
+    ("y", "match"),
+    [
+        (["pos", "neg", np.nan, "neg"], r"y is missing at row 2 \(1 of 4 rows\)"),
+        (
+            pd.Series(["pos", None, "neg", "pos"], index=list("abcd")),
+            r"y is missing at row 1 \(index 'b'\)",
+        ),
+        (pd.Series([1.0, 0.0, np.nan, 1.0]), r"y is missing at row 2"),
+        ([1, "neg", 0, "pos"], r"mixes labels of different kinds \(number, string: row 0: 1"),
+        ([["a", "b"], ["c"], ["a"], []], r"MultiLabelBinarizer"),
+        ([["a", "b"], ["c", "d"], ["a", "c"], ["b", "d"]], r"MultiLabelBinarizer"),
+    ],
+    ids=[
+        "nan-in-list",
+        "none-in-series",
+        "nan-in-float-series",
+        "mixed-kinds",
+        "ragged-lists",
+        "label-lists",
+    ],
+)
+def test_bad_labels_are_named(y, match):
+    from sktransfer import TextClassifier
+
+    with pytest.raises(ValueError, match=match):
+        TextClassifier(max_epochs=1).fit(LABEL_TEXTS, y)
+
+
+@pytest.mark.parametrize("bad", [-1.0, np.inf])
+def test_negative_or_infinite_sample_weight_is_refused(bad):
+    from sktransfer import TextClassifier
+
+    weights = [1.0, 1.0, bad, 1.0]
+    with pytest.raises(ValueError, match=r"sample_weight|finite"):
+        TextClassifier(max_epochs=1).fit(LABEL_TEXTS, ["a", "b", "a", "b"], sample_weight=weights)
+
+
+def test_labels_of_one_kind_keep_their_type(text_embedder):
+    from sktransfer import TextClassifier
+
+    clf = TextClassifier(max_epochs=2, random_state=0).fit(LABEL_TEXTS, [1, 0, 1, 0])
+    assert clf.classes_.dtype.kind == "i" and clf.predict(LABEL_TEXTS[:1])[0] in (0, 1)

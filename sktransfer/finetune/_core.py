@@ -189,6 +189,12 @@ class FineTuner(BaseEstimator):
 
     def _row_weights(self, targets, sample_weight, n, *, partial) -> np.ndarray:
         w = _check_sample_weight(sample_weight, np.empty(n), dtype=np.float64)
+        bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+        if len(bad):
+            raise ValueError(
+                f"sample_weight[{bad[0]}] is {w[bad[0]]!r} ({len(bad)} rows have a negative "
+                "or non-finite weight): weights must be finite and >= 0 (0 leaves a row out)."
+            )
         class_weight = getattr(self, "class_weight", None)
         if class_weight is not None:
             if partial and class_weight == "balanced":

@@ -4,6 +4,11 @@ A mixin turns ``y`` into the net's targets (class codes, a 0/1 label matrix,
 standardised numbers), names the loss, and turns the net's outputs back into
 predictions in ``y``'s own terms. NumPy only: the net sees tensors made from
 these arrays in ``_training``.
+
+Labels follow one rule: every label of ``y`` is of one kind, all strings or all
+numbers (bools count as numbers), and none is missing. A missing label (None,
+NaN, pandas' NA) or a mix of kinds is an error naming the rows, never a class
+of its own or a silent conversion to strings.
 """
 
 from __future__ import annotations
@@ -14,6 +19,62 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, _num_samples, check_array, column_or_1d
+
+from ..io._rows import Rows, is_missing
+
+
+def _rows(positions, index=None, limit: int = 5) -> str:
+    rows = Rows([None] * (max(positions) + 1), index)
+    more = f" and {len(positions) - limit} more" if len(positions) > limit else ""
+    return ", ".join(rows.name(i) for i in positions[:limit]) + more
+
+
+def check_labels(y):
+    """``y`` as a 1-D or 2-D array after the label rule above, or an error that
+    names the offending rows and the fix."""
+    index = list(y.index) if hasattr(y, "index") and hasattr(y, "iloc") else None
+    if hasattr(y, "to_numpy"):
+        y = y.to_numpy()
+    if not hasattr(y, "ndim"):
+        values = list(y)
+        if any(isinstance(v, (list, tuple, set, frozenset, np.ndarray)) for v in values):
+            lengths = {len(v) if hasattr(v, "__len__") else -1 for v in values}
+            flat = [x for v in values if hasattr(v, "__iter__") for x in v]
+            if len(lengths) > 1 or not all(x in (0, 1) for x in flat):
+                raise ValueError(
+                    "y holds a list of labels per row; turn it into a 0/1 indicator "
+                    "matrix first, e.g. y = sklearn.preprocessing.MultiLabelBinarizer()"
+                    ".fit_transform(y) (keep the binarizer to read predictions back)."
+                )
+        y = np.empty(len(values), dtype=object)
+        y[:] = values
+        if all(isinstance(v, (list, tuple, np.ndarray)) for v in values) and values:
+            y = np.asarray(values)
+    if y.ndim == 1 and y.dtype.kind in "OfU":
+        missing = [i for i, v in enumerate(y) if is_missing(v)]
+        if missing:
+            raise ValueError(
+                f"y is missing at {_rows(missing, index)} ({len(missing)} of {len(y)} rows): "
+                "a classifier needs a label for every row; drop those rows or fill them in."
+            )
+    if y.ndim == 1 and y.dtype.kind == "O":
+        kinds = {}
+        for i, v in enumerate(y):
+            kind = "string" if isinstance(v, (str, np.str_)) else "number"
+            if kind == "number" and not isinstance(v, (int, float, bool, np.number, np.bool_)):
+                kind = type(v).__name__
+            kinds.setdefault(kind, i)
+        if len(kinds) > 1:
+            examples = ", ".join(f"row {i}: {y[i]!r}" for i in sorted(kinds.values()))
+            raise ValueError(
+                f"y mixes labels of different kinds ({', '.join(sorted(kinds))}: {examples}); "
+                "use one kind for all, e.g. y.astype(str)."
+            )
+        if set(kinds) == {"string"}:
+            y = y.astype(str)
+        elif set(kinds) == {"number"}:
+            y = np.asarray(y.tolist())
+    return y
 
 
 class ClassifierTargets(ClassifierMixin):
@@ -35,16 +96,15 @@ class ClassifierTargets(ClassifierMixin):
         self.classes_ = labels
 
     def _check_y(self, y):
-        if not hasattr(y, "ndim"):
-            y = np.asarray(y)
+        y = check_labels(y)
         if y.ndim == 2 and y.shape[1] > 1:
-            y = check_array(y, input_name="y")
             if type_of_target(y) != "multilabel-indicator":
                 raise ValueError(
                     "a 2-D y must be a multi-label indicator matrix (0/1 columns, one per "
-                    f"label); got {type_of_target(y)!r} targets."
+                    f"label); got {type_of_target(y)!r} targets. For lists of labels per "
+                    "row, use sklearn.preprocessing.MultiLabelBinarizer."
                 )
-            return y
+            return check_array(y, input_name="y")
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         return y

@@ -59,10 +59,15 @@ def _unknown(model, names, where) -> str:
     return f"model={model!r} is not a {where} model name.{hint}"
 
 
-def _weights_identity(weights) -> str | None:
-    """What identifies the weights: a file's digest, or the name as given."""
+def _weights_identity(weights, backend=None, arch=None) -> str | None:
+    """What identifies the weights: a file's digest, torchvision's concrete
+    weights (``DEFAULT`` resolved, with the checkpoint file name, which carries
+    its hash), or the name as given."""
     if weights is not None and isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights):
         return "sha256:" + file_digest(weights)
+    if weights is not None and backend == "torchvision":
+        enum = _tv_weights(arch, weights)
+        return f"{type(enum).__name__}.{enum.name}:{os.path.basename(enum.url)}"
     return None if weights is None else str(weights)
 
 
@@ -387,7 +392,7 @@ def build_image_backbone(
     if layer is not None and not isinstance(layer, (int, str)):
         raise TypeError(f"layer={layer!r} must be None, a stage index (int) or a node name (str).")
     backend, arch = resolve_backend(model, backend)
-    weights_id = _weights_identity(weights)
+    weights_id = _weights_identity(weights, backend, arch)
     if weights == "DEFAULT" and backend == "timm" and shipped_image_weights(arch):
         weights_id = "sha256:" + file_digest(shipped_image_weights(arch))
     base = _base_module(backend, arch, weights, weights_id, device)

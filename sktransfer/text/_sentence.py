@@ -130,15 +130,27 @@ class TextEmbedder(BaseEmbedder):
             )
         return model
 
-    def _identity(self) -> dict:
+    @property
+    def _libraries(self):
+        extra = {"onnx": ("optimum", "onnxruntime"), "openvino": ("optimum", "openvino")}
+        base = ("torch", "numpy", "transformers", "tokenizers", "sentence-transformers")
+        return base + extra.get(self.backend, ())
+
+    def _loaded_identity(self) -> dict:
         source = self._model_source()
         return {
             "kind": "sentence-transformers",
             "source": source,
             "files": _directory_fingerprint(source),
-            "max_seq_length": getattr(self.model_, "max_seq_length", None),
-            "precision": self.precision,
+            "revision": _hub_revision(source),
             "backend": self.backend,
+        }
+
+    def _identity(self) -> dict:
+        return {
+            **self._loaded_identity_,
+            "max_seq_length": getattr(self.model_, "max_seq_length", None),
+            "precision": self.precision,  # read by _embed at every call
         }
 
     def _row_key(self, value) -> bytes:
@@ -184,6 +196,22 @@ def _directory_fingerprint(source: str) -> list | None:
             st = os.stat(path)
             entries.append((os.path.relpath(path, source), st.st_size, st.st_mtime_ns))
     return sorted(entries)
+
+
+def _hub_revision(source: str) -> str | None:
+    """The commit of a hub model in the local hub cache (None for a directory)."""
+    if os.path.isdir(source):
+        return None
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        return None
+    for repo in (source, f"sentence-transformers/{source}"):
+        try:
+            return os.path.basename(snapshot_download(repo, local_files_only=True))
+        except Exception:  # not in the local cache under this name
+            continue
+    return None
 
 
 BACKENDS = {"torch": None, "onnx": "optimum.onnxruntime", "openvino": "optimum.intel"}

@@ -1,0 +1,338 @@
+"""The disk layer: append-only shard files per namespace, indexed in memory.
+
+``DIR/v2/<namespace>/<time>-<host>-<pid>-<random>.shard`` holds one written
+batch (see :mod:`._shard`). A shard's head is its own index segment (its keys
+and row checksums), so there is no separate index file that could fall out of
+step with the data: a handle reads the key tables of the shards it has not
+seen yet, and a lost or damaged shard only turns its rows into misses, which
+are recomputed and stored again. Writers never modify a file and never take a
+lock, so processes on one machine or on several machines sharing a file
+system can write the same and different rows at once (a row stored twice is
+merged by :meth:`ShardStore.compact`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import time
+import uuid
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from . import _shard
+
+_TOUCH_EVERY_S = 60.0  # recency for eviction, recorded at most this often per shard
+_COMPACT_BYTES = 64 << 20  # compaction writes shards of about this size
+_STALE_TMP_S = 3600.0
+
+
+class ShardStore:
+    """Shards under ``root`` (the ``v2`` folder of a cache directory)."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self._index: dict[str, dict[str, tuple[str, int]]] = {}
+        self._tables: dict[str, dict[str, _shard.ShardTable | None]] = {}
+        self._bad: set[tuple[str, str, int]] = set()
+        self._touched: dict[str, float] = {}
+        self._warned: set[str] = set()
+        self._meta_written: set[str] = set()
+
+    # ------------------------------------------------------------ warnings
+    def warn_once(self, message: str) -> None:
+        if message not in self._warned:
+            self._warned.add(message)
+            warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+    # ------------------------------------------------------------ index
+    def _shard_names(self, namespace: str) -> list[str]:
+        try:
+            with os.scandir(self.root / namespace) as entries:
+                return sorted(e.name for e in entries if e.name.endswith(_shard.SUFFIX))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    def _refresh(self, namespace: str) -> dict[str, tuple[str, int]]:
+        """Index the shards of ``namespace`` that this handle has not read yet."""
+        index = self._index.setdefault(namespace, {})
+        tables = self._tables.setdefault(namespace, {})
+        for name in self._shard_names(namespace):
+            if name in tables:
+                continue
+            path = self.root / namespace / name
+            try:
+                with open(path, "rb") as f:
+                    table = _shard.read_table(f)
+            except FileNotFoundError:
+                continue  # removed by a compaction since the listing
+            except _shard.ShardError as exc:
+                tables[name] = None
+                self.warn_once(
+                    f"embedding cache: shard {str(path)!r} is unreadable ({exc}); its rows "
+                    "are recomputed. `sktransfer cache prune` removes it."
+                )
+                continue
+            tables[name] = table
+            self._add(namespace, name, table)
+        return index
+
+    def _add(self, namespace, name, table) -> None:
+        index = self._index.setdefault(namespace, {})
+        hexed = table.keys.tobytes().hex()
+        step = 2 * _shard.KEY_BYTES
+        bad = self._bad
+        for i in range(table.n):
+            if bad and (namespace, name, i) in bad:
+                continue
+            index[hexed[i * step : (i + 1) * step]] = (name, i)
+
+    def _forget_shard(self, namespace, name) -> None:
+        self._tables.get(namespace, {}).pop(name, None)
+        index = self._index.get(namespace, {})
+        for key in [k for k, (s, _) in index.items() if s == name]:
+            del index[key]
+
+    # ------------------------------------------------------------ reads
+    def get(self, namespace: str, keys: list[str]) -> dict[str, np.ndarray]:
+        """Stored vectors among ``keys``; bad rows are reported once and left out."""
+        index = self._index.get(namespace)
+        if index is None or any(k not in index for k in keys):
+            index = self._refresh(namespace)
+        found: dict[str, np.ndarray] = {}
+        retry = self._read(namespace, [k for k in keys if k in index], found)
+        if retry:  # a shard vanished (compaction): read what replaced it
+            index = self._refresh(namespace)
+            self._read(namespace, [k for k in retry if k in index], found)
+        return found
+
+    def _read(self, namespace, keys, found) -> list[str]:
+        index = self._index[namespace]
+        by_shard: dict[str, list[tuple[int, str]]] = {}
+        for key in keys:
+            name, row = index[key]
+            by_shard.setdefault(name, []).append((row, key))
+        retry = []
+        now = time.time()
+        for name, items in by_shard.items():
+            items.sort()
+            rows = np.fromiter((r for r, _ in items), np.int64, len(items))
+            path = self.root / namespace / name
+            try:
+                with open(path, "rb") as f:
+                    vectors, ok = _shard.read_rows(f, self._tables[namespace][name], rows)
+            except FileNotFoundError:
+                self._forget_shard(namespace, name)
+                retry.extend(k for _, k in items)
+                continue
+            for j, (row, key) in enumerate(items):
+                if ok[j]:
+                    found[key] = vectors[j]
+                else:
+                    self._bad.add((namespace, name, row))
+                    del index[key]
+            if not ok.all():
+                self.warn_once(
+                    f"embedding cache: {int((~ok).sum())} row(s) of shard {str(path)!r} fail "
+                    "their checksum; they are recomputed and stored again."
+                )
+            if now - self._touched.get(str(path), 0.0) > _TOUCH_EVERY_S:
+                self._touched[str(path)] = now
+                try:
+                    os.utime(path)  # recency, for least-recently-used eviction
+                except OSError:
+                    pass
+        return retry
+
+    # ------------------------------------------------------------ writes
+    def put(self, namespace: str, keys: list[str], vectors: np.ndarray, meta=None) -> Path:
+        """Write one shard and return its path; raises ``OSError`` when the
+        directory cannot be written."""
+        name = f"{time.time_ns():016x}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        name += _shard.SUFFIX
+        folder = self.root / namespace
+        for attempt in (0, 1):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                _shard.write(str(folder / name), keys, vectors)
+                break
+            except FileNotFoundError:
+                if attempt:  # the folder was removed again (a concurrent clear)
+                    raise
+        if meta is not None and namespace not in self._meta_written:
+            self._meta_written.add(namespace)
+            path = folder / "identity.json"
+            if not path.exists():
+                text = json.dumps(meta, indent=2, sort_keys=True, default=str)
+                tmp = folder / f".identity.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+                tmp.write_text(text)
+                os.replace(tmp, path)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        raw = b"".join(bytes.fromhex(k) for k in keys)
+        table = _shard.ShardTable(
+            len(keys),
+            vectors.shape[1],
+            np.frombuffer(raw, np.uint8).reshape(len(keys), _shard.KEY_BYTES),
+            _shard.row_crcs(vectors),
+            0,
+        )
+        self._refresh(namespace)  # shards written by others first: ours is newest
+        self._tables[namespace][name] = table
+        self._add(namespace, name, table)
+        return folder / name
+
+    # ------------------------------------------------------------ upkeep
+    def namespaces(self) -> list[str]:
+        try:
+            return sorted(p.name for p in self.root.iterdir() if p.is_dir())
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    def count(self) -> int:
+        return sum(len(self._refresh(ns)) for ns in self.namespaces())
+
+    def clear(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+        self._index.clear()
+        self._tables.clear()
+        self._bad.clear()
+        self._meta_written.clear()
+
+    def _shard_files(self) -> list[tuple[float, int, Path]]:
+        files = []
+        for ns in self.namespaces():
+            for name in self._shard_names(ns):
+                path = self.root / ns / name
+                try:
+                    st = path.stat()
+                except FileNotFoundError:
+                    continue
+                files.append((st.st_mtime, st.st_size, path))
+        return files
+
+    def size(self) -> int:
+        return sum(size for _, size, _ in self._shard_files())
+
+    def scan(self, namespace: str, name: str):
+        """(table, vectors, ok) for a whole shard; ``table`` is None if unreadable."""
+        path = self.root / namespace / name
+        with open(path, "rb") as f:
+            try:
+                table = _shard.read_table(f)
+            except _shard.ShardError as exc:
+                return None, str(exc), None
+            vectors, ok = _shard.read_rows(f, table, np.arange(table.n))
+        return table, vectors, ok
+
+    def verify(self) -> dict:
+        """Check every checksum; a report per namespace."""
+        report = {}
+        for ns in self.namespaces():
+            entry = {"shards": 0, "rows": 0, "bad_rows": 0, "bad_shards": []}
+            for name in self._shard_names(ns):
+                try:
+                    table, vectors, ok = self.scan(ns, name)
+                except FileNotFoundError:
+                    continue
+                entry["shards"] += 1
+                if table is None:
+                    entry["bad_shards"].append(f"{name}: {vectors}")
+                    continue
+                entry["rows"] += table.n
+                entry["bad_rows"] += int((~ok).sum())
+            report[ns] = entry
+        return report
+
+    def compact(self) -> dict:
+        """Merge each namespace's shards: one copy per key, bad rows dropped,
+        stale temporary files removed. Returns counts of rows kept and dropped."""
+        kept = dropped = 0
+        for ns in self.namespaces():
+            folder = self.root / ns
+            for tmp in folder.glob("*.tmp"):
+                try:
+                    if time.time() - tmp.stat().st_mtime > _STALE_TMP_S:
+                        tmp.unlink()
+                except FileNotFoundError:
+                    pass
+            names = self._shard_names(ns)
+            if len(names) < 2 and not self.verify_one(ns, names):
+                continue
+            # Least recently used first, so that merged shards keep recency apart.
+            names.sort(key=lambda n: _mtime(folder / n))
+            rows: dict[str, np.ndarray] = {}
+            used: dict[str, float] = {}
+            done = []
+            for name in names:
+                try:
+                    table, vectors, ok = self.scan(ns, name)
+                except FileNotFoundError:
+                    continue  # merged by another compaction meanwhile
+                done.append(name)
+                when = _mtime(folder / name)
+                if table is None:
+                    continue
+                hexed = table.keys.tobytes().hex()
+                for i in range(table.n):
+                    key = hexed[64 * i : 64 * (i + 1)]
+                    if ok[i]:
+                        rows.pop(key, None)  # keep the most recent copy, in recency order
+                        rows[key] = vectors[i]
+                        used[key] = when
+                    else:
+                        dropped += 1
+            keys = list(rows)
+            if keys:
+                width = len(rows[keys[0]]) * 4 + 36
+                per_shard = max(1, _COMPACT_BYTES // width)
+                for start in range(0, len(keys), per_shard):
+                    chunk = keys[start : start + per_shard]
+                    path = self.put(ns, chunk, np.stack([rows[k] for k in chunk]))
+                    when = max(used[k] for k in chunk)
+                    os.utime(path, (when, when))  # merged rows keep their recency
+            for name in done:
+                try:
+                    (folder / name).unlink()
+                except FileNotFoundError:
+                    pass
+                self._forget_shard(ns, name)
+            kept += len(keys)
+        return {"kept": kept, "dropped": dropped}
+
+    def verify_one(self, ns, names) -> bool:
+        """Whether a lone shard needs rewriting (it has bad rows)."""
+        for name in names:
+            try:
+                table, _, ok = self.scan(ns, name)
+            except FileNotFoundError:
+                return False
+            return table is None or not ok.all()
+        return False
+
+    def evict(self, max_bytes: int) -> int:
+        """Remove least recently used shards until the store fits ``max_bytes``."""
+        files = sorted(self._shard_files())
+        total = sum(size for _, size, _ in files)
+        removed = 0
+        for _, size, path in files:
+            if total <= max_bytes:
+                break
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+            self._forget_shard(path.parent.name, path.name)
+            total -= size
+            removed += 1
+        return removed
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0

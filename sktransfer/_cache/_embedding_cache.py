@@ -72,7 +72,8 @@ class EmbeddingCache:
         self.directory = None if directory is None else Path(directory).expanduser().resolve()
         self.max_memory_bytes = int(max_memory_bytes)
         self.max_bytes = None if max_bytes is None else int(max_bytes)
-        self._memory: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        # namespace + key -> vector (strings, not tuples: no garbage-collector work)
+        self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
         self._memory_bytes = 0
         self._lock = threading.RLock()
         self._disk = None if self.directory is None else ShardStore(self.directory / _FORMAT)
@@ -104,14 +105,14 @@ class EmbeddingCache:
         with self._lock:
             memory = self._memory
             for key in keys:
-                vec = memory.get((namespace, key))
+                vec = memory.get(namespace + key)
                 if vec is not None:
-                    memory.move_to_end((namespace, key))
+                    memory.move_to_end(namespace + key)
                     found[key] = vec
             if self._disk is not None and len(found) < len(keys):
                 rest = [k for k in keys if k not in found]
                 from_disk = self._disk.get(namespace, rest)
-                self._memory_put_many(namespace, from_disk)
+                self._memory_put_many(namespace, from_disk, fresh=True)
                 found.update(from_disk)
             self.stats["hits"] += len(found)
             self.stats["misses"] += len(keys) - len(found)
@@ -229,13 +230,18 @@ class EmbeddingCache:
             return report
 
     # ------------------------------------------------------------ memory layer
-    def _memory_put_many(self, namespace, items: dict) -> None:
+    def _memory_put_many(self, namespace, items: dict, fresh: bool = False) -> None:
+        """Add vectors; ``fresh``: none of the keys is in memory yet."""
         memory = self._memory
+        if fresh:
+            memory.update(zip([namespace + k for k in items], items.values(), strict=True))
+            self._memory_bytes += sum(v.nbytes for v in items.values())
+            items = {}
         for key, vec in items.items():
-            old = memory.pop((namespace, key), None)  # a newer vector replaces it
+            old = memory.pop(namespace + key, None)  # a newer vector replaces it
             if old is not None:
                 self._memory_bytes -= old.nbytes
-            memory[(namespace, key)] = vec
+            memory[namespace + key] = vec
             self._memory_bytes += vec.nbytes
         while self._memory_bytes > self.max_memory_bytes and memory:
             _, old = memory.popitem(last=False)

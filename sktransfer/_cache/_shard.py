@@ -58,31 +58,29 @@ def _table_crc(n: int, dim: int, keys: bytes, crcs: bytes) -> int:
     return zlib.crc32(crcs, zlib.crc32(keys, zlib.crc32(struct.pack("<QQ", n, dim))))
 
 
-def encode(keys: list[str], vectors: np.ndarray) -> list[bytes]:
-    """The parts of a shard file for hex ``keys`` and float32 ``vectors`` (n, d)."""
+def write(path: str, keys: list[str], vectors: np.ndarray) -> ShardTable:
+    """Write a shard for hex ``keys`` and float32 ``vectors`` (n, d) atomically
+    (temporary name, then rename); returns its table."""
     vectors = np.ascontiguousarray(vectors, dtype="<f4")
     n, dim = vectors.shape
-    raw_keys = b"".join(bytes.fromhex(k) for k in keys)
+    raw_keys = bytes.fromhex("".join(keys))
     if len(raw_keys) != n * KEY_BYTES:
         raise ValueError("every key must be a 64-character SHA-256 hex digest")
-    crcs = row_crcs(vectors).astype("<u4").tobytes()
-    header = _HEADER.pack(MAGIC, n, dim, _table_crc(n, dim, raw_keys, crcs), 0)
-    return [header, raw_keys, crcs, vectors.tobytes()]
-
-
-def write(path: str, keys: list[str], vectors: np.ndarray) -> int:
-    """Write a shard atomically (temporary name, then rename); returns its size."""
-    parts = encode(keys, vectors)
+    crcs = row_crcs(vectors)
+    crc_bytes = crcs.astype("<u4").tobytes()
+    header = _HEADER.pack(MAGIC, n, dim, _table_crc(n, dim, raw_keys, crc_bytes), 0)
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         with open(tmp, "wb") as f:
-            for part in parts:
+            for part in (header, raw_keys, crc_bytes, memoryview(vectors).cast("B")):
                 f.write(part)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return sum(len(p) for p in parts)
+    keys_array = np.frombuffer(raw_keys, np.uint8).reshape(n, KEY_BYTES)
+    size = _HEADER.size + n * (KEY_BYTES + 4 + dim * 4)
+    return ShardTable(n, dim, keys_array, crcs, size)
 
 
 def read_table(f) -> ShardTable:
@@ -114,9 +112,8 @@ def read_rows(f, table: ShardTable, rows: np.ndarray) -> tuple[np.ndarray, np.nd
     dim = table.dim
     row_bytes = dim * 4
     out = np.zeros((len(rows), dim), np.float32)
-    ok = np.zeros(len(rows), bool)
     if len(rows) == 0:
-        return out, ok
+        return out, np.zeros(0, bool)
     lo, hi = int(rows[0]), int(rows[-1]) + 1
     f.seek(table.matrix_offset + lo * row_bytes)
     span = f.read((hi - lo) * row_bytes)
@@ -124,8 +121,9 @@ def read_rows(f, table: ShardTable, rows: np.ndarray) -> tuple[np.ndarray, np.nd
     block = np.frombuffer(span[: whole * row_bytes], "<f4").reshape(whole, dim)
     local = rows - lo
     present = local < whole
-    out[present] = block[local[present]]
-    expected = table.crcs[rows]
-    for j in np.flatnonzero(present):
-        ok[j] = zlib.crc32(out[j]) == expected[j]
+    if present.all() and len(rows) == hi - lo:
+        out = block.copy()  # every row of the span: one copy, no gather
+    else:
+        out[present] = block[local[present]]
+    ok = (row_crcs(out) == table.crcs[rows]) & present
     return out, ok

@@ -36,7 +36,11 @@ class ShardStore:
 
     def __init__(self, root: Path):
         self.root = Path(root)
-        self._index: dict[str, dict[str, tuple[str, int]]] = {}
+        # key -> shard number << 32 | row: plain ints keep a million-row index
+        # out of the garbage collector's way.
+        self._index: dict[str, dict[str, int]] = {}
+        self._shard_ids: dict[str, dict[str, int]] = {}  # name -> number
+        self._shard_names_by_id: dict[str, list[str]] = {}
         self._tables: dict[str, dict[str, _shard.ShardTable | None]] = {}
         self._bad: set[tuple[str, str, int]] = set()
         self._touched: dict[str, float] = {}
@@ -81,21 +85,29 @@ class ShardStore:
             self._add(namespace, name, table)
         return index
 
+    def _shard_id(self, namespace, name) -> int:
+        ids = self._shard_ids.setdefault(namespace, {})
+        if name not in ids:
+            names = self._shard_names_by_id.setdefault(namespace, [])
+            ids[name] = len(names)
+            names.append(name)
+        return ids[name]
+
     def _add(self, namespace, name, table) -> None:
         index = self._index.setdefault(namespace, {})
-        hexed = table.keys.tobytes().hex()
-        step = 2 * _shard.KEY_BYTES
-        bad = self._bad
-        for i in range(table.n):
-            if bad and (namespace, name, i) in bad:
-                continue
-            index[hexed[i * step : (i + 1) * step]] = (name, i)
+        base = self._shard_id(namespace, name) << 32
+        index.update(zip(hex_keys(table.keys), range(base, base + table.n), strict=True))
+        for ns, shard, row in self._bad:
+            if ns == namespace and shard == name:
+                index.pop(hex_keys(table.keys[row : row + 1])[0], None)
 
     def _forget_shard(self, namespace, name) -> None:
         self._tables.get(namespace, {}).pop(name, None)
         index = self._index.get(namespace, {})
-        for key in [k for k, (s, _) in index.items() if s == name]:
-            del index[key]
+        number = self._shard_ids.get(namespace, {}).get(name)
+        if number is not None:
+            for key in [k for k, v in index.items() if v >> 32 == number]:
+                del index[key]
 
     # ------------------------------------------------------------ reads
     def get(self, namespace: str, keys: list[str]) -> dict[str, np.ndarray]:
@@ -112,33 +124,38 @@ class ShardStore:
 
     def _read(self, namespace, keys, found) -> list[str]:
         index = self._index[namespace]
-        by_shard: dict[str, list[tuple[int, str]]] = {}
-        for key in keys:
-            name, row = index[key]
-            by_shard.setdefault(name, []).append((row, key))
+        names = self._shard_names_by_id[namespace]
+        where = np.fromiter((index[k] for k in keys), np.int64, len(keys))
+        order = np.argsort(where, kind="stable")  # by shard, then row: sequential reads
+        where = where[order]
+        shards = where >> 32
+        bounds = np.flatnonzero(np.diff(shards)) + 1
         retry = []
         now = time.time()
-        for name, items in by_shard.items():
-            items.sort()
-            rows = np.fromiter((r for r, _ in items), np.int64, len(items))
+        for sel in np.split(np.arange(len(where)), bounds) if len(where) else []:
+            name = names[int(shards[sel[0]])]
+            rows = where[sel] & 0xFFFFFFFF
+            shard_keys = [keys[i] for i in order[sel].tolist()]
             path = self.root / namespace / name
             try:
                 with open(path, "rb") as f:
                     vectors, ok = _shard.read_rows(f, self._tables[namespace][name], rows)
             except FileNotFoundError:
                 self._forget_shard(namespace, name)
-                retry.extend(k for _, k in items)
+                retry.extend(shard_keys)
                 continue
-            for j, (row, key) in enumerate(items):
-                if ok[j]:
-                    found[key] = vectors[j]
-                else:
-                    self._bad.add((namespace, name, row))
-                    del index[key]
-            if not ok.all():
+            if ok.all():
+                found.update(zip(shard_keys, vectors, strict=True))
+            else:
+                for j, key in enumerate(shard_keys):
+                    if ok[j]:
+                        found[key] = vectors[j]
+                    else:
+                        self._bad.add((namespace, name, int(rows[j])))
+                        del index[key]
                 self.warn_once(
-                    f"embedding cache: {int((~ok).sum())} row(s) of shard {str(path)!r} fail "
-                    "their checksum; they are recomputed and stored again."
+                    f"embedding cache: rows of shard {str(path)!r} fail their checksum; "
+                    "they are recomputed and stored again."
                 )
             if now - self._touched.get(str(path), 0.0) > _TOUCH_EVERY_S:
                 self._touched[str(path)] = now
@@ -158,7 +175,7 @@ class ShardStore:
         for attempt in (0, 1):
             try:
                 folder.mkdir(parents=True, exist_ok=True)
-                _shard.write(str(folder / name), keys, vectors)
+                table = _shard.write(str(folder / name), keys, vectors)
                 break
             except FileNotFoundError:
                 if attempt:  # the folder was removed again (a concurrent clear)
@@ -171,17 +188,7 @@ class ShardStore:
                 tmp = folder / f".identity.{os.getpid()}.{uuid.uuid4().hex}.tmp"
                 tmp.write_text(text)
                 os.replace(tmp, path)
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        raw = b"".join(bytes.fromhex(k) for k in keys)
-        table = _shard.ShardTable(
-            len(keys),
-            vectors.shape[1],
-            np.frombuffer(raw, np.uint8).reshape(len(keys), _shard.KEY_BYTES),
-            _shard.row_crcs(vectors),
-            0,
-        )
-        self._refresh(namespace)  # shards written by others first: ours is newest
-        self._tables[namespace][name] = table
+        self._tables.setdefault(namespace, {})[name] = table
         self._add(namespace, name, table)
         return folder / name
 
@@ -198,6 +205,8 @@ class ShardStore:
     def clear(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
         self._index.clear()
+        self._shard_ids.clear()
+        self._shard_names_by_id.clear()
         self._tables.clear()
         self._bad.clear()
         self._meta_written.clear()
@@ -276,9 +285,7 @@ class ShardStore:
                 when = _mtime(folder / name)
                 if table is None:
                     continue
-                hexed = table.keys.tobytes().hex()
-                for i in range(table.n):
-                    key = hexed[64 * i : 64 * (i + 1)]
+                for i, key in enumerate(hex_keys(table.keys)):
                     if ok[i]:
                         rows.pop(key, None)  # keep the most recent copy, in recency order
                         rows[key] = vectors[i]
@@ -329,6 +336,13 @@ class ShardStore:
             total -= size
             removed += 1
         return removed
+
+
+def hex_keys(raw: np.ndarray) -> list[str]:
+    """Hex strings of the rows of an (n, 32) uint8 key array."""
+    hexed = raw.tobytes().hex()
+    step = 2 * _shard.KEY_BYTES
+    return [hexed[i : i + step] for i in range(0, len(hexed), step)]
 
 
 def _mtime(path: Path) -> float:

@@ -123,6 +123,8 @@ class ShardStore:
         return found
 
     def _read(self, namespace, keys, found) -> list[str]:
+        if not keys:
+            return []
         index = self._index[namespace]
         names = self._shard_names_by_id[namespace]
         where = np.fromiter((index[k] for k in keys), np.int64, len(keys))
@@ -257,68 +259,62 @@ class ShardStore:
         return report
 
     def compact(self) -> dict:
-        """Merge each namespace's shards: one copy per key, bad rows dropped,
-        stale temporary files removed. Returns counts of rows kept and dropped."""
+        """Merge each namespace's shards: one copy per key (the most recent), bad
+        rows and unreadable shards dropped, stale temporary files removed.
+
+        Shards are merged only with others used within the same hour, up to about
+        64 MiB, so that eviction keeps choosing among rows by recency. Returns
+        counts of rows kept and dropped.
+        """
         kept = dropped = 0
         for ns in self.namespaces():
             folder = self.root / ns
             for tmp in folder.glob("*.tmp"):
+                if time.time() - _mtime(tmp) > _STALE_TMP_S:
+                    _unlink(tmp)
+            shards = []
+            for name in self._shard_names(ns):
                 try:
-                    if time.time() - tmp.stat().st_mtime > _STALE_TMP_S:
-                        tmp.unlink()
-                except FileNotFoundError:
-                    pass
-            names = self._shard_names(ns)
-            if len(names) < 2 and not self.verify_one(ns, names):
-                continue
-            # Least recently used first, so that merged shards keep recency apart.
-            names.sort(key=lambda n: _mtime(folder / n))
-            rows: dict[str, np.ndarray] = {}
-            used: dict[str, float] = {}
-            done = []
-            for name in names:
-                try:
-                    table, vectors, ok = self.scan(ns, name)
+                    with open(folder / name, "rb") as f:
+                        table = _shard.read_table(f)
                 except FileNotFoundError:
                     continue  # merged by another compaction meanwhile
-                done.append(name)
-                when = _mtime(folder / name)
-                if table is None:
-                    continue
-                for i, key in enumerate(hex_keys(table.keys)):
-                    if ok[i]:
-                        rows.pop(key, None)  # keep the most recent copy, in recency order
-                        rows[key] = vectors[i]
-                        used[key] = when
-                    else:
-                        dropped += 1
-            keys = list(rows)
-            if keys:
-                width = len(rows[keys[0]]) * 4 + 36
-                per_shard = max(1, _COMPACT_BYTES // width)
-                for start in range(0, len(keys), per_shard):
-                    chunk = keys[start : start + per_shard]
-                    path = self.put(ns, chunk, np.stack([rows[k] for k in chunk]))
-                    when = max(used[k] for k in chunk)
-                    os.utime(path, (when, when))  # merged rows keep their recency
-            for name in done:
-                try:
-                    (folder / name).unlink()
-                except FileNotFoundError:
-                    pass
-                self._forget_shard(ns, name)
-            kept += len(keys)
+                except _shard.ShardError:
+                    table = None
+                shards.append((_mtime(folder / name), name, table))
+            shards.sort(key=lambda s: (s[0], s[1]))  # least recently used first
+            best = {}  # key -> the most recent shard holding it
+            for _, name, table in shards:
+                if table is not None:
+                    best.update(dict.fromkeys(hex_keys(table.keys), name))
+            for run in _runs(shards):  # one run in memory at a time
+                rows, used, clean = {}, 0.0, len(run) == 1
+                for when, name, table in run:
+                    try:
+                        table, vectors, ok = self.scan(ns, name)
+                    except FileNotFoundError:
+                        table = None
+                    if table is None:
+                        clean = False
+                        continue
+                    for i, key in enumerate(hex_keys(table.keys)):
+                        if ok[i] and best[key] == name and key not in rows:
+                            rows[key] = vectors[i]
+                            used = max(used, when)
+                        else:
+                            dropped += not ok[i]
+                            clean = False
+                kept += len(rows)
+                if clean:
+                    continue  # a lone intact shard: nothing to rewrite
+                keys = list(rows)
+                if keys:
+                    path = self.put(ns, keys, np.stack([rows[k] for k in keys]))
+                    os.utime(path, (used, used))  # merged rows keep their recency
+                for _, name, *_ in run:
+                    _unlink(folder / name)
+                    self._forget_shard(ns, name)
         return {"kept": kept, "dropped": dropped}
-
-    def verify_one(self, ns, names) -> bool:
-        """Whether a lone shard needs rewriting (it has bad rows)."""
-        for name in names:
-            try:
-                table, _, ok = self.scan(ns, name)
-            except FileNotFoundError:
-                return False
-            return table is None or not ok.all()
-        return False
 
     def evict(self, max_bytes: int) -> int:
         """Remove least recently used shards until the store fits ``max_bytes``."""
@@ -343,6 +339,30 @@ def hex_keys(raw: np.ndarray) -> list[str]:
     hexed = raw.tobytes().hex()
     step = 2 * _shard.KEY_BYTES
     return [hexed[i : i + step] for i in range(0, len(hexed), step)]
+
+
+def _runs(shards, span_s: float = 3600.0, max_bytes: int = _COMPACT_BYTES):
+    """Consecutive shards (by recency) used within ``span_s`` of each other."""
+    run, first, size = [], None, 0
+    for shard in shards:
+        when, table = shard[0], shard[2]
+        nbytes = table.size if table is not None else 0
+        if run and (when - first > span_s or size + nbytes > max_bytes):
+            yield run
+            run, size = [], 0
+        if not run:
+            first = when
+        run.append(shard)
+        size += nbytes
+    if run:
+        yield run
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
 
 
 def _mtime(path: Path) -> float:

@@ -235,7 +235,9 @@ class EmbeddingCache:
         memory = self._memory
         if fresh:
             memory.update(zip([namespace + k for k in items], items.values(), strict=True))
-            self._memory_bytes += sum(v.nbytes for v in items.values())
+            # Vectors of one namespace share a width (checked by the encoder).
+            per_row = next(iter(items.values())).nbytes if items else 0
+            self._memory_bytes += len(items) * per_row
             items = {}
         for key, vec in items.items():
             old = memory.pop(namespace + key, None)  # a newer vector replaces it

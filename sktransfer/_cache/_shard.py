@@ -116,13 +116,13 @@ def read_rows(f, table: ShardTable, rows: np.ndarray) -> tuple[np.ndarray, np.nd
         return out, np.zeros(0, bool)
     lo, hi = int(rows[0]), int(rows[-1]) + 1
     f.seek(table.matrix_offset + lo * row_bytes)
-    span = f.read((hi - lo) * row_bytes)
-    whole = len(span) // row_bytes
-    block = np.frombuffer(span[: whole * row_bytes], "<f4").reshape(whole, dim)
+    span = bytearray((hi - lo) * row_bytes)  # read straight into a writable buffer
+    whole = f.readinto(span) // row_bytes
+    block = np.frombuffer(span, "<f4", count=whole * dim).reshape(whole, dim)
     local = rows - lo
     present = local < whole
     if present.all() and len(rows) == hi - lo:
-        out = block.copy()  # every row of the span: one copy, no gather
+        out = block  # every row of the span: no gather, no copy
     else:
         out[present] = block[local[present]]
     ok = (row_crcs(out) == table.crcs[rows]) & present

@@ -3,7 +3,8 @@
 Layout (little-endian)::
 
     header  32 bytes   magic "SKTSHD02", rows n (u64), width d (u64),
-                       CRC-32 of (n, d, keys, row CRCs) (u32), reserved (u32)
+                       CRC-32 of (n, d, keys, row CRCs) (u32),
+                       CRC-32 of the whole matrix (u32: one check for a full read)
     keys    n x 32     the raw SHA-256 row keys
     crcs    n x 4      CRC-32 of each row's vector bytes
     matrix  n x d x 4  float32 vectors
@@ -43,6 +44,7 @@ class ShardTable:
     keys: np.ndarray  # (n, 32) uint8
     crcs: np.ndarray  # (n,) uint32
     size: int  # bytes the file should have
+    matrix_crc: int = -1
 
     @property
     def matrix_offset(self) -> int:
@@ -68,7 +70,8 @@ def write(path: str, keys: list[str], vectors: np.ndarray) -> ShardTable:
         raise ValueError("every key must be a 64-character SHA-256 hex digest")
     crcs = row_crcs(vectors)
     crc_bytes = crcs.astype("<u4").tobytes()
-    header = _HEADER.pack(MAGIC, n, dim, _table_crc(n, dim, raw_keys, crc_bytes), 0)
+    matrix_crc = zlib.crc32(vectors)
+    header = _HEADER.pack(MAGIC, n, dim, _table_crc(n, dim, raw_keys, crc_bytes), matrix_crc)
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         with open(tmp, "wb") as f:
@@ -80,7 +83,7 @@ def write(path: str, keys: list[str], vectors: np.ndarray) -> ShardTable:
             os.unlink(tmp)
     keys_array = np.frombuffer(raw_keys, np.uint8).reshape(n, KEY_BYTES)
     size = _HEADER.size + n * (KEY_BYTES + 4 + dim * 4)
-    return ShardTable(n, dim, keys_array, crcs, size)
+    return ShardTable(n, dim, keys_array, crcs, size, matrix_crc)
 
 
 def read_table(f) -> ShardTable:
@@ -88,7 +91,7 @@ def read_table(f) -> ShardTable:
     head = f.read(_HEADER.size)
     if len(head) < _HEADER.size:
         raise ShardError("truncated header")
-    magic, n, dim, crc, _ = _HEADER.unpack(head)
+    magic, n, dim, crc, matrix_crc = _HEADER.unpack(head)
     if magic != MAGIC:
         raise ShardError("not a shard file")
     if n > 1 << 32 or dim > 1 << 24:
@@ -101,7 +104,7 @@ def read_table(f) -> ShardTable:
         raise ShardError("key table checksum mismatch")
     keys = np.frombuffer(raw_keys, np.uint8).reshape(n, KEY_BYTES)
     size = _HEADER.size + n * (KEY_BYTES + 4) + n * dim * 4
-    return ShardTable(n, dim, keys, np.frombuffer(crcs, "<u4"), size)
+    return ShardTable(n, dim, keys, np.frombuffer(crcs, "<u4"), size, matrix_crc)
 
 
 def read_rows(f, table: ShardTable, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -123,6 +126,8 @@ def read_rows(f, table: ShardTable, rows: np.ndarray) -> tuple[np.ndarray, np.nd
     present = local < whole
     if present.all() and len(rows) == hi - lo:
         out = block  # every row of the span: no gather, no copy
+        if len(rows) == table.n and zlib.crc32(span) == table.matrix_crc:
+            return out, np.ones(len(rows), bool)  # the whole shard, intact: one check
     else:
         out[present] = block[local[present]]
     ok = (row_crcs(out) == table.crcs[rows]) & present

@@ -6,8 +6,9 @@ For each size, random 384-d float32 vectors under random SHA-256 keys are
   ``--chunk`` rows, as a transform stores its batches), the old one-``.npy``-
   per-row store (a minimal copy of its writer, below), and one ``np.save``;
 * read back in a fresh process (nothing in Python's memory; the OS page cache
-  is warm, as it is right after a run): ``get_many`` of every key, the old
-  store's per-row ``np.load``, and one ``np.load`` of the whole matrix.
+  is warm, as it is right after a run) into one (n, 384) matrix: the store's
+  ``get_rows`` (what ``transform`` calls), the old store's per-row ``np.load``,
+  and one ``np.load`` of the whole matrix.
 
 It prints rows/s, the ratios asked of the store, and bytes on disk (allocated
 blocks) per vector. The old store is measured up to 100k rows only: at 1M it
@@ -72,19 +73,19 @@ keys = np.load(keyfile).tolist()
 if kind == "v2":
     from sktransfer import EmbeddingCache
     t = time.perf_counter()
-    found = EmbeddingCache(root, max_memory_bytes=1 << 34).get_many(NAMESPACE, keys)
-    out = np.stack([found[k] for k in keys])
+    out, have = EmbeddingCache(root).get_rows(NAMESPACE, keys, DIM)  # what transform calls
+    assert have.all()
 elif kind == "v1":
     from bench_cache_store import v1_read
     t = time.perf_counter()
     found = v1_read(root, keys)
-    out = np.stack([found[k] for k in keys])
+    out = np.concatenate([found[k] for k in keys]).reshape(len(keys), -1)
 else:
     t = time.perf_counter()
     out = np.load(root / "vectors.npy")
 seconds = time.perf_counter() - t
 print(json.dumps({"seconds": seconds, "rows": len(out), "sum": float(out.sum(dtype=np.float64))}))
-""".replace("NAMESPACE", repr(NAMESPACE))
+""".replace("NAMESPACE", repr(NAMESPACE)).replace("DIM", str(DIM))
 
 
 def read_fresh(kind, root, keyfile) -> dict:

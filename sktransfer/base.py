@@ -112,23 +112,18 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         first = {}  # key -> first position holding it: duplicates are embedded once
         for i, key in enumerate(keys):
             first.setdefault(key, i)
-        found = store.get_many(namespace, list(first))
+        distinct = list(first)
         width = self.n_features_out_
-        for key in [k for k, v in found.items() if v.shape != (width,)]:
-            store.warn_once(
-                f"embedding cache {store!r}: a stored vector of shape {found[key].shape} "
-                f"under namespace {namespace} (expected ({width},)); recomputed and replaced."
-            )
-            del found[key]
-        missing = [key for key in first if key not in found]
+        found, have = store.get_rows(namespace, distinct, width)
+        missing = np.flatnonzero(~have).tolist()
         meta = None
         chunk = self._chunk_batches * (self.batch_size if isinstance(self.batch_size, int) else 64)
         for start in range(0, len(missing), chunk):
             part = missing[start : start + chunk]
-            vectors = np.asarray(self._embed(rows, [first[k] for k in part]), np.float32)
+            vectors = np.asarray(self._embed(rows, [first[distinct[j]] for j in part]), np.float32)
             meta = meta or {**self._identity(), "libraries": library_versions(self._libraries)}
-            store.put_many(namespace, part, vectors, meta=meta)
-            found.update(zip(part, vectors, strict=True))
+            store.put_many(namespace, [distinct[j] for j in part], vectors, meta=meta)
+            found[part] = vectors
         stats = self.cache_stats_
         stats["hits"] += len(first) - len(missing)
         stats["misses"] += len(missing)
@@ -139,9 +134,10 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                 f"{len(first) - len(missing)} found, {len(missing)} embedded",
                 file=sys.stderr,
             )
-        if not keys:
-            return np.zeros((0, self.n_features_out_), dtype=np.float32)
-        return np.stack([found[key] for key in keys])
+        if len(distinct) == len(keys):
+            return found
+        where = {key: j for j, key in enumerate(distinct)}
+        return found[np.fromiter((where[k] for k in keys), np.int64, len(keys))]
 
     def fit_transform(self, X, y=None, **fit_params):
         """Fit, then embed ``X`` (validated once)."""

@@ -118,6 +118,57 @@ class EmbeddingCache:
             self.stats["misses"] += len(keys) - len(found)
         return found
 
+    def get_rows(self, namespace: str, keys: list[str], dim: int):
+        """The stored embeddings of ``keys`` as one (n, dim) matrix and a mask of
+        the rows found: the bulk form of :meth:`get_many`, without a Python
+        object per row. A stored vector of another width is reported and left
+        out (it is recomputed and replaced)."""
+        n = len(keys)
+        out = np.zeros((n, dim), np.float32)
+        have = np.zeros(n, bool)
+        with self._lock:
+            memory = self._memory
+            rest = []
+            for i, key in enumerate(keys):
+                vec = memory.get(namespace + key)
+                if vec is None:
+                    rest.append(i)
+                    continue
+                memory.move_to_end(namespace + key)
+                if vec.shape == (dim,):
+                    out[i] = vec
+                    have[i] = True
+                else:
+                    self._wrong_width(namespace, vec.shape, dim)
+            if self._disk is not None and rest:
+                rest_keys = [keys[i] for i in rest]
+                rest = np.asarray(rest, np.int64)
+                blocks = self._disk.get_blocks(namespace, rest_keys)
+                # A scan larger than a quarter of the memory layer would only
+                # evict it: it is served from disk without being kept.
+                keep = sum(v.nbytes for _, v in blocks) <= self.max_memory_bytes // 4
+                for idx, vectors in blocks:
+                    if vectors.shape[1] != dim:
+                        self._wrong_width(namespace, vectors.shape[1:], dim)
+                        continue
+                    out[rest[idx]] = vectors
+                    have[rest[idx]] = True
+                    if keep:
+                        found = [rest_keys[i] for i in idx.tolist()]
+                        self._memory_put_many(
+                            namespace, dict(zip(found, vectors, strict=True)), fresh=True
+                        )
+            found = int(have.sum())
+            self.stats["hits"] += found
+            self.stats["misses"] += n - found
+        return out, have
+
+    def _wrong_width(self, namespace, shape, dim) -> None:
+        self.warn_once(
+            f"embedding cache {self!r}: stored vectors of shape {tuple(shape)} under "
+            f"namespace {namespace} (expected ({dim},)); recomputed and replaced."
+        )
+
     def put_many(self, namespace: str, keys: list[str], vectors: np.ndarray, meta=None) -> None:
         """Store one embedding per key (on disk as one shard)."""
         vectors = np.array(vectors, dtype=np.float32)  # owns its memory

@@ -112,60 +112,68 @@ class ShardStore:
     # ------------------------------------------------------------ reads
     def get(self, namespace: str, keys: list[str]) -> dict[str, np.ndarray]:
         """Stored vectors among ``keys``; bad rows are reported once and left out."""
+        found: dict[str, np.ndarray] = {}
+        for idx, vectors in self.get_blocks(namespace, keys):
+            found.update(zip([keys[i] for i in idx.tolist()], vectors, strict=True))
+        return found
+
+    def get_blocks(self, namespace: str, keys: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Stored vectors among ``keys`` as (positions in ``keys``, matrix) per shard
+        read: no per-row objects, for bulk reads."""
         index = self._index.get(namespace)
         if index is None or any(k not in index for k in keys):
             index = self._refresh(namespace)
-        found: dict[str, np.ndarray] = {}
-        retry = self._read(namespace, [k for k in keys if k in index], found)
+        blocks, retry = self._read(namespace, keys, [i for i, k in enumerate(keys) if k in index])
         if retry:  # a shard vanished (compaction): read what replaced it
             index = self._refresh(namespace)
-            self._read(namespace, [k for k in retry if k in index], found)
-        return found
+            more, _ = self._read(namespace, keys, [i for i in retry if keys[i] in index])
+            blocks += more
+        return blocks
 
-    def _read(self, namespace, keys, found) -> list[str]:
-        if not keys:
-            return []
+    def _read(self, namespace, keys, positions) -> tuple[list, list[int]]:
+        if not positions:
+            return [], []
         index = self._index[namespace]
         names = self._shard_names_by_id[namespace]
-        where = np.fromiter((index[k] for k in keys), np.int64, len(keys))
+        positions = np.asarray(positions, np.int64)
+        where = np.fromiter((index[keys[i]] for i in positions.tolist()), np.int64, len(positions))
         order = np.argsort(where, kind="stable")  # by shard, then row: sequential reads
-        where = where[order]
+        where, positions = where[order], positions[order]
         shards = where >> 32
         bounds = np.flatnonzero(np.diff(shards)) + 1
-        retry = []
+        blocks, retry = [], []
         now = time.time()
-        for sel in np.split(np.arange(len(where)), bounds) if len(where) else []:
+        folder = os.path.join(self.root, namespace)  # str: pathlib is slow per shard
+        for sel in np.split(np.arange(len(where)), bounds):
             name = names[int(shards[sel[0]])]
             rows = where[sel] & 0xFFFFFFFF
-            shard_keys = [keys[i] for i in order[sel].tolist()]
-            path = self.root / namespace / name
+            pos = positions[sel]
+            path = os.path.join(folder, name)
             try:
                 with open(path, "rb") as f:
                     vectors, ok = _shard.read_rows(f, self._tables[namespace][name], rows)
             except FileNotFoundError:
                 self._forget_shard(namespace, name)
-                retry.extend(shard_keys)
+                retry.extend(pos.tolist())
                 continue
             if ok.all():
-                found.update(zip(shard_keys, vectors, strict=True))
+                blocks.append((pos, vectors))
             else:
-                for j, key in enumerate(shard_keys):
-                    if ok[j]:
-                        found[key] = vectors[j]
-                    else:
-                        self._bad.add((namespace, name, int(rows[j])))
-                        del index[key]
+                blocks.append((pos[ok], vectors[ok]))
+                for j in np.flatnonzero(~ok).tolist():
+                    self._bad.add((namespace, name, int(rows[j])))
+                    index.pop(keys[pos[j]], None)
                 self.warn_once(
-                    f"embedding cache: rows of shard {str(path)!r} fail their checksum; "
+                    f"embedding cache: rows of shard {path!r} fail their checksum; "
                     "they are recomputed and stored again."
                 )
-            if now - self._touched.get(str(path), 0.0) > _TOUCH_EVERY_S:
-                self._touched[str(path)] = now
+            if now - self._touched.get(path, 0.0) > _TOUCH_EVERY_S:
+                self._touched[path] = now
                 try:
                     os.utime(path)  # recency, for least-recently-used eviction
                 except OSError:
                     pass
-        return retry
+        return blocks, retry
 
     # ------------------------------------------------------------ writes
     def put(self, namespace: str, keys: list[str], vectors: np.ndarray, meta=None) -> Path:

@@ -7,6 +7,7 @@ data each search costs. Run::
 
     python benchmarks/bench_cv_cache.py            # 1,000 reviews, 5 folds x 8 C values
     python benchmarks/bench_cv_cache.py --rows 300 --candidates 4   # quick check
+    python benchmarks/bench_cv_cache.py --methods cache disk          # the caches only
 """
 
 from __future__ import annotations
@@ -50,6 +51,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--candidates", type=int, default=8)
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=["off", "memory", "cache", "disk"],
+        default=["off", "memory", "cache", "disk"],
+        help="off: no cache; memory: Pipeline(memory=...); cache: EmbeddingCache() in "
+        "memory; disk: EmbeddingCache(directory), cold",
+    )
     args = parser.parse_args(argv)
 
     import sentence_transformers
@@ -62,11 +71,25 @@ def main(argv=None):
     one_pass = time.perf_counter() - start
 
     results = {}
-    results["cache off"] = search(TextEmbedder(), X, y, args.candidates)
-    with tempfile.TemporaryDirectory() as tmp:
-        results["Pipeline(memory=...)"] = search(TextEmbedder(), X, y, args.candidates, memory=tmp)
-    cache = EmbeddingCache()  # cold: its time includes embedding every row once
-    results["sktransfer cache"] = search(TextEmbedder(cache=cache), X, y, args.candidates)
+    if "off" in args.methods:
+        results["cache off"] = search(TextEmbedder(), X, y, args.candidates)
+    if "memory" in args.methods:
+        with tempfile.TemporaryDirectory() as tmp:
+            results["Pipeline(memory=...)"] = search(
+                TextEmbedder(), X, y, args.candidates, memory=tmp
+            )
+    caches = []
+    if "cache" in args.methods:
+        cache = EmbeddingCache()  # cold: its time includes embedding every row once
+        caches.append(cache)
+        results["sktransfer cache"] = search(TextEmbedder(cache=cache), X, y, args.candidates)
+    if "disk" in args.methods:
+        with tempfile.TemporaryDirectory() as tmp:
+            cache = EmbeddingCache(tmp)  # cold, every chunk written to shards
+            caches.append(cache)
+            results["sktransfer disk cache"] = search(
+                TextEmbedder(cache=cache), X, y, args.candidates
+            )
 
     print(f"{args.rows} fine-food reviews, 5 folds x {args.candidates} C values, all-MiniLM-L6-v2")
     machine = platform.processor() or platform.machine()
@@ -80,9 +103,10 @@ def main(argv=None):
             f"{name:<22} {seconds:8.1f} {seconds / one_pass:11.2f}  "
             f"{grid.best_params_['head__C']:<8.3g} {grid.best_score_:.4f}"
         )
-    embedded = cache.stats["rows_embedded"]
-    print(f"rows embedded with the cache: {embedded} (distinct rows: {len(set(X))})")
-    base = results["cache off"][1]
+    for cache in caches:
+        embedded = cache.stats["rows_embedded"]
+        print(f"rows embedded with {cache!r}: {embedded} (distinct rows: {len(set(X))})")
+    base = next(iter(results.values()))[1]
     same = all(
         grid.best_params_ == base.best_params_ and np.isclose(grid.best_score_, base.best_score_)
         for _, grid in results.values()

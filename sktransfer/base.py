@@ -5,8 +5,11 @@ Subclasses describe only what differs between text and images:
 * ``_rows(X)``            validate ``X`` and return :class:`sktransfer.io.Rows`;
 * ``_load(device)``       return the loaded backbone (shared via the registry);
 * ``_embed(rows, idx)``   embed the rows at positions ``idx``, float32 (n, d);
-* ``_identity()``         what determines the output (model, weights, preprocessing),
-                          the namespace of the embedding cache;
+* ``_loaded_identity()``  what ``_load`` just loaded (model files or revision,
+                          resolved weights, preprocessing, pooling, layer);
+* ``_identity()``         that, plus what ``_embed`` reads live (precision);
+                          with the library versions, the cache namespace;
+* ``_libraries``          the distributions whose versions enter that namespace;
 * ``_row_key(value)``     bytes identifying one row's content, for the cache.
 """
 
@@ -18,7 +21,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._cache import digest, namespace_of, resolve_cache
+from ._cache import digest, library_versions, namespace_of, resolve_cache
 from ._device import device_after_unpickle, resolve_device
 from ._normalize import l2_normalize
 
@@ -35,6 +38,11 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     # Fitted attributes that hold torch objects; they are rebuilt on unpickling
     # from the parameters instead of being pickled.
     _unpicklable = ("model_",)
+    # Libraries whose versions can change the numbers (see ``library_versions``).
+    _libraries: tuple[str, ...] = ("torch", "numpy")
+    # Misses are embedded and stored in chunks of this many batches, so an
+    # interrupted transform keeps all but the last chunk.
+    _chunk_batches = 8
 
     def fit(self, X, y=None):
         """Load the backbone. ``X`` is validated; its content does not matter.
@@ -54,12 +62,24 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return self
 
     def _fit_backbone(self, device) -> None:
-        resolve_cache(self.cache)  # a bad cache value fails in fit, not later
+        store = resolve_cache(self.cache)  # a bad cache value fails in fit, not later
+        if store is not None:
+            store.check_location()
         self.device_ = device
         self.model_ = self._load(device)
+        self._loaded_identity_ = self._loaded_identity()
         self.n_features_out_ = int(self._output_dim())
-        self.embedding_id_ = namespace_of(self._identity())
+        self.embedding_id_ = self._embedding_id()
         self.cache_stats_ = {"hits": 0, "misses": 0, "rows_embedded": 0}
+
+    def _embedding_id(self) -> str:
+        """The cache namespace of the vectors ``_embed`` computes now.
+
+        Read at every transform, not frozen at fit: a parameter that ``_embed``
+        reads live (precision) or a library upgrade moves the vectors to
+        another namespace.
+        """
+        return namespace_of({**self._identity(), "libraries": library_versions(self._libraries)})
 
     def transform(self, X):
         """Embed each row of ``X``.
@@ -84,17 +104,27 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return out
 
     def _embed_cached(self, store, rows):
-        """Look every row up; embed only the distinct rows not found; store them."""
+        """Look every row up; embed only the distinct rows not found, storing
+        each chunk of batches as soon as it is computed."""
+        namespace = self._embedding_id()
+        if namespace != self.embedding_id_:
+            self.embedding_id_ = namespace  # a live parameter or a library changed
         keys = [digest(self._row_key(value)) for value in rows.values]
         first = {}  # key -> first position holding it: duplicates are embedded once
         for i, key in enumerate(keys):
             first.setdefault(key, i)
-        found = store.get_many(self.embedding_id_, list(first))
-        missing = [key for key in first if key not in found]
-        if missing:
-            vectors = np.asarray(self._embed(rows, [first[k] for k in missing]), np.float32)
-            store.put_many(self.embedding_id_, missing, vectors, meta=self._identity())
-            found.update(zip(missing, vectors, strict=True))
+        distinct = list(first)
+        width = self.n_features_out_
+        found, have = store.get_rows(namespace, distinct, width)
+        missing = np.flatnonzero(~have).tolist()
+        meta = None
+        chunk = self._chunk_batches * (self.batch_size if isinstance(self.batch_size, int) else 64)
+        for start in range(0, len(missing), chunk):
+            part = missing[start : start + chunk]
+            vectors = np.asarray(self._embed(rows, [first[distinct[j]] for j in part]), np.float32)
+            meta = meta or {**self._identity(), "libraries": library_versions(self._libraries)}
+            store.put_many(namespace, [distinct[j] for j in part], vectors, meta=meta)
+            found[part] = vectors
         stats = self.cache_stats_
         stats["hits"] += len(first) - len(missing)
         stats["misses"] += len(missing)
@@ -105,9 +135,10 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                 f"{len(first) - len(missing)} found, {len(missing)} embedded",
                 file=sys.stderr,
             )
-        if not keys:
-            return np.zeros((0, self.n_features_out_), dtype=np.float32)
-        return np.stack([found[key] for key in keys])
+        if len(distinct) == len(keys):
+            return found
+        where = {key: j for j, key in enumerate(distinct)}
+        return found[np.fromiter((where[k] for k in keys), np.int64, len(keys))]
 
     def fit_transform(self, X, y=None, **fit_params):
         """Fit, then embed ``X`` (validated once)."""
@@ -154,3 +185,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             device = device_after_unpickle(self.device, torch.device(state["device_"]))
             self.device_ = device
             self.model_ = self._load(device)
+            self._loaded_identity_ = self._loaded_identity()
+            # The weights were reloaded from the parameters: what they are now
+            # (files may have changed since the pickle) names their vectors.
+            self.embedding_id_ = self._embedding_id()

@@ -225,6 +225,22 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     pr.set_defaults(run=run_predict)
+
+    ca = sub.add_parser(
+        "cache",
+        help="inspect or tidy the embedding cache (info, verify, prune, clear)",
+        description=(
+            "info: namespaces, rows, bytes; verify: check every checksum; prune: merge "
+            "shards, drop damaged rows and old formats, evict least recently used shards "
+            "to --max-bytes; clear: remove every stored embedding."
+        ),
+    )
+    ca.add_argument("action", choices=["info", "verify", "prune", "clear"])
+    ca.add_argument(
+        "dir", nargs="?", type=Path, help=f"cache folder (default: {default_cache_dir()})"
+    )
+    ca.add_argument("--max-bytes", type=int, metavar="N", help="prune: size bound in bytes")
+    ca.set_defaults(run=run_cache)
     return parser
 
 
@@ -434,6 +450,48 @@ def _check_out_file(path: Path) -> None:
             break
 
 
+def run_cache(args) -> int:
+    from ._cache import EmbeddingCache
+
+    directory = args.dir or default_cache_dir()
+    if not Path(directory).is_dir():
+        raise ValueError(f"{str(directory)!r} is not a directory; pass the cache folder.")
+    cache = EmbeddingCache(directory)
+    if args.action == "info":
+        info = cache.info()
+        print(f"{info['directory']}: {info['rows']:,} rows, {info['bytes']:,} bytes")
+        for ns, entry in info["namespaces"].items():
+            print(
+                f"  {ns}: {entry['rows']:,} rows in {entry['shards']} shards, {entry['bytes']:,} B"
+            )
+        for old, files in info["old_formats"].items():
+            print(f"  {old}/: {files:,} files of an old format, ignored ('prune' removes them)")
+        return 0
+    if args.action == "verify":
+        report = cache.verify()
+        bad = 0
+        for ns, entry in report.items():
+            print(
+                f"  {ns}: {entry['rows']:,} rows in {entry['shards']} shards, "
+                f"{entry['bad_rows']} damaged rows, {len(entry['bad_shards'])} unreadable shards"
+            )
+            for shard in entry["bad_shards"]:
+                print(f"    unreadable: {shard}")
+            bad += entry["bad_rows"] + len(entry["bad_shards"])
+        print("ok" if not bad else f"{bad} damaged entries ('prune' removes them)")
+        return 0 if not bad else 1
+    if args.action == "prune":
+        report = cache.prune(max_bytes=args.max_bytes)
+        print(
+            f"kept {report['kept']:,} rows, dropped {report['dropped']} damaged, evicted "
+            f"{report['evicted_shards']} shards; {report['bytes']:,} bytes now"
+        )
+        return 0
+    cache.clear()
+    print(f"cleared {cache.directory}")
+    return 0
+
+
 def _note(message: str, args) -> None:
     if not getattr(args, "quiet", False):
         print(message, file=sys.stderr)
@@ -450,7 +508,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     # The main job is the default: `sktransfer` alone runs the demo, and
     # `sktransfer data.csv --target y` means `sktransfer evaluate data.csv ...`.
-    if not argv or argv[0] not in {"evaluate", "predict", "-h", "--help", "--version"}:
+    if not argv or argv[0] not in {"evaluate", "predict", "cache", "-h", "--help", "--version"}:
         argv = ["evaluate", *argv]
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

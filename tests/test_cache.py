@@ -198,3 +198,331 @@ def test_two_processes_share_one_directory(digit_files, tmp_path):
     np.testing.assert_allclose(reader.transform(digit_files), expected, atol=1e-5)
     assert reader.cache_stats_["rows_embedded"] == 0
     assert not list(directory.rglob("*.tmp"))
+
+
+# ---------------------------------------------------------------- the disk store
+def _shards(cache, namespace):
+    return sorted((cache.directory / "v2" / namespace).glob("*.shard"))
+
+
+def _matrix_offset(n):
+    return 32 + 36 * n  # header, then 32-byte keys and 4-byte checksums per row
+
+
+def _text(cache, **params):
+    return TextEmbedder(cache=cache, **params).fit(["x"])
+
+
+TEXTS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa"]
+
+
+def test_a_damaged_vector_is_reported_once_recomputed_and_replaced(text_embedder, tmp_path):
+    est = _text(EmbeddingCache(tmp_path / "c"))
+    expected = est.transform(TEXTS[:3])
+    (shard,) = _shards(est.cache, est.embedding_id_)
+    with open(shard, "r+b") as f:  # overwrite row 1's vector with inf
+        f.seek(_matrix_offset(3) + 384 * 4)
+        f.write(np.full(384, np.inf, np.float32).tobytes())
+    reader = _text(EmbeddingCache(tmp_path / "c"))  # a new process's view
+    with pytest.warns(RuntimeWarning, match="fail their checksum") as record:
+        out = reader.transform(TEXTS[:3])
+        out2 = reader.transform(TEXTS[:3])
+    assert len(record) == 1
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+    np.testing.assert_array_equal(out2, out)
+    assert reader.cache_stats_["rows_embedded"] == 1
+    # The replacement is on disk: a third process finds every row intact...
+    third = _text(EmbeddingCache(tmp_path / "c"))
+    third.transform(TEXTS[:3])
+    assert third.cache_stats_["rows_embedded"] == 0
+    # ...and prune drops the damaged copy.
+    assert EmbeddingCache(tmp_path / "c").prune()["dropped"] == 1
+    assert all(e["bad_rows"] == 0 for e in EmbeddingCache(tmp_path / "c").verify().values())
+
+
+def test_a_truncated_shard_costs_only_its_rows(text_embedder, tmp_path):
+    est = _text(EmbeddingCache(tmp_path / "c"), batch_size=2)
+    est._chunk_batches = 1  # one shard per 2 rows
+    expected = est.transform(TEXTS[:6])
+    shards = _shards(est.cache, est.embedding_id_)
+    assert len(shards) == 3
+    with open(shards[1], "r+b") as f:
+        f.truncate(_matrix_offset(2) + 384 * 4 + 100)  # second row cut short
+    with open(shards[2], "r+b") as f:
+        f.truncate(20)  # header cut short: the whole shard is unreadable
+    reader = _text(EmbeddingCache(tmp_path / "c"))
+    with pytest.warns(RuntimeWarning):
+        out = reader.transform(TEXTS[:6])
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+    assert reader.cache_stats_["rows_embedded"] == 3
+
+
+def test_a_planted_vector_of_the_wrong_shape_is_replaced(text_embedder, tmp_path):
+    from sktransfer._cache import _shard, digest
+    from sktransfer.io import text_row_key
+
+    est = _text(EmbeddingCache(tmp_path / "c"))
+    folder = tmp_path / "c" / "v2" / est.embedding_id_
+    folder.mkdir(parents=True)
+    key = digest(text_row_key("alpha"))
+    _shard.write(str(folder / "0-planted.shard"), [key], np.ones((1, 5), np.float32))
+    with pytest.warns(RuntimeWarning, match=r"shape \(5,\)"):
+        out = est.transform(["alpha"])
+    np.testing.assert_allclose(out, text_embedder.transform(["alpha"]), atol=1e-6)
+    again = _text(EmbeddingCache(tmp_path / "c"))
+    assert again.transform(["alpha"]).shape == (1, 384)
+    assert again.cache_stats_["rows_embedded"] == 0  # the replacement is the newer copy
+
+
+def test_the_shards_are_the_index(text_embedder, tmp_path):
+    """No separate index file: a new handle indexes the shards' key tables; a
+    deleted shard's rows are recomputed."""
+    est = _text(EmbeddingCache(tmp_path / "c"), batch_size=2)
+    est._chunk_batches = 1
+    expected = est.transform(TEXTS[:6])
+    assert not [p for p in (tmp_path / "c").rglob("*") if p.is_file() and "index" in p.name]
+    _shards(est.cache, est.embedding_id_)[0].unlink()
+    reader = _text(EmbeddingCache(tmp_path / "c"))
+    np.testing.assert_allclose(reader.transform(TEXTS[:6]), expected, atol=1e-6)
+    assert reader.cache_stats_ == {"hits": 4, "misses": 2, "rows_embedded": 2}
+
+
+def test_an_interrupted_transform_keeps_its_finished_chunks(text_embedder, tmp_path, monkeypatch):
+    est = _text(EmbeddingCache(tmp_path / "c"), batch_size=2)
+    est._chunk_batches = 1  # chunks of 2 rows
+    real = est._embed
+    calls = []
+
+    def interrupted(rows, positions):
+        calls.append(len(positions))
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(rows, positions)
+
+    monkeypatch.setattr(est, "_embed", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        est.transform(TEXTS)
+    monkeypatch.undo()
+    resumed = _text(EmbeddingCache(tmp_path / "c"), batch_size=2)  # as after a restart
+    out = resumed.transform(TEXTS)
+    assert resumed.cache_stats_["rows_embedded"] == len(TEXTS) - 4
+    np.testing.assert_allclose(out, text_embedder.transform(TEXTS), atol=1e-6)
+
+
+def _write_rows(directory, tag, n_shared, n_own):
+    """Store rows whose vector is a function of the key, in small chunks."""
+    from sktransfer._cache import digest
+
+    cache = EmbeddingCache(directory)
+    keys = [digest(f"shared{i}".encode()) for i in range(n_shared)]
+    keys += [digest(f"{tag}{i}".encode()) for i in range(n_own)]
+    for start in range(0, len(keys), 7):
+        part = keys[start : start + 7]
+        cache.put_many("ns", part, np.stack([_vector_of(k) for k in part]))
+
+
+def _vector_of(key):
+    return np.random.default_rng(int(key[:8], 16)).standard_normal(16).astype(np.float32)
+
+
+def test_processes_writing_the_same_and_different_rows_at_once(tmp_path):
+    import multiprocessing
+
+    from sktransfer._cache import digest
+
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_write_rows, args=(tmp_path / "c", tag, 60, 40)) for tag in "abcd"]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    cache = EmbeddingCache(tmp_path / "c")
+    keys = [digest(f"shared{i}".encode()) for i in range(60)]
+    keys += [digest(f"{tag}{i}".encode()) for tag in "abcd" for i in range(40)]
+    found = cache.get_many("ns", keys)
+    assert len(found) == len(keys) == len(cache) == 220
+    for key in keys:
+        np.testing.assert_array_equal(found[key], _vector_of(key))
+    assert cache.verify()["ns"]["bad_rows"] == 0
+    assert not list((tmp_path / "c").rglob("*.tmp"))
+    report = cache.prune()  # the shared rows were stored four times: one copy kept
+    assert report["kept"] == 220
+    assert len(_shards(cache, "ns")) == 1
+    assert len(EmbeddingCache(tmp_path / "c").get_many("ns", keys)) == 220
+
+
+def test_fit_names_a_location_that_cannot_hold_a_cache(tmp_path):
+    in_the_way = tmp_path / "file"
+    in_the_way.write_text("not a folder")
+    with pytest.raises(ValueError, match=r"a regular file is in the way .*; pass a directory"):
+        TextEmbedder(cache=str(in_the_way)).fit(["x"])
+    with pytest.raises(ValueError, match="regular file is in the way"):
+        TextEmbedder(cache=str(in_the_way / "below")).fit(["x"])
+
+
+def test_a_store_that_cannot_be_written_computes_and_warns_once(text_embedder, tmp_path):
+    # Root ignores permissions, so the store is made unwritable for real: a
+    # regular file takes the place of its folder after fit.
+    cache = EmbeddingCache(tmp_path / "c")
+    est = _text(cache)
+    (tmp_path / "c" / "v2").rmdir()
+    (tmp_path / "c" / "v2").write_text("in the way")
+    with pytest.warns(RuntimeWarning, match="cannot be written") as record:
+        out = est.transform(TEXTS[:2])
+        out2 = est.transform(TEXTS[2:4])
+    assert len(record) == 1
+    np.testing.assert_allclose(out, text_embedder.transform(TEXTS[:2]), atol=1e-6)
+    np.testing.assert_allclose(out2, text_embedder.transform(TEXTS[2:4]), atol=1e-6)
+
+
+def test_clear_during_a_write_loses_nothing(text_embedder, tmp_path, monkeypatch, recwarn):
+    from sktransfer._cache import _shard
+
+    cache = EmbeddingCache(tmp_path / "c")
+    est = _text(cache, batch_size=2)
+    est._chunk_batches = 1
+    real = _shard.write
+    cleared = []
+
+    def write_after_a_clear(path, keys, vectors):
+        if not cleared:  # another process clears the store between mkdir and write
+            cleared.append(path)
+            import shutil
+
+            shutil.rmtree(tmp_path / "c" / "v2")
+        return real(path, keys, vectors)
+
+    monkeypatch.setattr(_shard, "write", write_after_a_clear)
+    out = est.transform(TEXTS[:4])
+    assert cleared and not [w for w in recwarn if "cache" in str(w.message)]
+    np.testing.assert_allclose(out, text_embedder.transform(TEXTS[:4]), atol=1e-6)
+    reader = _text(EmbeddingCache(tmp_path / "c"))
+    reader.transform(TEXTS[:4])
+    assert reader.cache_stats_["rows_embedded"] == 0
+
+
+def test_precision_changed_without_refit_moves_the_vectors(digit_files):
+    cache = EmbeddingCache()
+    est = ImageEmbedder(image_size=32, cache=cache).fit(digit_files)
+    est.transform(digit_files)
+    float32_id = est.embedding_id_
+    est.set_params(precision="bfloat16")  # no refit: _embed reads it live
+    est.transform(digit_files)
+    assert est.embedding_id_ != float32_id
+    assert est.cache_stats_["rows_embedded"] == 2 * len(digit_files)
+    est.set_params(precision="float32")
+    est.transform(digit_files)
+    assert est.embedding_id_ == float32_id
+    assert est.cache_stats_["rows_embedded"] == 2 * len(digit_files)
+
+
+def test_unpickling_recomputes_the_identity(text_embedder, tmp_path):
+    import pickle
+
+    est = _text(EmbeddingCache(tmp_path / "c"))
+    est.embedding_id_ = "stale"
+    again = pickle.loads(pickle.dumps(est))
+    assert again.embedding_id_ == _text(None).embedding_id_
+
+
+def test_a_library_upgrade_moves_the_vectors(text_embedder, monkeypatch):
+    import sktransfer.base
+
+    cache = EmbeddingCache()
+    est = _text(cache)
+    est.transform(TEXTS[:2])
+    before = est.embedding_id_
+    real = sktransfer.base.library_versions
+
+    def upgraded(names):
+        return {**real(names), "torch": "99.0"}
+
+    monkeypatch.setattr(sktransfer.base, "library_versions", upgraded)
+    est.transform(TEXTS[:2])
+    assert est.embedding_id_ != before
+    assert est.cache_stats_["rows_embedded"] == 4
+    assert "torch" in real(est._libraries) and "sentence-transformers" in real(est._libraries)
+
+
+def test_palette_images_are_keyed_by_their_colours():
+    from sktransfer.io import image_row_key
+
+    indices = np.arange(64, dtype=np.uint8).reshape(8, 8) % 4
+    a = Image.fromarray(indices, mode="P")
+    a.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255] + [0] * 756)
+    b = Image.fromarray(indices, mode="P")
+    b.putpalette([255, 255, 255, 0, 0, 0, 9, 9, 9, 80, 80, 80] + [0] * 756)
+    assert a.tobytes() == b.tobytes()
+    assert image_row_key(a) != image_row_key(b)
+    assert image_row_key(a) == image_row_key(a.copy())
+    c = a.copy()
+    c.info["transparency"] = 0
+    assert image_row_key(c) != image_row_key(a)
+
+
+def test_torchvision_default_weights_are_keyed_by_what_they_resolve_to():
+    from sktransfer.image._backbones import _weights_identity
+
+    default = _weights_identity("DEFAULT", "torchvision", "resnet18")
+    assert default.startswith("ResNet18_Weights.IMAGENET1K_V1:resnet18-")
+    assert default == _weights_identity("IMAGENET1K_V1", "torchvision", "resnet18")
+
+
+def test_old_one_file_per_row_stores_are_ignored_and_cleared(text_embedder, tmp_path):
+    old = tmp_path / "c" / "v1" / ("0" * 32) / "ab"
+    old.mkdir(parents=True)
+    np.save(old / ("ab" + "0" * 62 + ".npy"), np.ones(384, np.float32))
+    cache = EmbeddingCache(tmp_path / "c")
+    est = _text(cache)
+    est.transform(TEXTS[:2])
+    assert len(cache) == 2
+    assert cache.info()["old_formats"] == {"v1": 1}
+    cache.clear()
+    assert len(cache) == 0 and not (tmp_path / "c" / "v1").exists()
+
+
+def test_a_size_bound_evicts_the_least_recently_used_shards(tmp_path):
+    import time
+
+    cache = EmbeddingCache(tmp_path / "c")
+    rng = np.random.default_rng(0)
+    groups = []
+    for g in range(4):
+        keys = [f"{g:02x}{i:062x}" for i in range(10)]
+        cache.put_many("ns", keys, rng.standard_normal((10, 16)).astype(np.float32))
+        groups.append(keys)
+    shards = _shards(cache, "ns")
+    for age, shard in enumerate(shards):  # group 0 oldest ... group 3 newest, hours apart
+        when = time.time() - 86400 + 4000 * age
+        os.utime(shard, (when, when))
+    os.utime(shards[0])  # group 0 was just read: most recent
+    size = shards[0].stat().st_size
+    report = EmbeddingCache(tmp_path / "c").prune(max_bytes=2 * size)
+    assert report["evicted_shards"] == 2 and report["bytes"] <= 2 * size
+    fresh = EmbeddingCache(tmp_path / "c")
+    assert set(fresh.get_many("ns", groups[0])) == set(groups[0])
+    assert set(fresh.get_many("ns", groups[3])) == set(groups[3])
+    assert not fresh.get_many("ns", groups[1] + groups[2])
+    bounded = EmbeddingCache(tmp_path / "b", max_bytes=size)
+    for keys in groups:
+        bounded.put_many("ns", keys, rng.standard_normal((10, 16)).astype(np.float32))
+    assert sum(p.stat().st_size for p in _shards(bounded, "ns")) <= size
+
+
+def test_cache_command(text_embedder, tmp_path, capsys):
+    from sktransfer.cli import main
+
+    est = _text(EmbeddingCache(tmp_path / "c"), batch_size=2)
+    est._chunk_batches = 1
+    est.transform(TEXTS[:4])
+    assert main(["cache", "info", str(tmp_path / "c")]) == 0
+    assert "4 rows in 2 shards" in capsys.readouterr().out
+    assert main(["cache", "verify", str(tmp_path / "c")]) == 0
+    assert main(["cache", "prune", str(tmp_path / "c")]) == 0
+    assert "kept 4 rows" in capsys.readouterr().out
+    assert len(_shards(est.cache, est.embedding_id_)) == 1
+    assert main(["cache", "clear", str(tmp_path / "c")]) == 0
+    assert len(EmbeddingCache(tmp_path / "c")) == 0
+    assert main(["cache", "info", str(tmp_path / "nowhere")]) == 2

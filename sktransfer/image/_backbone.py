@@ -41,7 +41,7 @@ def build_image_backbone(
     entry = get_backbone(model, kind="image", family=backend)
     identity = _entry_identity(entry, weights)
     key = (entry.family, identity["arch"], identity["weights"], str(device))
-    base = shared_model(("image", *key), lambda: entry.loader(weights).eval().to(device))
+    base = shared_model(("image", *key), lambda: _load(entry, weights).eval().to(device))
     preprocess, cfg = _preprocess(entry, base, weights, image_size)
     size = _input_size(cfg)
     features = entry.features or _pooled_features
@@ -56,6 +56,19 @@ def build_image_backbone(
     return ImageBackbone(
         module=module.eval(), preprocess=preprocess, input_size=size, identity=identity
     )
+
+
+def _load(entry: Backbone, weights):
+    """``entry``'s module; with ``weights=None`` its random initialisation is seeded,
+    so every load (each device, each process, after unpickling) gives the same
+    weights and the embeddings are reproducible (and safe to cache)."""
+    if weights is not None:
+        return entry.loader(weights)
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return entry.loader(weights)
 
 
 def _entry_identity(entry: Backbone, weights) -> dict:

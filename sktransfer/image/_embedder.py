@@ -184,8 +184,14 @@ class ImageEmbedder(BaseEmbedder):
         identity = {**backbone.identity, "precision": self.precision}
         return dataclasses.replace(backbone, module=module, identity=identity)
 
-    def _identity(self) -> dict:
+    _libraries = ("torch", "numpy", "torchvision", "timm", "pillow")
+
+    def _loaded_identity(self) -> dict:
         return {"kind": "image", **self.model_.identity}
+
+    def _identity(self) -> dict:
+        # precision is read by _embed at every call, not only when loading.
+        return {**self._loaded_identity_, "precision": self.precision}
 
     def _row_key(self, value) -> bytes:
         return image_row_key(value)

@@ -16,7 +16,7 @@ def weights_identity(weights) -> str | None:
     """What identifies the weights: a file's digest, or the name as given."""
     if is_weights_file(weights):
         return "sha256:" + file_digest(weights)
-    return None if weights is None else str(weights)
+    return "random-init(seed=0)" if weights is None else str(weights)
 
 
 def load_state_dict_file(module, path) -> None:

@@ -18,9 +18,20 @@ def torchvision_backbone(arch: str) -> Backbone:
         family="torchvision",
         preprocess=lambda module, weights, size: torchvision_preprocess(arch, weights, size),
         features=torchvision_features,
-        identity=lambda weights: {"arch": arch, "weights": weights_identity(weights)},
+        identity=lambda weights: {"arch": arch, "weights": _weights_identity(arch, weights)},
         description=f"torchvision {arch}",
     )
+
+
+def _weights_identity(arch: str, weights) -> str | None:
+    """A file's digest, or the concrete weights behind a name (``"DEFAULT"``
+    resolved) with the checkpoint file name, which carries its hash."""
+    import os
+
+    if weights is None or is_weights_file(weights):
+        return weights_identity(weights)
+    enum = weights_enum(arch, weights)
+    return f"{type(enum).__name__}.{enum.name}:{os.path.basename(enum.url)}"
 
 
 def _torchvision_module(arch: str, weights):

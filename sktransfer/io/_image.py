@@ -465,8 +465,19 @@ def image_row_key(value) -> bytes:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return b"file:" + hashlib.sha256(bytes(value)).digest()
     if isinstance(value, Image.Image):
-        head = f"pil:{value.mode}:{value.size}:".encode()
-        return head + hashlib.sha256(value.tobytes()).digest()
+        # The decoded picture: a palette image's colours live in its palette,
+        # and a transparent index turns to white when decoded.
+        palette = value.palette
+        h = hashlib.sha256()
+        for part in (
+            palette.mode.encode() if palette is not None else b"",
+            bytes(value.getpalette() or []),
+            repr(value.info.get("transparency")).encode(),
+            value.tobytes(),
+        ):
+            h.update(len(part).to_bytes(8, "little"))
+            h.update(part)
+        return f"pil:{value.mode}:{value.size}:".encode() + h.digest()
     arr = np.ascontiguousarray(value)
     head = f"array:{arr.dtype.str}:{arr.shape}:".encode()
     return head + hashlib.sha256(arr.tobytes()).digest()

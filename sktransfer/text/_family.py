@@ -20,7 +20,11 @@ def sentence_backbone(name: str, *, source=None) -> Backbone:
 
     def identity(weights=None) -> dict:
         path = where()
-        return {"source": path, "files": directory_fingerprint(path)}
+        return {
+            "source": path,
+            "files": directory_fingerprint(path),
+            "revision": hub_revision(path),
+        }
 
     return Backbone(
         name=name,
@@ -43,6 +47,22 @@ def directory_fingerprint(source: str) -> list | None:
             st = os.stat(path)
             entries.append((os.path.relpath(path, source), st.st_size, st.st_mtime_ns))
     return sorted(entries)
+
+
+def hub_revision(source: str) -> str | None:
+    """The commit of a hub model in the local hub cache (None for a directory)."""
+    if os.path.isdir(source):
+        return None
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        return None
+    for repo in (source, f"sentence-transformers/{source}"):
+        try:
+            return os.path.basename(snapshot_download(repo, local_files_only=True))
+        except Exception:  # not in the local cache under this name
+            continue
+    return None
 
 
 def load_sentence_model(source: str, device, backend: str = "torch"):

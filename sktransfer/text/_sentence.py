@@ -128,15 +128,22 @@ class TextEmbedder(BaseEmbedder):
         # Only the transformer is compiled: the tokenising wrapper cannot be traced.
         return prepared_module(key, model, device, compile=self.compile, part="0.model")
 
-    def _identity(self) -> dict:
+    _libraries = ("torch", "numpy", "transformers", "tokenizers", "sentence-transformers")
+
+    def _loaded_identity(self) -> dict:
         entry = self._backbone()
         identity = entry.identity(None) if entry.identity else {"source": entry.name}
         return {
             "kind": entry.family,
             **identity,
-            "max_seq_length": getattr(self.model_, "max_seq_length", None),
-            "precision": self.precision,
             "backend": self.backend,
+        }
+
+    def _identity(self) -> dict:
+        return {
+            **self._loaded_identity_,
+            "max_seq_length": getattr(self.model_, "max_seq_length", None),
+            "precision": self.precision,  # read by _embed at every call
         }
 
     def _row_key(self, value) -> bytes:

@@ -1,0 +1,342 @@
+"""The content-addressed embedding cache.
+
+A frozen backbone does not depend on labels, so the embedding of a row is a
+pure function of (what determines the backbone's output, the row's content).
+Caching it by that key is leak-free across cross-validation folds and makes a
+grid search over the head embed every distinct row once.
+
+Keys are SHA-256 digests: never Python object ids, never pickled modules. The
+disk layer (:mod:`._store`) appends checksummed shard files, so several
+processes can share one directory, a damaged entry is detected and
+recomputed, and no lock is held while a model runs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import warnings
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+from ._store import ShardStore
+
+_FORMAT = "v2"
+_OLD_FORMATS = ("v1",)  # one .npy per row: ignored, removed by clear() and prune()
+
+
+class EmbeddingCache:
+    """A store of embeddings, in memory (bounded, LRU) and optionally on disk.
+
+    Pass one as an encoder's ``cache`` parameter, or pass ``True`` /
+    ``"memory"`` (the process-wide memory cache) or a directory path (the
+    process-wide handle for that directory). Cloning an encoder shares its
+    cache: a cache is a handle to a store, not part of the model.
+
+    On disk, every batch of new embeddings is appended as one checksummed shard
+    file as soon as it is computed. A row that fails its checksum is reported
+    once, recomputed and stored again; a directory that cannot be written is
+    reported once, and embeddings are then computed and returned unstored.
+
+    Parameters
+    ----------
+    directory : str, path or None
+        Where embeddings persist across processes; ``None`` keeps them in memory.
+    max_memory_bytes : int, default=1 GiB
+        Bound on the in-memory layer; least recently used rows are dropped.
+    max_bytes : int or None, default=None
+        Bound on the directory's size; after a write that crosses it, the least
+        recently used shard files are removed. ``None``: unbounded (see
+        ``sktransfer cache prune``).
+
+    Attributes
+    ----------
+    stats : dict
+        ``hits`` (rows found), ``misses`` (rows not found) and ``rows_embedded``
+        (rows that went through a backbone), counted in this process.
+
+    Examples
+    --------
+    >>> from sktransfer import EmbeddingCache, TextEmbedder
+    >>> cache = EmbeddingCache()
+    >>> emb = TextEmbedder(cache=cache).fit(["a"])
+    >>> _ = emb.transform(["a", "b", "a"]); _ = emb.transform(["b"])
+    >>> cache.stats
+    {'hits': 1, 'misses': 2, 'rows_embedded': 2}
+    """
+
+    def __init__(self, directory=None, *, max_memory_bytes: int = 1 << 30, max_bytes=None):
+        self.directory = None if directory is None else Path(directory).expanduser().resolve()
+        self.max_memory_bytes = int(max_memory_bytes)
+        self.max_bytes = None if max_bytes is None else int(max_bytes)
+        # namespace + key -> vector (strings, not tuples: no garbage-collector work)
+        self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._memory_bytes = 0
+        self._lock = threading.RLock()
+        self._disk = None if self.directory is None else ShardStore(self.directory / _FORMAT)
+        self.stats = {"hits": 0, "misses": 0, "rows_embedded": 0}
+        self._warned: set[str] = set()
+
+    def __repr__(self) -> str:
+        where = "memory" if self.directory is None else repr(str(self.directory))
+        return f"EmbeddingCache({where})"
+
+    # A cache is a handle: clones of an estimator share it, pickles reopen it.
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self):
+        return (
+            _reopen,
+            (
+                None if self.directory is None else str(self.directory),
+                self.max_memory_bytes,
+                self.max_bytes,
+            ),
+        )
+
+    # ------------------------------------------------------------ lookups
+    def get_many(self, namespace: str, keys: list[str]) -> dict[str, np.ndarray]:
+        """The stored embeddings among ``keys`` (absent or damaged keys are left out)."""
+        found = {}
+        with self._lock:
+            memory = self._memory
+            for key in keys:
+                vec = memory.get(namespace + key)
+                if vec is not None:
+                    memory.move_to_end(namespace + key)
+                    found[key] = vec
+            if self._disk is not None and len(found) < len(keys):
+                rest = [k for k in keys if k not in found]
+                from_disk = self._disk.get(namespace, rest)
+                self._memory_put_many(namespace, from_disk, fresh=True)
+                found.update(from_disk)
+            self.stats["hits"] += len(found)
+            self.stats["misses"] += len(keys) - len(found)
+        return found
+
+    def get_rows(self, namespace: str, keys: list[str], dim: int):
+        """The stored embeddings of ``keys`` as one (n, dim) matrix and a mask of
+        the rows found: the bulk form of :meth:`get_many`, without a Python
+        object per row. A stored vector of another width is reported and left
+        out (it is recomputed and replaced)."""
+        n = len(keys)
+        out = np.zeros((n, dim), np.float32)
+        have = np.zeros(n, bool)
+        with self._lock:
+            memory = self._memory
+            rest = []
+            for i, key in enumerate(keys):
+                vec = memory.get(namespace + key)
+                if vec is None:
+                    rest.append(i)
+                    continue
+                memory.move_to_end(namespace + key)
+                if vec.shape == (dim,):
+                    out[i] = vec
+                    have[i] = True
+                else:
+                    self._wrong_width(namespace, vec.shape, dim)
+            if self._disk is not None and rest:
+                rest_keys = [keys[i] for i in rest]
+                rest = np.asarray(rest, np.int64)
+                blocks = self._disk.get_blocks(namespace, rest_keys)
+                # A scan larger than a quarter of the memory layer would only
+                # evict it: it is served from disk without being kept.
+                keep = sum(v.nbytes for _, v in blocks) <= self.max_memory_bytes // 4
+                for idx, vectors in blocks:
+                    if vectors.shape[1] != dim:
+                        self._wrong_width(namespace, vectors.shape[1:], dim)
+                        continue
+                    out[rest[idx]] = vectors
+                    have[rest[idx]] = True
+                    if keep:
+                        found = [rest_keys[i] for i in idx.tolist()]
+                        self._memory_put_many(
+                            namespace, dict(zip(found, vectors, strict=True)), fresh=True
+                        )
+            found = int(have.sum())
+            self.stats["hits"] += found
+            self.stats["misses"] += n - found
+        return out, have
+
+    def _wrong_width(self, namespace, shape, dim) -> None:
+        self.warn_once(
+            f"embedding cache {self!r}: stored vectors of shape {tuple(shape)} under "
+            f"namespace {namespace} (expected ({dim},)); recomputed and replaced."
+        )
+
+    def put_many(self, namespace: str, keys: list[str], vectors: np.ndarray, meta=None) -> None:
+        """Store one embedding per key (on disk as one shard)."""
+        vectors = np.array(vectors, dtype=np.float32)  # owns its memory
+        if len(keys) != len(vectors):
+            raise ValueError(f"{len(keys)} keys for {len(vectors)} vectors")
+        with self._lock:
+            self.stats["rows_embedded"] += len(keys)
+            self._memory_put_many(namespace, dict(zip(keys, vectors, strict=True)))
+            if self._disk is None or not keys:
+                return
+            try:
+                self._disk.put(namespace, list(keys), vectors, meta)
+                if self.max_bytes is not None and self._disk.size() > self.max_bytes:
+                    self._disk.evict(self.max_bytes)
+            except OSError as exc:
+                self.warn_once(
+                    f"embedding cache {str(self.directory)!r} cannot be written "
+                    f"({exc.strerror or exc}); embeddings are computed and returned but "
+                    "not stored. Pass a writable directory as cache=, or cache=None."
+                )
+
+    def clear(self) -> None:
+        """Drop every stored embedding (memory, and the directory's contents)."""
+        with self._lock:
+            self._memory.clear()
+            self._memory_bytes = 0
+            if self._disk is not None:
+                self._disk.clear()
+                for old in _OLD_FORMATS:
+                    shutil.rmtree(self.directory / old, ignore_errors=True)
+
+    def __len__(self) -> int:
+        if self._disk is None:
+            return len(self._memory)
+        with self._lock:
+            return self._disk.count()
+
+    def warn_once(self, message: str) -> None:
+        """Warn about a problem with this store once per process, not per row."""
+        warned = self._disk._warned if self._disk is not None else self._warned
+        if message not in warned:
+            warned.add(message)
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+    # ------------------------------------------------------------ upkeep
+    def check_location(self) -> None:
+        """Raise if the directory cannot hold a cache; warn once if it is read-only."""
+        if self.directory is None:
+            return
+        label = f"cache={str(self.directory)!r}"
+        path = self.directory
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        if not path.is_dir():
+            raise ValueError(f"{label}: a regular file is in the way ({path}); pass a directory.")
+        root = self.directory / _FORMAT
+        if root.exists() and not root.is_dir():
+            raise ValueError(f"{label}: a regular file is in the way ({root}); pass a directory.")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(
+                f"{label}: cannot create it ({exc.strerror or exc}); pass a writable directory."
+            ) from None
+        if not os.access(root, os.W_OK | os.X_OK):
+            self.warn_once(
+                f"{label} is read-only: embeddings found there are used, new ones are "
+                "computed and returned but not stored."
+            )
+
+    def info(self) -> dict:
+        """Namespaces, rows, shards and bytes of a directory cache."""
+        disk = self._disk
+        out = {"directory": str(self.directory), "format": _FORMAT, "namespaces": {}}
+        for ns in disk.namespaces():
+            names = disk._shard_names(ns)
+            index = disk._refresh(ns)
+            sizes = [_size(disk.root / ns / n) for n in names]
+            meta = disk.root / ns / "identity.json"
+            out["namespaces"][ns] = {
+                "rows": len(index),
+                "shards": len(names),
+                "bytes": sum(sizes),
+                "identity": meta.read_text() if meta.exists() else None,
+            }
+        out["bytes"] = sum(v["bytes"] for v in out["namespaces"].values())
+        out["rows"] = sum(v["rows"] for v in out["namespaces"].values())
+        out["old_formats"] = {
+            old: sum(1 for _ in (self.directory / old).rglob("*.npy"))
+            for old in _OLD_FORMATS
+            if (self.directory / old).exists()
+        }
+        return out
+
+    def verify(self) -> dict:
+        """Check every stored checksum; a report per namespace."""
+        return self._disk.verify()
+
+    def prune(self, max_bytes=None) -> dict:
+        """Compact (one copy per row, bad rows and unreadable shards dropped, old
+        formats removed), then evict least recently used shards to ``max_bytes``
+        (default: this cache's ``max_bytes``; ``None``: no eviction)."""
+        with self._lock:
+            report = self._disk.compact()
+            for old in _OLD_FORMATS:
+                shutil.rmtree(self.directory / old, ignore_errors=True)
+            bound = self.max_bytes if max_bytes is None else int(max_bytes)
+            report["evicted_shards"] = 0 if bound is None else self._disk.evict(bound)
+            report["bytes"] = self._disk.size()
+            return report
+
+    # ------------------------------------------------------------ memory layer
+    def _memory_put_many(self, namespace, items: dict, fresh: bool = False) -> None:
+        """Add vectors; ``fresh``: none of the keys is in memory yet."""
+        memory = self._memory
+        if fresh:
+            memory.update(zip([namespace + k for k in items], items.values(), strict=True))
+            # Vectors of one namespace share a width (checked by the encoder).
+            per_row = next(iter(items.values())).nbytes if items else 0
+            self._memory_bytes += len(items) * per_row
+            items = {}
+        for key, vec in items.items():
+            old = memory.pop(namespace + key, None)  # a newer vector replaces it
+            if old is not None:
+                self._memory_bytes -= old.nbytes
+            memory[namespace + key] = vec
+            self._memory_bytes += vec.nbytes
+        while self._memory_bytes > self.max_memory_bytes and memory:
+            _, old = memory.popitem(last=False)
+            self._memory_bytes -= old.nbytes
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+_HANDLES: dict[str | None, EmbeddingCache] = {}
+_HANDLES_LOCK = threading.Lock()
+
+
+def _reopen(directory, max_memory_bytes=1 << 30, max_bytes=None) -> EmbeddingCache:
+    """The process-wide cache for a directory (or for memory, ``None``)."""
+    key = None if directory is None else str(Path(directory).expanduser().resolve())
+    with _HANDLES_LOCK:
+        if key not in _HANDLES:
+            _HANDLES[key] = EmbeddingCache(
+                key, max_memory_bytes=max_memory_bytes, max_bytes=max_bytes
+            )
+        return _HANDLES[key]
+
+
+def resolve_cache(cache) -> EmbeddingCache | None:
+    """Turn an encoder's ``cache`` parameter into a store, or ``None`` (off)."""
+    if cache is None or cache is False:
+        return None
+    if isinstance(cache, EmbeddingCache):
+        return cache
+    if cache is True or cache == "memory":
+        return _reopen(None)
+    location = getattr(cache, "location", None)  # a joblib.Memory
+    if location is not None:
+        return _reopen(Path(location) / "sktransfer")
+    if isinstance(cache, (str, os.PathLike)):
+        return _reopen(cache)
+    raise TypeError(
+        f"cache={cache!r}: use None (off), True or 'memory', a directory path, a "
+        "joblib.Memory, or an sktransfer.EmbeddingCache."
+    )

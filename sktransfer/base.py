@@ -2,7 +2,8 @@
 
 Subclasses describe only what differs between text and images:
 
-* ``_rows(X)``            validate ``X`` and return :class:`sktransfer.io.Rows`;
+* ``_rows(X, check_each)`` validate ``X`` and return :class:`sktransfer.io.Rows`;
+* ``_check_row(v, name)`` raise naming the row unless one row is usable;
 * ``_load(device)``       return the loaded backbone (shared via the registry);
 * ``_embed(rows, idx)``   embed the rows at positions ``idx``, float32 (n, d);
 * ``_loaded_identity()``  what ``_load`` just loaded (model files or revision,
@@ -16,6 +17,7 @@ Subclasses describe only what differs between text and images:
 from __future__ import annotations
 
 import sys
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
@@ -24,6 +26,17 @@ from sklearn.utils.validation import check_is_fitted
 from ._cache import digest, library_versions, namespace_of, resolve_cache
 from ._device import device_after_unpickle, resolve_device
 from ._normalize import l2_normalize
+
+ON_ERROR = {"raise": None, "nan": np.nan, "zero": 0.0}
+
+
+def check_on_error(on_error) -> None:
+    """Raise unless ``on_error`` is one of :data:`ON_ERROR`."""
+    if not isinstance(on_error, str) or on_error not in ON_ERROR:
+        raise ValueError(
+            f"on_error={on_error!r}; use 'raise' (an error naming the first unusable row), "
+            "'nan' or 'zero' (that row's vector, listed in failed_rows_ with a warning)."
+        )
 
 
 class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -57,9 +70,45 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         -------
         self
         """
-        self._rows(X)
+        self._usable_rows(X)
         self._fit_backbone(resolve_device(self.device))
         return self
+
+    def _usable_rows(self, X):
+        """The rows of ``X`` to embed, their positions in ``X`` (None: all), the
+        unusable rows (records) and the number of rows of ``X``.
+
+        ``on_error="raise"``: the first unusable row is an error naming it;
+        otherwise each row is checked (images are decoded once) and the unusable
+        ones are set aside."""
+        check_on_error(self.on_error)
+        if self.on_error == "raise":
+            rows = self._rows(X)
+            return rows, None, [], len(rows)
+        from .io import split_usable
+
+        rows = self._rows(X, check_each=False)
+        usable, positions, failed = split_usable(rows, self._check_row)
+        return usable, positions, failed, len(rows)
+
+    def _transform_usable(self, usable, positions, failed, n):
+        """Embed the usable rows; the others get the ``on_error`` vector."""
+        self.failed_rows_ = failed
+        if not failed:
+            return self._transform_rows(usable)
+        out = np.full((n, self.n_features_out_), ON_ERROR[self.on_error], dtype=np.float32)
+        if positions:
+            out[positions] = self._transform_rows(usable)
+        shown = "; ".join(f["cause"].rstrip(".") for f in failed[:3])
+        more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
+        warnings.warn(
+            f"{len(failed)} of {n} rows could not be embedded and are "
+            f"{'NaN' if self.on_error == 'nan' else 'zero'} vectors (on_error="
+            f"{self.on_error!r}): {shown}{more}. failed_rows_ lists them.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return out
 
     def _fit_backbone(self, device) -> None:
         store = resolve_cache(self.cache)  # a bad cache value fails in fit, not later
@@ -71,6 +120,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self.n_features_out_ = int(self._output_dim())
         self.embedding_id_ = self._embedding_id()
         self.cache_stats_ = {"hits": 0, "misses": 0, "rows_embedded": 0}
+        self.failed_rows_ = []
 
     def _embedding_id(self) -> str:
         """The cache namespace of the vectors ``_embed`` computes now.
@@ -89,7 +139,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         ndarray of shape (n_rows, n_features_out_), dtype float32
         """
         check_is_fitted(self)
-        return self._transform_rows(self._rows(X))
+        return self._transform_usable(*self._usable_rows(X))
 
     def _transform_rows(self, rows):
         store = resolve_cache(self.cache)
@@ -142,9 +192,9 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     def fit_transform(self, X, y=None, **fit_params):
         """Fit, then embed ``X`` (validated once)."""
-        rows = self._rows(X)
+        usable = self._usable_rows(X)
         self._fit_backbone(resolve_device(self.device))
-        return self._transform_rows(rows)
+        return self._transform_usable(*usable)
 
     @property
     def _n_features_out(self):

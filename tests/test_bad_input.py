@@ -639,3 +639,64 @@ def test_labels_of_one_kind_keep_their_type(text_embedder):
 
     clf = TextClassifier(max_epochs=2, random_state=0).fit(LABEL_TEXTS, [1, 0, 1, 0])
     assert clf.classes_.dtype.kind == "i" and clf.predict(LABEL_TEXTS[:1])[0] in (0, 1)
+
+
+# ---------------------------------------------------------------- on_error
+def test_on_error_nan_keeps_rows_aligned_and_names_the_failures(text_embedder):
+    from sklearn.base import clone
+
+    emb = clone(text_embedder).set_params(on_error="nan").fit(["x"])
+    X = pd.Series(["good food", None, "fine", 3], index=list("abcd"))
+    with pytest.warns(UserWarning, match=r"2 of 4 rows could not be embedded and are NaN"):
+        out = emb.transform(X)
+    assert out.shape == (4, 384)
+    assert np.isnan(out).all(axis=1).tolist() == [False, True, False, True]
+    assert [f["name"] for f in emb.failed_rows_] == ["row 1 (index 'b')", "row 3 (index 'd')"]
+    assert "text is missing" in emb.failed_rows_[0]["cause"]
+    # the usable rows get exactly what they get alone
+    np.testing.assert_allclose(
+        out[[0, 2]], text_embedder.transform(["good food", "fine"]), atol=1e-5
+    )
+
+
+def test_on_error_zero_for_images_decodes_each_row_once_up_front(image_embedder, tmp_path):
+    from sklearn.base import clone
+
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not really a jpeg")
+    good = np.zeros((20, 20, 3), np.uint8)
+    emb = clone(image_embedder).set_params(on_error="zero").fit([good])
+    with pytest.warns(UserWarning, match=r"2 of 3 rows .* zero vectors"):
+        out = emb.transform([good, str(broken), np.full((20, 20), 2.0)])
+    assert (np.abs(out).sum(axis=1) == 0).tolist() == [False, True, True]
+    assert [f["row"] for f in emb.failed_rows_] == [1, 2]
+    assert "cannot decode" in emb.failed_rows_[0]["cause"]
+    assert "outside 0..1" in emb.failed_rows_[1]["cause"]
+
+
+def test_on_error_raise_is_the_default_and_unknown_values_are_refused(text_embedder):
+    from sktransfer import TextEmbedder
+
+    with pytest.raises(ValueError, match=r"row 1: text is missing"):
+        text_embedder.transform(["a", None])
+    with pytest.raises(ValueError, match=r"on_error='skip'; use 'raise'"):
+        TextEmbedder(on_error="skip").fit(["a"])
+
+
+def test_failed_rows_never_reach_the_cache(text_embedder):
+    from sklearn.base import clone
+
+    from sktransfer import EmbeddingCache
+
+    cache = EmbeddingCache()
+    emb = clone(text_embedder).set_params(on_error="nan", cache=cache).fit(["x"])
+    with pytest.warns(UserWarning):
+        emb.transform(["kept", None])
+    assert len(cache) == 1
+
+
+def test_texts_longer_than_the_window_are_counted_in_a_warning(text_embedder):
+    long = "word " * 400
+    with pytest.warns(UserWarning, match=r"1 of 3 texts are longer than the model's window") as rec:
+        text_embedder.transform(["short", long, "also short"])
+    assert "row 1" in str(rec[0].message) and "256 tokens" in str(rec[0].message)

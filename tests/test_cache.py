@@ -463,11 +463,12 @@ def test_palette_images_are_keyed_by_their_colours():
 
 
 def test_torchvision_default_weights_are_keyed_by_what_they_resolve_to():
-    from sktransfer.image._backbones import _weights_identity
+    from sktransfer.image._torchvision import _weights_identity
 
-    default = _weights_identity("DEFAULT", "torchvision", "resnet18")
+    default = _weights_identity("resnet18", "DEFAULT")
     assert default.startswith("ResNet18_Weights.IMAGENET1K_V1:resnet18-")
-    assert default == _weights_identity("IMAGENET1K_V1", "torchvision", "resnet18")
+    assert default == _weights_identity("resnet18", "IMAGENET1K_V1")
+    assert _weights_identity("resnet18", None) == "random-init(seed=0)"
 
 
 def test_old_one_file_per_row_stores_are_ignored_and_cleared(text_embedder, tmp_path):

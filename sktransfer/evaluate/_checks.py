@@ -14,7 +14,7 @@ import warnings
 
 import pandas as pd
 
-from ..io._image import MAX_PIXELS, _check_row, load_rgb
+from ..io._image import MAX_PIXELS, check_image_row
 from ..io._text import _check_encodable
 from ._crossval import failure
 from ._data import Columns, DataError
@@ -45,8 +45,7 @@ def check_rows(
                 )
                 try:
                     if kind == "image":
-                        _check_row(value, where)
-                        load_rgb(value, where, max_pixels)
+                        check_image_row(value, where, max_pixels)
                     else:
                         _check_encodable(value, where)
                 except (ValueError, TypeError) as exc:

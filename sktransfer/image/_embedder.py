@@ -17,7 +17,7 @@ from .._device import check_compile, check_flag, prepared_module
 from .._precision import autocast_for, check_precision
 from ..base import BaseEmbedder
 from ..io import ImageDataset, image_row_key, image_rows
-from ..io._image import MAX_PIXELS, check_max_pixels
+from ..io._image import MAX_PIXELS, check_image_row, check_max_pixels
 from ._backbone import build_image_backbone
 
 
@@ -93,6 +93,14 @@ class ImageEmbedder(BaseEmbedder):
         preprocessing, pooling, layer) and each image's content: a file's
         bytes, not its path, so editing a file misses the cache.
 
+    on_error : {"raise", "nan", "zero"}, default="raise"
+        What an unusable row (a missing or unreadable file, bad pixels) does.
+        ``"raise"``: an error naming the row, its value and the cause.
+        ``"nan"`` / ``"zero"``: its output row is NaN (or zeros), so rows stay
+        aligned in a pipeline; each row is checked first (images are decoded once), the
+        unusable ones are listed in ``failed_rows_`` and a warning names them.
+        They never reach the cache.
+
     Attributes
     ----------
     model_ : ImageBackbone
@@ -106,6 +114,9 @@ class ImageEmbedder(BaseEmbedder):
         Digest of what determines the embeddings (the cache namespace).
     cache_stats_ : dict
         ``hits``, ``misses`` and ``rows_embedded`` by this encoder's transforms.
+    failed_rows_ : list of dict
+        The rows the last ``transform`` could not embed (``on_error`` other
+        than ``"raise"``): ``row`` (position), ``name`` and ``cause``.
 
     Examples
     --------
@@ -135,6 +146,7 @@ class ImageEmbedder(BaseEmbedder):
         normalize=False,
         verbose=False,
         cache=None,
+        on_error="raise",
     ):
         self.model = model
         self.weights = weights
@@ -152,9 +164,13 @@ class ImageEmbedder(BaseEmbedder):
         self.normalize = normalize
         self.verbose = verbose
         self.cache = cache
+        self.on_error = on_error
 
-    def _rows(self, X):
-        return image_rows(X)
+    def _rows(self, X, check_each=True):
+        return image_rows(X, check_each=check_each)
+
+    def _check_row(self, value, name):
+        check_image_row(value, name, self.max_pixels)
 
     def _load(self, device):
         check_batch_size(self.batch_size)

@@ -4,24 +4,28 @@ from ._image import (
     MAX_PIXELS,
     ImageDataset,
     RowError,
+    check_image_row,
     check_max_pixels,
     image_row_key,
     image_rows,
     load_rgb,
 )
-from ._rows import Rows, to_rows
-from ._text import count_truncated, text_row_key, text_rows, truncation_message
+from ._rows import Rows, split_usable, to_rows
+from ._text import check_text_row, count_truncated, text_row_key, text_rows, truncation_message
 
 __all__ = [
     "MAX_PIXELS",
     "ImageDataset",
     "RowError",
     "Rows",
+    "check_image_row",
     "check_max_pixels",
+    "check_text_row",
     "count_truncated",
     "image_row_key",
     "image_rows",
     "load_rgb",
+    "split_usable",
     "text_row_key",
     "text_rows",
     "to_rows",

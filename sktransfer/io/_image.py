@@ -88,9 +88,10 @@ class RowError(ValueError):
         super().__init__(text)
 
 
-def image_rows(X) -> Rows:
+def image_rows(X, *, check_each: bool = True) -> Rows:
     """Rows of ``X`` checked cheaply (types, shapes, pixel ranges, files exist);
-    not decoded."""
+    not decoded. ``check_each=False``: only ``X`` as a whole is checked (see
+    :func:`check_image_row` for each row)."""
     if type(X).__module__.split(".")[0] == "torch":
         raise TypeError(
             f"X is a {type(X).__name__}; pass images as a numpy array of pixels, e.g. "
@@ -99,18 +100,18 @@ def image_rows(X) -> Rows:
         )
     batch = isinstance(X, np.ndarray) and X.dtype.kind in "uifb"
     if batch:
-        _check_batch(X)
+        _check_batch(X, values=check_each)
     rows = to_rows(X, what="images", single_types=(str, bytes, os.PathLike, Image.Image))
     if len(rows) == 0:
         raise ValueError("X holds no images: at least one row is needed.")
-    if batch:  # checked as a whole above
+    if batch or not check_each:  # a batch was checked as a whole above
         return rows
     for i, value in enumerate(rows.values):
         _check_row(value, rows.name(i))
     return rows
 
 
-def _check_batch(X: np.ndarray) -> None:
+def _check_batch(X: np.ndarray, values: bool = True) -> None:
     if X.ndim == 2:
         side = _square_side(X.shape[1])
         raise ValueError(
@@ -132,7 +133,7 @@ def _check_batch(X: np.ndarray) -> None:
             "count of 1, 3 or 4. If it is channels-first (N×C×H×W), pass "
             "np.moveaxis(X, 1, -1)."
         )
-    if len(X) == 0:
+    if len(X) == 0 or not values:
         return
     _check_size((X.shape[2], X.shape[1]), "X", what="every ")
     bad = _bad_rows(X.reshape(len(X), -1))
@@ -284,6 +285,13 @@ def _check_array(value: np.ndarray, name: str) -> None:
         )
     _check_size((value.shape[1], value.shape[0]), name)
     _check_values(value, name)
+
+
+def check_image_row(value, name: str, max_pixels: int | None = MAX_PIXELS) -> None:
+    """Raise ``ValueError`` / ``TypeError`` naming the row unless ``value`` decodes
+    to an image by the module's rules (it is decoded once to find out)."""
+    _check_row(value, name)
+    load_rgb(value, name, max_pixels).close()
 
 
 def load_rgb(value, name: str, max_pixels: int | None = MAX_PIXELS) -> Image.Image:

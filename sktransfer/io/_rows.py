@@ -26,14 +26,17 @@ class Rows:
 
     values: list
     index: list | None = None
+    # Positions in the user's X when these rows are a subset of it.
+    positions: list | None = None
 
     def __len__(self) -> int:
         return len(self.values)
 
     def name(self, i: int) -> str:
-        if self.index is None or self.index[i] == i:
-            return f"row {i}"
-        return f"row {i} (index {self.index[i]!r})"
+        at = i if self.positions is None else self.positions[i]
+        if self.index is None or self.index[i] == at:
+            return f"row {at}"
+        return f"row {at} (index {self.index[i]!r})"
 
 
 def is_missing(value) -> bool:
@@ -110,3 +113,20 @@ def to_rows(X, *, what: str, single_types: tuple = (str, bytes)) -> Rows:
         f"expected a list, array, pandas Series or one-column DataFrame of {what}, "
         f"got {type(X).__name__}."
     )
+
+
+def split_usable(rows: Rows, check) -> tuple[Rows, list[int], list[dict]]:
+    """Check each row with ``check(value, name)`` (which raises ``ValueError`` or
+    ``TypeError`` naming the row); return the usable rows (named as in ``rows``),
+    their positions, and one record (position, name, cause) per unusable row."""
+    good, failed = [], []
+    for i, value in enumerate(rows.values):
+        try:
+            check(value, rows.name(i))
+        except (ValueError, TypeError) as exc:
+            failed.append({"row": i, "name": rows.name(i), "cause": " ".join(str(exc).split())})
+        else:
+            good.append(i)
+    index = None if rows.index is None else [rows.index[i] for i in good]
+    usable = Rows([rows.values[i] for i in good], index, good)
+    return usable, good, failed

@@ -21,31 +21,40 @@ from __future__ import annotations
 from ._rows import Rows, is_missing, to_rows
 
 
-def text_rows(X) -> Rows:
-    """Rows of ``X`` checked to be strings, with the row named on failure."""
+def text_rows(X, *, check_each: bool = True) -> Rows:
+    """Rows of ``X`` checked to be strings, with the row named on failure
+    (``check_each=False``: only ``X`` as a whole is checked; see
+    :func:`check_text_row` for each row)."""
     rows = to_rows(X, what="texts")
     if len(rows) == 0:
         raise ValueError("X holds no texts: at least one row is needed.")
-    for i, value in enumerate(rows.values):
-        if isinstance(value, str):
-            _check_encodable(value, rows.name(i))
-            continue
-        if is_missing(value):
-            raise ValueError(
-                f"{rows.name(i)}: text is missing ({value!r}). Drop or fill missing "
-                "values first, e.g. X.fillna('') or X.dropna()."
-            )
-        if isinstance(value, (bytes, bytearray)):
-            raise TypeError(
-                f"{rows.name(i)}: expected a string, got {type(value).__name__} "
-                f"({value!r:.60}). Decode it first, e.g. value.decode('utf-8')."
-            )
-        raise TypeError(
-            f"{rows.name(i)}: expected a string, got {type(value).__name__} "
-            f"({value!r:.60}). Convert the column first, e.g. X.astype(str), if "
-            "that is what you mean."
-        )
+    if check_each:
+        for i, value in enumerate(rows.values):
+            check_text_row(value, rows.name(i))
     return rows
+
+
+def check_text_row(value, name: str) -> None:
+    """Raise ``ValueError`` / ``TypeError`` naming the row unless ``value`` is a
+    text the model can embed."""
+    if isinstance(value, str):
+        _check_encodable(value, name)
+        return
+    if is_missing(value):
+        raise ValueError(
+            f"{name}: text is missing ({value!r}). Drop or fill missing "
+            "values first, e.g. X.fillna('') or X.dropna()."
+        )
+    if isinstance(value, (bytes, bytearray)):
+        raise TypeError(
+            f"{name}: expected a string, got {type(value).__name__} "
+            f"({value!r:.60}). Decode it first, e.g. value.decode('utf-8')."
+        )
+    raise TypeError(
+        f"{name}: expected a string, got {type(value).__name__} "
+        f"({value!r:.60}). Convert the column first, e.g. X.astype(str), if "
+        "that is what you mean."
+    )
 
 
 def _check_encodable(value: str, name: str) -> None:

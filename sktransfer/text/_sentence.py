@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 from .._backbones import Backbone, get_backbone
 from .._batching import check_batch_size, with_batch_size
@@ -10,7 +11,13 @@ from .._device import check_compile, prepared_module
 from .._precision import autocast_for, check_precision
 from .._registry import shared_model
 from ..base import BaseEmbedder
-from ..io import text_row_key, text_rows
+from ..io import (
+    check_text_row,
+    count_truncated,
+    text_row_key,
+    text_rows,
+    truncation_message,
+)
 
 
 class TextEmbedder(BaseEmbedder):
@@ -56,6 +63,14 @@ class TextEmbedder(BaseEmbedder):
         each text's exact content, so a cached row is always what the model
         would compute.
 
+    on_error : {"raise", "nan", "zero"}, default="raise"
+        What an unusable row (missing, not a string, not valid Unicode) does.
+        ``"raise"``: an error naming the row, its value and the cause.
+        ``"nan"`` / ``"zero"``: its output row is NaN (or zeros), so rows stay
+        aligned in a pipeline; each row is checked first, the
+        unusable ones are listed in ``failed_rows_`` and a warning names them.
+        They never reach the cache.
+
     Attributes
     ----------
     model_ : sentence_transformers.SentenceTransformer
@@ -68,6 +83,9 @@ class TextEmbedder(BaseEmbedder):
         Digest of what determines the embeddings (the cache namespace).
     cache_stats_ : dict
         ``hits``, ``misses`` and ``rows_embedded`` by this encoder's transforms.
+    failed_rows_ : list of dict
+        The rows the last ``transform`` could not embed (``on_error`` other
+        than ``"raise"``): ``row`` (position), ``name`` and ``cause``.
 
     Examples
     --------
@@ -89,6 +107,7 @@ class TextEmbedder(BaseEmbedder):
         normalize=False,
         verbose=False,
         cache=None,
+        on_error="raise",
     ):
         self.model = model
         self.batch_size = batch_size
@@ -99,9 +118,13 @@ class TextEmbedder(BaseEmbedder):
         self.normalize = normalize
         self.verbose = verbose
         self.cache = cache
+        self.on_error = on_error
 
-    def _rows(self, X):
-        return text_rows(X)
+    def _rows(self, X, check_each=True):
+        return text_rows(X, check_each=check_each)
+
+    def _check_row(self, value, name):
+        check_text_row(value, name)
 
     def _backbone(self) -> Backbone:
         if not isinstance(self.model, (str, os.PathLike)):
@@ -171,7 +194,27 @@ class TextEmbedder(BaseEmbedder):
                 )
 
         key = (*self._source_key(), str(self.device_))
-        return with_batch_size(run, self.batch_size, self.device_, "text", key)
+        out = with_batch_size(run, self.batch_size, self.device_, "text", key)
+        tokenizer = getattr(self.model_, "tokenizer", None)
+        window = getattr(self.model_, "max_seq_length", None)
+        if tokenizer is not None and window and self._cut is not None:
+            self._cut += [positions[i] for i in count_truncated(texts, tokenizer, window)]
+        return out
+
+    _cut = None  # positions the window cut, gathered over one transform
+
+    def _transform_rows(self, rows):
+        """Embed, then say once which of the rows embedded the window cut."""
+        self._cut = []
+        try:
+            out = super()._transform_rows(rows)
+            cut = sorted(self._cut)
+        finally:
+            del self._cut
+        if cut:
+            window = self.model_.max_seq_length
+            warnings.warn(truncation_message(rows, cut, window), UserWarning, stacklevel=4)
+        return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

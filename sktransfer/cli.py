@@ -452,10 +452,11 @@ def _check_out_file(path: Path) -> None:
 
 def run_cache(args) -> int:
     from ._cache import EmbeddingCache
+    from .evaluate import DataError
 
     directory = args.dir or default_cache_dir()
     if not Path(directory).is_dir():
-        raise ValueError(f"{str(directory)!r} is not a directory; pass the cache folder.")
+        raise DataError(f"{str(directory)!r} is not a directory; pass the cache folder.")
     cache = EmbeddingCache(directory)
     if args.action == "info":
         info = cache.info()

@@ -26,7 +26,7 @@ from sktransfer import (
     TextEmbedder,
     TextRegressor,
 )
-from sktransfer.finetune import _image, _presets
+from sktransfer.finetune import _presets
 from sktransfer.finetune._blocks import freeze, named_blocks, timm_blocks
 from sktransfer.finetune._image import ImageBackbonePlan, augmentation
 from sktransfer.finetune._net import Schedule
@@ -390,14 +390,16 @@ def test_own_head_module_with_routed_params(digits, cached_images):
 
 
 def test_frozen_prefix_runs_through_the_encoders_batching(digits, monkeypatch):
+    import sktransfer.image._embedder as embedder
+
     sizes = []
-    run_loader = _image.run_loader
+    run_loader = embedder.run_loader
 
     def counting(*args, **kwargs):
         sizes.append(kwargs["batch_size"])
         return run_loader(*args, **kwargs)
 
-    monkeypatch.setattr(_image, "run_loader", counting)
+    monkeypatch.setattr(embedder, "run_loader", counting)
     X, y = digits[0][:40], digits[1][:40]
     clf = ImageClassifier(
         encoder=small_images(batch_size="auto"), unfreeze=1, max_epochs=1, device="cpu"

@@ -17,11 +17,10 @@ import copy
 import torch
 from torch import nn
 
-from .._batching import resolve_num_workers, run_loader, start_batch_size, with_batch_size
-from .._precision import autocast_for
+from .._batching import resolve_num_workers, start_batch_size
 from ..image import ImageEmbedder
 from ..image._pooling import TimmFeatures
-from ..io import ImageDataset, image_rows
+from ..io import image_rows
 from ._blocks import freeze, named_blocks, timm_blocks
 
 
@@ -133,7 +132,7 @@ class ImageBackbonePlan:
             from torchvision import transforms as T
 
             preprocess = T.Compose([augmentation(self.augment), preprocess])
-        return ImageDataset(rows, preprocess)
+        return self.encoder._dataset(rows, preprocess=preprocess)
 
     def _prefix_features(self, rows, preprocess) -> torch.Tensor:
         """The frozen prefix's feature maps, computed with the shared backbone
@@ -144,22 +143,7 @@ class ImageBackbonePlan:
         enc = self.encoder
         stem, blocks = _stem_and_blocks(enc.model_.module.model)
         prefix = nn.Sequential(*stem, *blocks[: self.start])
-        dataset = ImageDataset(rows, preprocess)
-
-        def run(batch_size):
-            return run_loader(
-                dataset,
-                prefix,
-                device=enc.device_,
-                batch_size=batch_size,
-                num_workers=resolve_num_workers(
-                    enc.num_workers, enc.device_, len(dataset), batch_size
-                ),
-                autocast=autocast_for(enc.precision, enc.device_),
-                channels_last=enc.channels_last,
-                out_dim=0,  # not read: a fit has rows, a prediction of no rows fails earlier
-                verbose=enc.verbose,
-            )
-
         key = ("image-prefix", enc.embedding_id_, self.start, str(enc.device_))
-        return torch.from_numpy(with_batch_size(run, enc.batch_size, enc.device_, "image", key))
+        # out_dim is not read: a fit has rows, a prediction of no rows fails earlier
+        features = enc._run(enc._dataset(rows, preprocess=preprocess), prefix, key, out_dim=0)
+        return torch.from_numpy(features)

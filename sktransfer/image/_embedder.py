@@ -219,12 +219,23 @@ class ImageEmbedder(BaseEmbedder):
             return self.model_.module(probe).shape[-1]
 
     def _embed(self, rows, positions):
-        dataset = ImageDataset(rows, self.model_.preprocess, positions, self.max_pixels)
+        key = ("image", _identity_key(self.model_.identity), str(self.device_))
+        return self._run(self._dataset(rows, positions), self.model_.module, key)
+
+    def _dataset(self, rows, positions=None, preprocess=None):
+        """Rows decoded on demand by this encoder's rules (pixel limit included)."""
+        preprocess = preprocess or self.model_.preprocess
+        return ImageDataset(rows, preprocess, positions, self.max_pixels)
+
+    def _run(self, dataset, module, key, out_dim=None):
+        """``module`` over ``dataset`` through the one batching loop, with this
+        encoder's precision, batch size (``"auto"`` halves on out-of-memory),
+        loader workers and layout. Fine-tuning runs a frozen prefix this way."""
 
         def run(batch_size):
             return run_loader(
                 dataset,
-                self.model_.module,
+                module,
                 device=self.device_,
                 batch_size=batch_size,
                 num_workers=resolve_num_workers(
@@ -232,11 +243,10 @@ class ImageEmbedder(BaseEmbedder):
                 ),
                 autocast=autocast_for(self.precision, self.device_),
                 channels_last=self.channels_last,
-                out_dim=self.n_features_out_,
+                out_dim=self.n_features_out_ if out_dim is None else out_dim,
                 verbose=self.verbose,
             )
 
-        key = ("image", _identity_key(self.model_.identity), str(self.device_))
         return with_batch_size(run, self.batch_size, self.device_, "image", key)
 
 

@@ -93,8 +93,10 @@ def _builtins() -> None:
             return
         _BUILTINS_LOADED = True
         # Families in the order "auto" tries them, then the shipped entries.
+        # Registered here, not when their modules are imported: importing a
+        # module early (a doctest run, a user's import) must not change the order.
         for module in (".image._torchvision", ".image._timm", ".text._family"):
-            importlib.import_module(module, __package__)
+            importlib.import_module(module, __package__).register()
         from ._weights import register_shipped
 
         register_shipped()

@@ -143,3 +143,17 @@ def test_user_family_resolves_a_whole_library():
         assert sktransfer.list_backbones("image", family="tiny") == ["tiny/a"]
     finally:
         _FAMILIES[:] = [f for f in _FAMILIES if f.name != "tiny"]
+
+
+def test_family_order_does_not_depend_on_import_order():
+    # A doctest run or a user's own import may load the timm module first;
+    # "auto" must still try torchvision before timm (both know resnet18).
+    import subprocess
+    import sys
+
+    code = (
+        "import sktransfer.image._timm, sktransfer.image._torchvision, sktransfer; "
+        "print(sktransfer.get_backbone('resnet18', kind='image').family)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "torchvision"

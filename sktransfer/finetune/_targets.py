@@ -35,6 +35,8 @@ def check_labels(y):
     index = list(y.index) if hasattr(y, "index") and hasattr(y, "iloc") else None
     if hasattr(y, "to_numpy"):
         y = y.to_numpy()
+    if not hasattr(y, "ndim") and not isinstance(y, (list, tuple)):
+        y = np.asarray(y)
     if not hasattr(y, "ndim"):
         values = list(y)
         if any(isinstance(v, (list, tuple, set, frozenset, np.ndarray)) for v in values):

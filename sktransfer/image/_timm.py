@@ -89,4 +89,6 @@ def _names():
     return timm.list_models()
 
 
-register_family("timm", _resolve, kind="image", names=_names)
+def register() -> None:
+    """Add this family to the registry (the registry calls it, in its order)."""
+    register_family("timm", _resolve, kind="image", names=_names)

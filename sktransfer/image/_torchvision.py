@@ -166,4 +166,6 @@ def _resolve(model) -> Backbone | None:
     return torchvision_backbone(model) if model in _names() else None
 
 
-register_family("torchvision", _resolve, kind="image", names=_names)
+def register() -> None:
+    """Add this family to the registry (the registry calls it, in its order)."""
+    register_family("torchvision", _resolve, kind="image", names=_names)

@@ -104,4 +104,6 @@ def _resolve(model) -> Backbone | None:
     return sentence_backbone(model) if isinstance(model, str) else None
 
 
-register_family("sentence-transformers", _resolve, kind="text")
+def register() -> None:
+    """Add this family to the registry (the registry calls it, in its order)."""
+    register_family("sentence-transformers", _resolve, kind="text")

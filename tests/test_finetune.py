@@ -18,6 +18,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from torch import nn
 
 from sktransfer import (
+    EmbeddingCache,
     ImageClassifier,
     ImageEmbedder,
     ImageRegressor,
@@ -180,12 +181,15 @@ def test_reviews_head_and_last_layer_beat_chance(reviews):
 
     sample = reviews.sample(240, random_state=0)
     train, test = sample.iloc[:160], sample.iloc[160:]
-    features = TextEmbedder(device="cpu").fit(train.review)
+    # One cache: the reference and the head-only fit embed each review once.
+    features = TextEmbedder(device="cpu", cache=EmbeddingCache()).fit(train.review)
     reference = LogisticRegression(max_iter=2000, class_weight="balanced")
     reference.fit(features.transform(train.review), train.score)
     bar = balanced_accuracy_score(test.score, reference.predict(features.transform(test.review)))
     for params in (dict(unfreeze=0), dict(unfreeze=1, max_epochs=2)):
-        clf = TextClassifier(class_weight="balanced", random_state=0, device="cpu", **params)
+        clf = TextClassifier(
+            encoder=features, class_weight="balanced", random_state=0, device="cpu", **params
+        )
         clf.fit(train.review, train.score)
         score = balanced_accuracy_score(test.score, clf.predict(test.review))
         # Clearly above chance (0.5), and no worse than the frozen reference.

@@ -16,6 +16,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils import estimator_checks as ec
 from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -51,12 +52,39 @@ EXPECTED_FAILURES = {
 }
 
 
+# The four presets are one core (TransferClassifier / TransferRegressor) with
+# another default encoder and parameter list: sklearn's full set of checks runs
+# on one classifier and one regressor of them, and its API checks on every one.
+FULL_CHECKS = (ImageClassifier, TextRegressor)
+
+
 @parametrize_with_checks(
-    [cls(**CHECK_PARAMS) for cls in ESTIMATORS] + [SetFitClassifier(**SETFIT_PARAMS)],
+    [cls(**CHECK_PARAMS) for cls in FULL_CHECKS] + [SetFitClassifier(**SETFIT_PARAMS)],
     expected_failed_checks=lambda est: EXPECTED_FAILURES,
 )
 def test_sklearn_common_checks(estimator, check):
     check(estimator)
+
+
+API_CHECKS = [
+    ec.check_estimator_cloneable,
+    ec.check_estimator_repr,
+    ec.check_no_attributes_set_in_init,
+    ec.check_parameters_default_constructible,
+    ec.check_get_params_invariance,
+    ec.check_set_params,
+    ec.check_do_not_raise_errors_in_init_or_set_params,
+    ec.check_dont_overwrite_parameters,
+    ec.check_fit_score_takes_y,
+    ec.check_fit2d_1sample,
+    ec.check_estimators_unfitted,
+]
+
+
+@pytest.mark.parametrize("cls", [c for c in ESTIMATORS if c not in FULL_CHECKS])
+@pytest.mark.parametrize("check", API_CHECKS, ids=lambda c: c.__name__)
+def test_sklearn_api_checks_on_the_other_presets(cls, check):
+    check(cls.__name__, cls(**CHECK_PARAMS))
 
 
 def _outputs(est, X) -> dict:

@@ -128,8 +128,8 @@ class EmbeddingCache:
         have = np.zeros(n, bool)
         with self._lock:
             memory = self._memory
-            rest = []
-            for i, key in enumerate(keys):
+            rest = [] if memory else list(range(n))  # a fresh process: straight to disk
+            for i, key in enumerate(keys if memory else ()):
                 vec = memory.get(namespace + key)
                 if vec is None:
                     rest.append(i)
@@ -144,9 +144,10 @@ class EmbeddingCache:
                 rest_keys = [keys[i] for i in rest]
                 rest = np.asarray(rest, np.int64)
                 blocks = self._disk.get_blocks(namespace, rest_keys)
-                # A scan larger than a quarter of the memory layer would only
-                # evict it: it is served from disk without being kept.
-                keep = sum(v.nbytes for _, v in blocks) <= self.max_memory_bytes // 4
+                # A scan larger than a sixteenth of the memory layer would mostly
+                # evict it, and copying it costs more than reading it again from
+                # disk: it is served from disk without being kept.
+                keep = sum(v.nbytes for _, v in blocks) <= self.max_memory_bytes // 16
                 for idx, vectors in blocks:
                     if vectors.shape[1] != dim:
                         self._wrong_width(namespace, vectors.shape[1:], dim)

@@ -120,23 +120,27 @@ class ShardStore:
     def get_blocks(self, namespace: str, keys: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Stored vectors among ``keys`` as (positions in ``keys``, matrix) per shard
         read: no per-row objects, for bulk reads."""
-        index = self._index.get(namespace)
-        if index is None or any(k not in index for k in keys):
-            index = self._refresh(namespace)
-        blocks, retry = self._read(namespace, keys, [i for i, k in enumerate(keys) if k in index])
+        index = self._index.get(namespace) or {}
+        found = list(map(index.get, keys))  # one lookup per key: bulk reads are long
+        if None in found:
+            found = list(map(self._refresh(namespace).get, keys))
+        blocks, retry = self._read(namespace, keys, found)
         if retry:  # a shard vanished (compaction): read what replaced it
-            index = self._refresh(namespace)
-            more, _ = self._read(namespace, keys, [i for i in retry if keys[i] in index])
+            index, again = self._refresh(namespace), set(retry)
+            found = [index.get(k) if i in again else None for i, k in enumerate(keys)]
+            more, _ = self._read(namespace, keys, found)
             blocks += more
         return blocks
 
-    def _read(self, namespace, keys, positions) -> tuple[list, list[int]]:
-        if not positions:
+    def _read(self, namespace, keys, found) -> tuple[list, list[int]]:
+        """Read the rows of ``keys`` at their index locations ``found`` (None: not
+        stored)."""
+        positions = np.flatnonzero(np.fromiter((f is not None for f in found), bool, len(found)))
+        if not len(positions):
             return [], []
         index = self._index[namespace]
         names = self._shard_names_by_id[namespace]
-        positions = np.asarray(positions, np.int64)
-        where = np.fromiter((index[keys[i]] for i in positions.tolist()), np.int64, len(positions))
+        where = np.fromiter((found[i] for i in positions.tolist()), np.int64, len(positions))
         order = np.argsort(where, kind="stable")  # by shard, then row: sequential reads
         where, positions = where[order], positions[order]
         shards = where >> 32

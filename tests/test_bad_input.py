@@ -7,6 +7,7 @@ import io
 import os
 import re
 import struct
+import warnings
 import zlib
 
 import numpy as np
@@ -700,3 +701,73 @@ def test_texts_longer_than_the_window_are_counted_in_a_warning(text_embedder):
     with pytest.warns(UserWarning, match=r"1 of 3 texts are longer than the model's window") as rec:
         text_embedder.transform(["short", long, "also short"])
     assert "row 1" in str(rec[0].message) and "256 tokens" in str(rec[0].message)
+
+
+# ---------------------------------------------------------------- through the encoders
+# The generated inputs above, end to end: each transform either raises one of
+# the documented errors naming a row (or X), or returns finite vectors, one per
+# row; with on_error="nan" it never raises for a row, and only the refused rows
+# are NaN.
+
+
+def test_generated_texts_through_the_text_encoder(text_embedder):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from sklearn.base import clone
+
+    lenient = clone(text_embedder).set_params(on_error="nan").fit(["x"])
+    any_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=40)
+    row = st.one_of(any_text, any_text, any_text, st.none(), st.integers(), st.binary(max_size=3))
+
+    @settings(
+        max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    )
+    @given(texts=st.lists(row, min_size=1, max_size=4))
+    def check(texts):
+        try:
+            out = text_embedder.transform(texts)
+        except (ValueError, TypeError) as exc:
+            assert re.match(r"^row \d+: ", str(exc)), exc
+        else:
+            assert out.shape == (len(texts), 384) and np.isfinite(out).all()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            out = lenient.transform(texts)
+        refused = {f["row"] for f in lenient.failed_rows_}
+        assert np.isnan(out).all(axis=1).tolist() == [i in refused for i in range(len(texts))]
+        assert np.isfinite(np.delete(out, sorted(refused), axis=0)).all()
+
+    check()
+
+
+def test_generated_arrays_through_the_image_encoder(image_embedder):
+    from hypothesis import HealthCheck, given, settings
+    from sklearn.base import clone
+
+    lenient = clone(image_embedder).set_params(on_error="nan").fit([np.zeros((8, 8), np.uint8)])
+
+    @settings(
+        max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    )
+    @given(X=_arrays())
+    def check(X):
+        if X.ndim < 3 or len(X) == 0 or 0 in X.shape:
+            return  # not a batch of images: refused as a whole, tested above
+        try:
+            out = image_embedder.transform(X)
+        except (ValueError, TypeError) as exc:
+            assert re.match(r"^(row \d+|X)\b", str(exc)), exc
+        else:
+            assert out.shape == (len(X), 1280) and np.isfinite(out).all()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                out = lenient.transform(list(X))
+        except (ValueError, TypeError) as exc:  # X itself refused (e.g. complex dtype rows)
+            assert re.match(r"^(row \d+|X)\b", str(exc)), exc
+            return
+        refused = {f["row"] for f in lenient.failed_rows_}
+        assert np.isnan(out).all(axis=1).tolist() == [i in refused for i in range(len(X))]
+        assert np.isfinite(np.delete(out, sorted(refused), axis=0)).all()
+
+    check()

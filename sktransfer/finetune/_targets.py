@@ -23,12 +23,6 @@ from sklearn.utils.validation import _check_sample_weight, _num_samples, check_a
 from ..io._rows import Rows, is_missing
 
 
-def _rows(positions, index=None, limit: int = 5) -> str:
-    rows = Rows([None] * (max(positions) + 1), index)
-    more = f" and {len(positions) - limit} more" if len(positions) > limit else ""
-    return ", ".join(rows.name(i) for i in positions[:limit]) + more
-
-
 def check_labels(y):
     """``y`` as a 1-D or 2-D array after the label rule above, or an error that
     names the offending rows and the fix."""
@@ -52,14 +46,15 @@ def check_labels(y):
         y[:] = values
         if all(isinstance(v, (list, tuple, np.ndarray)) for v in values) and values:
             y = np.asarray(values)
-    if y.ndim == 1 and y.dtype.kind in "OfU":
+    rows = Rows(y, index) if y.ndim == 1 else None  # names rows in the errors below
+    if rows is not None and y.dtype.kind in "OfU":
         missing = [i for i, v in enumerate(y) if is_missing(v)]
         if missing:
             raise ValueError(
-                f"y is missing at {_rows(missing, index)} ({len(missing)} of {len(y)} rows): "
+                f"y is missing at {rows.describe(missing)} ({len(missing)} of {len(y)} rows): "
                 "a classifier needs a label for every row; drop those rows or fill them in."
             )
-    if y.ndim == 1 and y.dtype.kind == "O":
+    if rows is not None and y.dtype.kind == "O":
         kinds = {}
         for i, v in enumerate(y):
             kind = "string" if isinstance(v, (str, np.str_)) else "number"
@@ -67,7 +62,7 @@ def check_labels(y):
                 kind = type(v).__name__
             kinds.setdefault(kind, i)
         if len(kinds) > 1:
-            examples = ", ".join(f"row {i}: {y[i]!r}" for i in sorted(kinds.values()))
+            examples = ", ".join(f"{rows.name(i)}: {y[i]!r}" for i in sorted(kinds.values()))
             raise ValueError(
                 f"y mixes labels of different kinds ({', '.join(sorted(kinds))}: {examples}); "
                 "use one kind for all, e.g. y.astype(str)."

@@ -38,6 +38,13 @@ class Rows:
             return f"row {at}"
         return f"row {at} (index {self.index[i]!r})"
 
+    def describe(self, positions, shown: int = 5) -> str:
+        """The names of the rows at ``positions``, the first ``shown`` of them,
+        e.g. ``"row 3, row 17 (index 'a') and 4 more"``, for one-line messages."""
+        names = ", ".join(self.name(i) for i in positions[:shown])
+        more = f" and {len(positions) - shown} more" if len(positions) > shown else ""
+        return names + more
+
 
 def is_missing(value) -> bool:
     """True for None, float NaN, and pandas' NA / NaT."""

@@ -106,11 +106,9 @@ def count_truncated(texts, tokenizer, max_seq_length: int) -> list[int]:
 
 def truncation_message(rows: Rows, positions: list[int], max_seq_length: int, shown=5) -> str:
     """One line saying which rows the window cuts, e.g. for a warning."""
-    names = ", ".join(rows.name(i) for i in positions[:shown])
-    more = f" and {len(positions) - shown} more" if len(positions) > shown else ""
     return (
         f"{len(positions)} of {len(rows)} texts are longer than the model's window "
-        f"and were cut to {max_seq_length} tokens ({names}{more}); only their "
+        f"and were cut to {max_seq_length} tokens ({rows.describe(positions, shown)}); only their "
         "beginning is embedded. Split long texts into passages to embed all of them."
     )
 

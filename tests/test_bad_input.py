@@ -420,7 +420,8 @@ def test_a_failing_preprocessing_names_the_row_and_the_size():
 
 
 def test_a_lone_surrogate_is_an_error_naming_the_row(text_embedder):
-    X = pd.Series(["fine", "bad \ud800 text"], index=["a", "b"])
+    # object dtype: pandas' arrow-backed strings (with pyarrow installed) cannot hold a surrogate
+    X = pd.Series(["fine", "bad \ud800 text"], index=["a", "b"], dtype=object)
     with pytest.raises(
         ValueError, match=r"^row 1 \(index 'b'\): the text holds '\\ud800' at position 4.*replace"
     ):

@@ -55,7 +55,7 @@ def check_rows(
                             f"{cause} To leave unusable rows out of the evaluation and list "
                             "them (skipped_rows.csv), pass on_error='skip'."
                         ) from exc
-                    path = str(value) if isinstance(value, str) else ""
+                    path = str(value) if kind == "image" and isinstance(value, str) else ""
                     skipped.append({"row": label, "column": name, "path": path, "cause": cause})
     return pd.DataFrame(skipped, columns=SKIPPED_COLUMNS)
 

@@ -192,6 +192,18 @@ def _check_named(df: pd.DataFrame, names, what: str) -> None:
             )
 
 
+def _as_python_strings(s: pd.Series) -> pd.Series:
+    """Missing values as "", everything else ``str``, kept as Python objects.
+
+    pandas' arrow-backed string dtype (the default when pyarrow is installed) cannot hold
+    every Python string (a lone surrogate), and such a row must reach the encoder's own
+    check, which names it.
+    """
+    return pd.Series(
+        ["" if pd.isna(v) else str(v) for v in s], index=s.index, dtype=object, name=s.name
+    )
+
+
 def _is_stringy(s: pd.Series) -> bool:
     return s.dtype == object or isinstance(s.dtype, pd.StringDtype)
 
@@ -240,8 +252,7 @@ def detect_columns(df: pd.DataFrame, target: str, *, text=(), image=(), ignore=(
             else:
                 cols.numeric.append(name)
         elif _is_stringy(s):
-            strings = s.astype(str)
-            words = strings.str.split().str.len().mean()
+            words = np.mean([len(str(v).split()) for v in s])
             if distinct > 0.5 * len(s) and words >= 3:
                 cols.text.append(name)
             elif distinct == len(s) and n > 20:
@@ -278,8 +289,8 @@ def prepare_features(df: pd.DataFrame, cols: Columns, *, base_dir=None) -> pd.Da
                 f"or leave it out with ignore=[{name!r}]."
             )
     for name in cols.text:
-        X[name] = X[name].where(X[name].notna(), "").astype(str)
-        if not X[name].str.strip().any():
+        X[name] = _as_python_strings(X[name])
+        if not any(v.strip() for v in X[name]):
             raise DataError(
                 f"text column {name!r} has no usable rows: every value is empty. Fill it "
                 f"in, or leave it out with ignore=[{name!r}]."

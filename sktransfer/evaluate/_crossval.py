@@ -149,12 +149,15 @@ def _cross_validate(candidates, X, y, task, folds, bar) -> list[Result]:
         res = Result(
             cand.name, cand.kind, cand.backbone, cand.head, features=getattr(cand, "features", "")
         )
-        bar.stage(cand.name)
+        name = f"{cand.name:<36.36}"
+        bar.stage(f"{name} fold 1/{len(folds)}")
         start = time.perf_counter()
         done = 0
         try:
             for _ in _score_folds(cand, res, X, y_arr, task, folds):
                 done += 1
+                if done < len(folds):
+                    bar.stage(f"{name} fold {done + 1}/{len(folds)}")
                 bar.step()
         except Exception as exc:  # one candidate failing leaves the others to finish
             first = first or exc

@@ -56,9 +56,9 @@ def label_efficiency(
     folds = first_repeat(folds)
     rows = []
     for cand in pair:
-        progress.stage(f"labels: {cand.name}")
         full = results[cand.name].scores[metric]
         for fraction in fractions:
+            progress.stage(f"{cand.name:<36.36} {fraction:.0%} labels")
             for k, (train, test) in enumerate(folds):
                 row = {"candidate": cand.name, "kind": cand.kind, "fraction": fraction, "fold": k}
                 if fraction >= 1:

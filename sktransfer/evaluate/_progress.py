@@ -70,14 +70,16 @@ class Progress:
     def stage(self, text: str) -> None:
         """Show ``text`` (what runs now) before the bar."""
         if self.bar is not None:
-            self.bar.set_description_str(f"{text:<36.36}", refresh=True)
+            self.bar.set_description_str(f"{text:<48.48}", refresh=True)
 
     def step(self, n: int = 1) -> None:
         if self.bar is not None:
             self.bar.update(n)
 
     def add(self, n: int) -> None:
-        """Count ``n`` more fits than announced (work decided on the way)."""
+        """Change the announced count by ``n`` (negative: fits that will not happen)."""
+        if not n:
+            return
         if self.bar is not None:
             self.bar.total += n
             self.bar.refresh()

@@ -277,7 +277,10 @@ def evaluate(
         min_class_rows=min_class_rows,
         random_state=random_state,
     )
-    with Progress(len(candidates) * len(folds), enabled=progress) as bar:
+    # Every fit the run may make, so that the display's total holds from the start.
+    curve_fits = efficiency_fits(fractions or (), len(first_repeat(folds)))
+    curve_fits *= {"transfer", "baseline"} <= {c.kind for c in candidates}
+    with Progress(len(candidates) * len(folds) + curve_fits, enabled=progress) as bar:
         bar.stage("loading models")
         sizes: dict = {}
         unloadable = load_models(
@@ -290,10 +293,7 @@ def evaluate(
         )
         runnable = [c for c in candidates if not any(m in unloadable for m in c.models)]
         runs = {id(c) for c in runnable}
-        kinds = {c.kind for c in runnable}
-        curve_fits = efficiency_fits(fractions or (), len(first_repeat(folds)))
-        curve_fits *= {"transfer", "baseline"} <= kinds  # the curve needs one of each
-        bar.add((len(runnable) - len(candidates)) * len(folds) + curve_fits)
+        bar.add((len(runnable) - len(candidates)) * len(folds))  # models that did not load
         if unloadable and not any(c.kind == "transfer" for c in runnable):
             warnings.warn(
                 "no transfer candidate is left: only the reference and the baselines are scored.",
@@ -307,7 +307,7 @@ def evaluate(
         pair = _efficiency_pair(board, candidates) if fractions else None
         efficiency = None
         if pair is None:
-            bar.add(-curve_fits)  # a candidate of the pair failed: no curve
+            bar.add(-curve_fits)  # no transfer candidate (or no baseline) was scored: no curve
         else:
             efficiency = label_efficiency(
                 pair,

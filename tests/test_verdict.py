@@ -133,6 +133,10 @@ def test_label_efficiency_verdict():
 def test_best_epoch_over_folds_that_stop_at_different_epochs():
     fold1 = [{"epoch": e, "valid_loss": v} for e, v in enumerate([0.9, 0.5, 0.6], 1)]
     fold2 = [{"epoch": e, "valid_loss": v} for e, v in enumerate([0.8, 0.6, 0.3, 0.7, 0.9], 1)]
-    table = epoch_table([fold1, fold2], "valid_loss")
-    assert table.shape == (2, 5) and np.isnan(table[0, 3:]).all()
-    assert best_epoch([fold1, fold2]) == 3  # mean 0.85, 0.55, 0.45, then fold 2 alone
+    fold3 = [{"epoch": e, "valid_loss": v} for e, v in enumerate([0.7, 0.4, 0.5, 0.1], 1)]
+    table = epoch_table([fold1, fold2, fold3], "valid_loss")
+    # Drawn as far as half of the folds went (4 epochs); fold 1 stopped after 3.
+    assert table.shape == (3, 4) and np.isnan(table[0, 3])
+    # Means 0.8, 0.5, 0.467, then 0.4 over the two folds that reached epoch 4.
+    assert best_epoch([fold1, fold2, fold3]) == 4
+    assert best_epoch([fold1, fold2]) == 3  # means 0.85, 0.55, 0.45, 0.7, 0.9

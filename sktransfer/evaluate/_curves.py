@@ -2,7 +2,9 @@
 
 Each fold trains its own head, with early stopping, so folds stop at different
 epochs: the curve at an epoch is the mean (± std) over the folds that reached
-it. The best epoch, where the mean validation loss is lowest, is marked.
+it, drawn as far as at least half of the folds went (beyond, a mean of one or
+two folds would read as a trend). The best epoch, where that mean validation
+loss is lowest, is marked.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ import numpy as np
 
 
 def epoch_table(histories: list[list[dict]], key: str) -> np.ndarray:
-    """``key`` per fold (rows) and epoch (columns), NaN after a fold stopped."""
-    width = max((len(h) for h in histories), default=0)
+    """``key`` per fold (rows) and epoch (columns), NaN after a fold stopped; only
+    the epochs at least half of the folds reached."""
+    lengths = sorted((len(h) for h in histories), reverse=True)
+    width = lengths[(len(lengths) - 1) // 2] if lengths else 0
     table = np.full((len(histories), width), np.nan)
     for i, history in enumerate(histories):
         for j, epoch in enumerate(history):
@@ -51,6 +55,9 @@ def plot_learning_curves(histories: list[list[dict]], title: str, path):
         ax.axvline(best, color="k", ls="--", lw=1, label=f"best epoch: {best}")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
-    ax.set_title(f"{title}\n{len(histories)} folds, band: ± std", fontsize=9)
+    ax.set_title(
+        f"{title}\nmean ± std over {len(histories)} folds (epochs at least half of them reached)",
+        fontsize=9,
+    )
     ax.legend(fontsize=8)
     return _save(fig, path)

@@ -19,7 +19,7 @@ def epoch_table(histories: list[list[dict]], key: str) -> np.ndarray:
     width = lengths[(len(lengths) - 1) // 2] if lengths else 0
     table = np.full((len(histories), width), np.nan)
     for i, history in enumerate(histories):
-        for j, epoch in enumerate(history):
+        for j, epoch in enumerate(history[:width]):
             if key in epoch and epoch[key] is not None:
                 table[i, j] = float(epoch[key])
     return table

@@ -145,18 +145,11 @@ def plot_predicted_vs_true(y_true, y_pred, title: str, path: Path) -> Path:
 
 
 def plot_learning_curve(history: list[dict], title: str, path: Path) -> Path:
-    """Training and validation loss per epoch, from a skorch-style history."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for key in ("train_loss", "valid_loss"):
-        points = [(h["epoch"], h[key]) for h in history if key in h]
-        if points:
-            ax.plot(*zip(*points, strict=True), marker="o", label=key.replace("_", " "))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.set_title(title, fontsize=9)
-    ax.legend()
-    return _save(fig, path)
+    """Training and validation loss per epoch, from one skorch-style history
+    (:func:`~sktransfer.evaluate._curves.plot_learning_curves` draws several folds)."""
+    from ._curves import plot_learning_curves
+
+    return plot_learning_curves([history], title, path)
 
 
 def write_plots(out: Path, board: pd.DataFrame, results: list[Result], y, task: str) -> list[Path]:

@@ -22,6 +22,8 @@ EXIT_DATA_ERROR = 2
 # Library messages name Python parameters (``cv=3``); the command names its flags.
 FLAGS = {
     "cv": "--cv",
+    "repeats": "--repeats",
+    "fractions": "--fractions",
     "n_rows": "--rows",
     "task": "--task",
     "target": "--target",
@@ -135,6 +137,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--cv", type=int, default=5, metavar="N", help="number of folds (default: %(default)s)"
     )
     ev.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        metavar="N",
+        help="repeat the k-fold split N times, shuffled anew: each candidate is compared "
+        "with the best baseline by the corrected resampled t-test on the cv x N paired fold "
+        "scores; more repeats narrow the intervals (default: %(default)s)",
+    )
+    ev.add_argument(
+        "--fractions",
+        type=_percentages,
+        default="5,10,25,50,100",
+        metavar="PCT",
+        help="label-efficiency curve: shares of each training fold, in percent, on which the "
+        "best transfer candidate and the best baseline train again; 'none' skips it "
+        "(default: %(default)s)",
+    )
+    ev.add_argument(
         "--rows",
         type=int,
         metavar="N",
@@ -181,7 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the leaderboard and plots go (default: %(default)s)",
     )
     ev.add_argument(
-        "--save-best", type=Path, metavar="PATH", help="refit the best pipeline on all rows, save"
+        "--save-best",
+        type=Path,
+        metavar="PATH",
+        help="refit the recommended pipeline on all rows and save it: the best when it is "
+        "better than every other candidate, else the cheapest of those tied with it",
     )
     ev.add_argument(
         "--random-state",
@@ -199,7 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
         "skipped_rows.csv (default: %(default)s)",
     )
     _add_encoding(ev)
-    ev.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")
+    ev.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print nothing on stderr but errors and the candidates left out",
+    )
     ev.set_defaults(run=run_evaluate)
 
     pr = sub.add_parser(
@@ -216,6 +245,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="where predictions go: .csv, .jsonl or .parquet (default: %(default)s)",
     )
     _add_encoding(pr)
+    pr.add_argument(
+        "--proba",
+        action="store_true",
+        help="also write each class's probability, as proba_<class> columns",
+    )
     pr.add_argument(
         "--trust-pickle",
         action="store_true",
@@ -242,6 +276,21 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--max-bytes", type=int, metavar="N", help="prune: size bound in bytes")
     ca.set_defaults(run=run_cache)
     return parser
+
+
+def _percentages(text: str) -> tuple:
+    """``"5,10,100"`` -> ``(0.05, 0.1, 1.0)``; ``"none"`` -> ``()``."""
+    if text.strip().lower() in ("none", "0", ""):
+        return ()
+    try:
+        values = tuple(float(v) / 100 for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give percentages separated by commas, such as 5,10,25,50,100"
+        ) from None
+    if any(not 0 < v <= 1 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: each percentage must be in (0, 100]")
+    return values
 
 
 def _split_models(names, *, has_text: bool, has_image: bool) -> tuple[list, list]:
@@ -311,13 +360,15 @@ def run_evaluate(args) -> int:
             _note(f"  {kind}: {', '.join(getattr(cols, kind))}", args)
     for name, why in cols.ignored.items():
         _note(f"  ignored {name}: {as_flags(why)}", args)
-    with _warnings_as_notes(args.command):
+    with _warnings_as_notes(args.command, quiet=args.quiet):
         ev = evaluate(
             df,
             target=target,
             columns=cols,
             task=args.task,
             cv=args.cv,
+            repeats=args.repeats,
+            fractions=args.fractions,
             text_models=text_models,
             image_models=image_models,
             heads=args.head or ("logreg",),
@@ -331,20 +382,22 @@ def run_evaluate(args) -> int:
             on_error=args.on_error,
         )
     ev.meta["data"] = described
-    print(f"\n{ev.task}, {ev.meta['rows']} rows, {args.cv}-fold cross-validation\n")
+    repeats = f" x {args.repeats} repeats" if args.repeats > 1 else ""
+    print(f"\n{ev.task}, {ev.meta['rows']} rows, {args.cv}-fold cross-validation{repeats}\n")
     print(format_leaderboard(ev.board, ev.task))
-    best = ev.board.iloc[0]
-    metric = ev.meta["primary_metric"]
-    print(f"\nbest: {best['candidate']} ({metric} {best[f'{metric}_mean']:.3f})")
+    print(f"\n{ev.meta['headline']}")
+    if ev.meta["label_efficiency"]:
+        print(f"labels: {ev.meta['label_efficiency']}")
     if ev.meta["cache"]:
         c = ev.meta["cache"]
         print(f"cache: {c['rows_embedded']} rows embedded, {c['hits']} reused ({c['where']})")
     written = ev.write(args.out)
     if args.save_best:
-        _note(f"refitting {best['candidate']} on all {ev.meta['rows']} rows", args)
-        pipeline = ev.refit_best()
+        chosen = ev.recommended
+        _note(f"refitting {chosen.name} on all {ev.meta['rows']} rows", args)
+        pipeline = ev.refit(chosen)
         written.append(
-            save_pipeline(args.save_best, pipeline, ev.columns, ev.task, candidate=ev.best.name)
+            save_pipeline(args.save_best, pipeline, ev.columns, ev.task, candidate=chosen.name)
         )
     print("wrote: " + ", ".join(str(p) for p in written))
     if ev.failed:
@@ -367,13 +420,18 @@ def run_evaluate(args) -> int:
 
 
 class _warnings_as_notes:
-    """Within it, the library's own warnings print at once as one line each:
-    ``sktransfer evaluate: warning: MESSAGE``, with parameters named as flags."""
+    """Within it, warnings print at once as one line each:
+    ``sktransfer evaluate: warning: MESSAGE``, with parameters named as flags.
 
-    def __init__(self, command: str):
+    With ``quiet``, only the evaluation's own warnings (a model that cannot be
+    loaded, a candidate left out) are printed: they say part of the run failed.
+    """
+
+    def __init__(self, command: str, quiet: bool = False):
         import warnings
 
         self.command = command
+        self.quiet = quiet
         self.catch = warnings.catch_warnings()
 
     def __enter__(self):
@@ -383,10 +441,13 @@ class _warnings_as_notes:
         # Each of the library's warnings is news (a model, a candidate, rows), even when repeated.
         warnings.filterwarnings("always", category=UserWarning, module=r"sktransfer(\.|$)")
         shown = warnings.showwarning
-        package = str(Path(__file__).resolve().parent)
+        package = Path(__file__).resolve().parent
+        failures = str(package / "evaluate")
 
         def show(message, category, filename, lineno, file=None, line=None):
-            if issubclass(category, UserWarning) and str(filename).startswith(package):
+            if self.quiet and not str(filename).startswith(failures):
+                return
+            if issubclass(category, UserWarning) or str(filename).startswith(str(package)):
                 text = " ".join(as_flags(str(message)).split())
                 print(f"sktransfer {self.command}: warning: {text}", file=sys.stderr)
             else:
@@ -410,7 +471,7 @@ def run_predict(args) -> int:
     df, base_dir = read_rows_for(bundle, args.data, encoding=args.encoding)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        out = predict_rows(bundle, df, base_dir=base_dir)
+        out = predict_rows(bundle, df, base_dir=base_dir, proba=args.proba)
     for w in caught:
         if issubclass(w.category, UserWarning):
             print(f"sktransfer predict: warning: {w.message}", file=sys.stderr)

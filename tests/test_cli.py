@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,65 @@ def digit_folder(digits_images, tmp_path_factory):
     return root
 
 
+def corrected_interval(a, b, cv: int) -> tuple[float, float]:
+    """The 95% interval of mean(a - b) by the Nadeau-Bengio corrected t-test, written out."""
+    from scipy import stats
+
+    d = np.asarray(a) - np.asarray(b)
+    se = np.sqrt((1 / len(d) + 1 / (cv - 1)) * d.var(ddof=1))
+    half = stats.t.ppf(0.975, len(d) - 1) * se
+    return d.mean() - half, d.mean() + half
+
+
+def check_verdicts(out: Path, stdout: str, cv: int) -> None:
+    """The verdict column and the headline follow from the per-fold scores in folds.csv."""
+    board = pd.read_csv(out / "leaderboard.csv", keep_default_na=False, na_values=[""])
+    folds = pd.read_csv(out / "folds.csv")
+    folds = folds[folds["metric"] == "balanced_accuracy"]
+    scores = {n: p.sort_values("fold")["score"].to_numpy() for n, p in folds.groupby("candidate")}
+    base = board.loc[board["kind"] == "baseline", "candidate"].iloc[0]
+    for row in board.to_dict("records"):
+        if row["candidate"] == base:
+            assert row["verdict"] == "baseline"
+            continue
+        low, high = corrected_interval(scores[row["candidate"]], scores[base], cv)
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((low, high), abs=1e-9)
+        assert row["verdict"] == ("better" if low > 0 else "worse" if high < 0 else "tie")
+    best = board["candidate"].iloc[0]
+    tied = [
+        n for n in board["candidate"][1:] if corrected_interval(scores[best], scores[n], cv)[0] <= 0
+    ]
+    report = json.loads((out / "leaderboard.json").read_text())
+    assert report["tied_with_best"] == tied
+    line = next(x for x in stdout.splitlines() if x.startswith(("best:", "no clear winner")))
+    if tied:
+        assert line.startswith("no clear winner") and all(n in line for n in tied)
+        assert f"recommended: {report['recommended']}" in line
+    else:
+        assert line.startswith(f"best: {best}") and report["recommended"] == best
+
+
+def check_one_progress_display(err: str) -> None:
+    """stderr of a default run: the notes on the data, then one progress display."""
+    for other in ("Loading weights", "Batches", "[TextEmbedder]", "it/s", "Traceback"):
+        assert other not in err, err  # the libraries' own bars and notes are silenced
+    drawn = [part for part in re.split(r"[\r\n]", err) if "%|" in part]
+    assert drawn, err
+    totals = {re.search(r"\| \d+/(\d+) fits", part).group(1) for part in drawn}
+    assert len(totals) == 1, totals  # one display, counting every fit of the run from the start
+    assert any(f"{t}/{t} fits" in part for part in drawn for t in totals)
+    notes = [x.strip() for x in re.split(r"[\r\n]", err) if x.strip() and "%|" not in x]
+    allowed = (
+        "data:",
+        "text:",
+        "numeric:",
+        "ignored",
+        "refitting",
+        "sktransfer evaluate: warning:",
+    )
+    assert all(x.startswith(allowed) for x in notes), notes
+
+
 def check_report(out: Path, candidates: list[str]) -> pd.DataFrame:
     for name in ("leaderboard.csv", "leaderboard.json", "folds.csv"):
         assert (out / name).stat().st_size > 0, name
@@ -83,10 +143,11 @@ def test_evaluate_table_save_and_predict(review_table, tmp_path):
     result = run_cli(
         "evaluate", review_table / "reviews.csv", "--target", "score", "--cv", "3",
         "--cache", tmp_path / "cache", "--out", tmp_path / "report",
-        "--save-best", tmp_path / "best.skops", "-q",
+        "--save-best", tmp_path / "best.skops",
         cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+    check_one_progress_display(result.stderr)
     # product has one value per row: it is left out as an id, with the reason shown.
     assert "product" not in pd.read_csv(tmp_path / "report" / "leaderboard.csv").columns
     board = check_report(
@@ -97,7 +158,14 @@ def test_evaluate_table_save_and_predict(review_table, tmp_path):
             "all-MiniLM-L6-v2 + tabular + logreg",
         ],
     )
-    assert board.loc[board["candidate"].str.startswith("all-MiniLM"), "kind"].item() == "transfer"
+    transfer = board[board["candidate"].str.startswith("all-MiniLM")].iloc[0]
+    assert transfer["kind"] == "transfer"
+    assert (transfer["backbone"], transfer["features"]) == ("all-MiniLM-L6-v2", "text + tabular")
+    check_verdicts(tmp_path / "report", result.stdout, cv=3)
+    curve = pd.read_csv(tmp_path / "report" / "label_efficiency.csv")
+    assert sorted(set(curve["fraction"])) == [0.05, 0.1, 0.25, 0.5, 1.0]
+    assert set(curve["kind"]) == {"transfer", "baseline"}
+    assert "\nlabels: transfer " in result.stdout  # the label-efficiency verdict
     report = json.loads((tmp_path / "report" / "leaderboard.json").read_text())
     assert report["columns"]["text"] == ["review"]
     assert report["columns"]["numeric"] == ["n_words"]
@@ -105,9 +173,18 @@ def test_evaluate_table_save_and_predict(review_table, tmp_path):
     for name in board["candidate"]:
         assert name in result.stdout
 
+    # The saved model is the recommended one, and it is quiet.
+    from sktransfer.evaluate import load_pipeline
+    from sktransfer.evaluate._bundle import _estimators
+
+    bundle = load_pipeline(tmp_path / "best.skops")
+    assert bundle["candidate"] == report["recommended"]
+    for est in _estimators(bundle["pipeline"]):
+        assert not est.get_params(deep=False).get("verbose"), est
+
     code = main(
         ["predict", str(tmp_path / "best.skops"), str(review_table / "new.csv"),
-         "--out", str(tmp_path / "pred.csv")]
+         "--out", str(tmp_path / "pred.csv"), "--proba"]
     )  # fmt: skip
     assert code == 0
     pred = pd.read_csv(tmp_path / "pred.csv")
@@ -129,7 +206,7 @@ def test_evaluate_image_folder_save_and_predict(digit_folder, tmp_path, capsys):
          "--save-best", str(tmp_path / "best.skops")]
     )  # fmt: skip
     assert code == 0
-    assert "fold" in capsys.readouterr().err  # progress bars go to stderr
+    assert "fold" in capsys.readouterr().err  # the progress display goes to stderr
     check_report(
         tmp_path / "report",
         ["majority class", "pixels + logreg", "efficientnet_lite0 + logreg"],
@@ -370,10 +447,11 @@ def test_a_candidate_failing_in_cross_validation_is_listed(small_table, tmp_path
     assert failed.to_dict("records") == [
         {"candidate": "tf-idf + logreg", "cause": "RuntimeError: the vectorizer broke"}
     ]
-    # A run where nothing fails leaves no stale list behind.
+    # A run where nothing fails leaves no stale list behind, and -q prints nothing.
     assert main(["evaluate", str(small_table), "--target", "score", "--cv", "2",
                  "--no-cache", "-q", "--out", str(out)]) == 0  # fmt: skip
     assert not (out / "failed.csv").exists()
+    assert capsys.readouterr().err == ""
 
 
 def _digit_rows(digits_images, folder: Path, n: int) -> list[str]:
@@ -458,6 +536,49 @@ def test_predict_names_a_bad_row_in_one_line(digits_images, tmp_path):
     assert result.returncode == 2
     line = one_error_line(result.stderr)
     assert "row 6" in line and "bad.png" in line and "cannot decode" in line
+
+
+def test_predict_embeds_each_row_once_and_writes_probabilities(tmp_path, monkeypatch):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from sktransfer import TextEmbedder
+    from sktransfer.evaluate import Columns, save_pipeline
+
+    liked = [f"a {w} snack, would buy again" for w in ("tasty", "great", "lovely", "fresh")]
+    disliked = [f"a {w} snack, never again" for w in ("stale", "bland", "awful", "soggy")]
+    pipeline = Pipeline(
+        [
+            ("features", ColumnTransformer([("text", TextEmbedder(), "review")])),
+            ("head", LogisticRegression()),
+        ]
+    ).fit(pd.DataFrame({"review": liked + disliked}), ["good"] * 4 + ["bad"] * 4)
+    model = save_pipeline(
+        tmp_path / "m.skops", pipeline, Columns("y", text=["review"]), "classification"
+    )
+    new = pd.DataFrame({"review": ["crunchy and sweet", "stale crumbs", "salty", "old", "fine"]})
+    new.to_csv(tmp_path / "new.csv", index=False)
+    embedded = []
+    embed = TextEmbedder._embed
+
+    def counted(self, rows, positions):
+        embedded.extend(rows.values[i] for i in positions)
+        return embed(self, rows, positions)
+
+    monkeypatch.setattr(TextEmbedder, "_embed", counted)
+    args = ["predict", str(model), str(tmp_path / "new.csv"), "--out"]
+    assert main([*args, str(tmp_path / "p.csv"), "--proba"]) == 0
+    assert sorted(embedded) == sorted(new["review"])  # no cache, and still each row once
+    pred = pd.read_csv(tmp_path / "p.csv")
+    proba = pred[["proba_bad", "proba_good"]]
+    np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-6)
+    picked = np.where(proba["proba_good"] > proba["proba_bad"], "good", "bad")
+    assert list(pred["prediction"]) == list(picked)
+    embedded.clear()
+    assert main([*args, str(tmp_path / "q.csv")]) == 0
+    assert len(embedded) == len(new)
+    assert list(pd.read_csv(tmp_path / "q.csv").columns) == ["review", "prediction"]
 
 
 def test_a_bug_keeps_its_traceback(small_table, monkeypatch):

@@ -140,14 +140,19 @@ def test_relative_image_paths_are_taken_from_the_table_folder(photo_dir):
 
 def test_trained_in_epochs_head_ranks_and_keeps_its_learning_curve(reviews, tmp_path):
     df = reviews.head(80)
-    ev = evaluate(df, target="score", cv=2, heads=("logreg", "mlp"), progress=False)
+    ev = evaluate(
+        df, target="score", cv=2, repeats=1, fractions=None, heads=("logreg", "mlp"), progress=False
+    )
     mlp = next(r for r in ev.results if r.head == "mlp")
     assert mlp.kind == "transfer" and len(mlp.scores["accuracy"]) == 2
     assert mlp.history and {"epoch", "train_loss", "valid_loss"} <= set(mlp.history[0])
+    # The curve is drawn from every fold, not the last one alone.
+    assert len(mlp.histories) == 2 and mlp.histories[-1] == mlp.history
+    assert ev.efficiency is None and ev.meta["label_efficiency"] is None
     assert any(name.endswith("+ mlp") for name in ev.board["candidate"])
     # whichever head ranks first, the trained head's curve is drawn
     names = {p.name for p in ev.write(tmp_path)}
-    assert "learning_curve.png" in names
+    assert "learning_curve.png" in names and "label_efficiency.png" not in names
     assert (tmp_path / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -307,11 +307,14 @@ def read_rows_for(bundle: dict, path, *, encoding: str = "utf-8") -> tuple[pd.Da
     return read_table(path, encoding=encoding), path.parent
 
 
-def predict_rows(bundle: dict, df: pd.DataFrame, *, base_dir=None) -> pd.DataFrame:
-    """``df`` with a ``prediction`` column (and ``proba_<class>`` columns when the
-    model gives probabilities).
+def predict_rows(bundle: dict, df: pd.DataFrame, *, base_dir=None, proba=True) -> pd.DataFrame:
+    """``df`` with a ``prediction`` column (and, with ``proba``, ``proba_<class>``
+    columns when the model gives probabilities).
 
-    Missing text is predicted as the empty string, with a warning naming the rows.
+    Each row goes through the backbones once: the pipeline's steps before the
+    head compute the features, and the head predicts (and gives probabilities)
+    from them. Missing text is predicted as the empty string, with a warning
+    naming the rows.
     """
     columns = Columns.from_dict(bundle["columns"])
     missing = [c for c in columns.features if c not in df.columns]
@@ -332,11 +335,13 @@ def predict_rows(bundle: dict, df: pd.DataFrame, *, base_dir=None) -> pd.DataFra
                 stacklevel=2,
             )
     X = prepare_features(df, columns, base_dir=base_dir)
+    from ._crossval import predict_once
+
     pipeline = bundle["pipeline"]
     out = df.copy()
-    out["prediction"] = pipeline.predict(X)
-    if bundle["task"] == "classification" and hasattr(pipeline, "predict_proba"):
-        proba = np.asarray(pipeline.predict_proba(X))
+    pred, probs = predict_once(pipeline, X, proba=proba and bundle["task"] == "classification")
+    out["prediction"] = pred
+    if probs is not None:
         for k, label in enumerate(pipeline.classes_):
-            out[f"proba_{label}"] = proba[:, k]
+            out[f"proba_{label}"] = probs[:, k]
     return out

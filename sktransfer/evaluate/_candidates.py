@@ -37,10 +37,11 @@ class Candidate:
 
     name: str
     kind: str  # "reference", "baseline" or "transfer"
-    backbone: str
+    backbone: str  # its pretrained backbones ("-" for none)
     head: str
     pipeline: Pipeline
     models: tuple = ()  # the (kind, model) pairs of its pretrained backbones
+    features: str = ""  # what the head sees: "text + tabular", "tf-idf", ...
 
 
 def make_encoder(kind: str, model: str, *, image_size=None, cache=None, **params):
@@ -127,7 +128,11 @@ def build_candidates(
     encoder_params = dict(encoder_params or {})
     dummy = DummyClassifier(strategy="prior") if task == "classification" else DummyRegressor()
     reference = "majority class" if task == "classification" else "mean"
-    out = [Candidate(reference, "reference", "-", reference, Pipeline([("head", dummy)]))]
+    out = [
+        Candidate(
+            reference, "reference", "-", reference, Pipeline([("head", dummy)]), features="none"
+        )
+    ]
 
     base_parts = [p for p, used in (("tf-idf", cols.text), ("pixels", cols.image)) if used]
     if cols.tabular:
@@ -138,20 +143,23 @@ def build_candidates(
         lambda: make_pipeline(PixelFeatures(size=16), StandardScaler()),
     )
     head_args = (task, random_state, min_class_rows)
-    out.append(
-        _candidate(" + ".join(base_parts), "baseline", baseline_features, "logreg", head_args)
-    )
+    base = " + ".join(base_parts)
+    out.append(_candidate(base, "-", base, "baseline", baseline_features, "logreg", head_args))
     if cols.tabular and cols.image:
         tab_only = ColumnTransformer(_tabular_steps(cols), remainder="drop")
-        out.append(_candidate("tabular only", "baseline", tab_only, "logreg", head_args))
+        out.append(
+            _candidate("tabular only", "-", "tabular", "baseline", tab_only, "logreg", head_args)
+        )
+    # What a transfer candidate's head sees: the embedded kinds, plus the table.
+    embedded = [k for k, used in (("text", cols.text), ("image", cols.image)) if used]
+    seen = " + ".join(embedded + (["tabular"] if cols.tabular else []))
 
     text_choices = list(text_models) if cols.text else [None]
     image_choices = list(image_models) if cols.image else [None]
     for text_model in text_choices:
         for image_model in image_choices:
             backbone = " + ".join(m for m in (text_model, image_model) if m)
-            if cols.tabular:
-                backbone += " + tabular"
+            label = f"{backbone} + tabular" if cols.tabular else backbone
             for head in heads:
                 features = _features(
                     cols,
@@ -168,10 +176,13 @@ def build_candidates(
                 models = tuple(
                     (k, m) for k, m in (("text", text_model), ("image", image_model)) if m
                 )
-                out.append(_candidate(backbone, "transfer", features, head, head_args, models))
+                out.append(
+                    _candidate(label, backbone, seen, "transfer", features, head, head_args, models)
+                )
     return out
 
 
-def _candidate(backbone, kind, features, head, head_args, models=()) -> Candidate:
+def _candidate(label, backbone, seen, kind, features, head, head_args, models=()) -> Candidate:
+    """``label + head`` names it; ``backbone`` and ``seen`` fill its columns."""
     pipeline = Pipeline([("features", features), ("head", HEADS[head].build(*head_args))])
-    return Candidate(f"{backbone} + {head}", kind, backbone, head, pipeline, models)
+    return Candidate(f"{label} + {head}", kind, backbone, head, pipeline, models, seen)

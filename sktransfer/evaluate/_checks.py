@@ -74,12 +74,19 @@ def check_encoder_params(encoder_params: dict) -> None:
 
 
 def load_models(
-    X: pd.DataFrame, cols: Columns, models: dict, *, image_size=None, encoder_params=None
+    X: pd.DataFrame,
+    cols: Columns,
+    models: dict,
+    *,
+    image_size=None,
+    encoder_params=None,
+    sizes: dict | None = None,
 ) -> dict:
     """Load every backbone of ``models`` (``{"text": [...], "image": [...]}``).
 
     Returns ``{(kind, model): cause}`` for those that cannot be loaded, each
-    also reported as a warning; the others are loaded and shared.
+    also reported as a warning; the others are loaded and shared. ``sizes``,
+    when given, receives ``{(kind, model): number of parameters}`` of those loaded.
     """
     from ._candidates import make_encoder
 
@@ -92,7 +99,9 @@ def load_models(
         row = X[columns[0]].iloc[:1]
         for model in dict.fromkeys(names):
             try:
-                make_encoder(kind, model, image_size=image_size, **params).fit(row)
+                encoder = make_encoder(kind, model, image_size=image_size, **params).fit(row)
+                if sizes is not None:
+                    sizes[(kind, model)] = _parameters(encoder)
             except Exception as exc:  # whatever the cause, that model's candidates cannot run
                 failed[(kind, model)] = cause = failure(exc)
                 warnings.warn(
@@ -101,3 +110,10 @@ def load_models(
                     stacklevel=2,
                 )
     return failed
+
+
+def _parameters(encoder) -> int:
+    """Parameters of a fitted encoder's backbone (0 when it is not a torch module)."""
+    module = getattr(encoder.model_, "module", encoder.model_)
+    params = getattr(module, "parameters", None)
+    return int(sum(p.numel() for p in params())) if callable(params) else 0

@@ -1,13 +1,14 @@
 """Cross-validating candidates on the same folds and ranking them.
 
-The folds are written out as a loop (rather than ``cross_validate``) so that a
-progress bar can follow them and the out-of-fold predictions of every candidate
-are kept for the confusion matrix, at no extra fit.
+The folds are written out as a loop (rather than ``cross_validate``) so that one
+progress display can follow them and the out-of-fold predictions (and class
+probabilities) of every candidate are kept for the report, at no extra fit: the
+features of a test fold are computed once and given to the head's ``predict``
+and ``predict_proba``.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -54,8 +55,12 @@ class Result:
     scores: dict[str, list[float]] = field(default_factory=dict)
     oof_pred: np.ndarray | None = None
     seconds: float = 0.0
-    history: list | None = None
+    history: list | None = None  # the last fold's, as ``histories[-1]``
     error: str | None = None  # why the candidate could not be scored; None when it was
+    features: str = ""  # what the head sees: "text", "tf-idf + tabular", ...
+    histories: list | None = None  # per-epoch records of every fold (heads trained in epochs)
+    oof_proba: np.ndarray | None = None  # out-of-fold class probabilities, columns ``classes``
+    classes: np.ndarray | None = None
 
 
 def one_blas_thread():
@@ -71,18 +76,39 @@ def one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def make_folds(y, task: str, cv: int, random_state: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Shuffled (stratified, for classification) folds shared by every candidate."""
-    splitter = (
-        StratifiedKFold(cv, shuffle=True, random_state=random_state)
-        if task == "classification"
-        else KFold(cv, shuffle=True, random_state=random_state)
-    )
-    return list(splitter.split(np.zeros(len(y)), y))
+def make_folds(
+    y, task: str, cv: int, random_state: int, repeats: int = 1
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Shuffled (stratified, for classification) folds shared by every candidate.
+
+    With ``repeats > 1`` the k-fold split is made ``repeats`` times, repeat ``r``
+    shuffled with seed ``random_state + r``: ``cv * repeats`` folds, repeat by
+    repeat (the first ``cv`` are those of ``repeats=1``).
+    """
+    if not isinstance(repeats, (int, np.integer)) or repeats < 1:
+        raise ValueError(f"repeats={repeats!r}: use a positive int (1 is plain k-fold).")
+    folds = []
+    for r in range(repeats):
+        splitter = (
+            StratifiedKFold(cv, shuffle=True, random_state=random_state + r)
+            if task == "classification"
+            else KFold(cv, shuffle=True, random_state=random_state + r)
+        )
+        folds += list(splitter.split(np.zeros(len(y)), y))
+    return folds
+
+
+def first_repeat(folds) -> list:
+    """The folds of the first repeat: those whose test parts first cover every row once."""
+    if not folds:
+        return []
+    n = len(np.unique(np.concatenate([test for _, test in folds])))
+    covered = np.cumsum([len(test) for _, test in folds])
+    return folds[: int(np.searchsorted(covered, n)) + 1]
 
 
 def cross_validate_candidates(
-    candidates, X: pd.DataFrame, y: pd.Series, *, task: str, folds, progress: bool = True
+    candidates, X: pd.DataFrame, y: pd.Series, *, task: str, folds, progress=True
 ) -> list[Result]:
     """Fit and score every candidate on every fold.
 
@@ -95,8 +121,11 @@ def cross_validate_candidates(
         Target.
     task : {"classification", "regression"}
     folds : list of (train positions, test positions)
-    progress : bool
-        Show a progress bar over the folds of each candidate (on stderr).
+        From :func:`make_folds` (with repeats, the out-of-fold predictions
+        are those of the first repeat).
+    progress : bool or Progress
+        Show one progress display over every candidate and fold (on stderr);
+        a :class:`Progress` already open counts the fits in it.
 
     Returns
     -------
@@ -105,18 +134,38 @@ def cross_validate_candidates(
         says why (with a warning), and the others go on. When every candidate
         fails, the first exception is raised.
     """
+    from ._progress import Progress
+
+    if isinstance(progress, Progress):
+        return _cross_validate(candidates, X, y, task, folds, progress)
+    with Progress(len(candidates) * len(folds), enabled=bool(progress)) as bar:
+        return _cross_validate(candidates, X, y, task, folds, bar)
+
+
+def _cross_validate(candidates, X, y, task, folds, bar) -> list[Result]:
     y_arr = np.asarray(y)
     results, first = [], None
     for cand in candidates:
-        res = Result(cand.name, cand.kind, cand.backbone, cand.head)
+        res = Result(
+            cand.name, cand.kind, cand.backbone, cand.head, features=getattr(cand, "features", "")
+        )
+        name = f"{cand.name:<36.36}"
+        bar.stage(f"{name} fold 1/{len(folds)}")
         start = time.perf_counter()
+        done = 0
         try:
-            _score_folds(cand, res, X, y_arr, task, folds, progress)
+            for _ in _score_folds(cand, res, X, y_arr, task, folds):
+                done += 1
+                if done < len(folds):
+                    bar.stage(f"{name} fold {done + 1}/{len(folds)}")
+                bar.step()
         except Exception as exc:  # one candidate failing leaves the others to finish
             first = first or exc
             res.error = failure(exc)
             res.scores, res.oof_pred, res.history = {}, None, None
-            warnings.warn(f"{cand.name}: failed and is left out ({res.error}).", stacklevel=2)
+            res.histories, res.oof_proba, res.classes = None, None, None
+            warnings.warn(f"{cand.name}: failed and is left out ({res.error}).", stacklevel=3)
+            bar.step(len(folds) - done)
         res.seconds = time.perf_counter() - start
         results.append(res)
     if first is not None and all(r.error for r in results):
@@ -130,23 +179,53 @@ def failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
-def _score_folds(cand, res: Result, X, y_arr, task: str, folds, progress: bool) -> None:
-    from tqdm.auto import tqdm
-
+def _score_folds(cand, res: Result, X, y_arr, task: str, folds):
+    """Fit and score ``cand`` fold by fold into ``res``; yields after each fold."""
     res.scores = {m: [] for m in METRICS[task]}
     oof = np.empty(len(y_arr), dtype=y_arr.dtype)
-    bar = tqdm(
-        folds, desc=f"{cand.name:<40.40}", unit="fold", disable=not progress, file=sys.stderr
-    )
-    for train, test in bar:
+    first = len(first_repeat(folds))
+    histories, oof_proba = [], None
+    for i, (train, test) in enumerate(folds):
         with one_blas_thread():
             model = clone(cand.pipeline).fit(X.iloc[train], y_arr[train])
-            pred = model.predict(X.iloc[test])
-        oof[test] = pred
+            pred, proba = predict_once(model, X.iloc[test], proba=task == "classification")
+        if i < first:
+            oof[test] = pred
+            if proba is not None:
+                classes = model.classes_
+                if oof_proba is None:
+                    res.classes = np.asarray(classes)
+                    oof_proba = np.full((len(y_arr), len(classes)), np.nan)
+                if np.array_equal(classes, res.classes):
+                    oof_proba[test] = proba
         for metric, (score, _) in METRICS[task].items():
             res.scores[metric].append(float(score(y_arr[test], pred)))
-        res.history = _history(model)
+        history = _history(model)
+        if history is not None:
+            histories.append(history)
+        yield
     res.oof_pred = oof
+    res.oof_proba = oof_proba
+    res.histories = histories or None
+    res.history = histories[-1] if histories else None
+
+
+def predict_once(model, X, *, proba: bool = True):
+    """``(predictions, class probabilities or None)`` of a fitted pipeline, with
+    its features computed once: the steps before the head transform ``X`` and
+    the head predicts from that (a backbone sees each row once, cache or not)."""
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(model, Pipeline) and len(model.steps) > 1:
+        features = model[:-1].transform(X)
+        head = model[-1]
+    else:
+        features, head = X, model
+    pred = head.predict(features)
+    probs = None
+    if proba and hasattr(head, "predict_proba"):
+        probs = np.asarray(head.predict_proba(features))
+    return pred, probs
 
 
 def _history(pipeline):
@@ -168,7 +247,13 @@ def leaderboard(results: list[Result], task: str) -> pd.DataFrame:
     for res in results:
         if res.error:  # listed with the failures, not ranked
             continue
-        row = {"candidate": res.name, "kind": res.kind, "backbone": res.backbone, "head": res.head}
+        row = {
+            "candidate": res.name,
+            "kind": res.kind,
+            "backbone": res.backbone,
+            "features": res.features,
+            "head": res.head,
+        }
         for metric, values in res.scores.items():
             row[f"{metric}_mean"] = float(np.mean(values))
             row[f"{metric}_std"] = float(np.std(values))

@@ -20,12 +20,27 @@ def format_leaderboard(board: pd.DataFrame, task: str) -> str:
             f"{m:.3f} ± {s:.3f}"
             for m, s in zip(board[f"{metric}_mean"], board[f"{metric}_std"], strict=True)
         ]
-    table[f"gain ({primary})"] = [
-        "" if kind != "transfer" or np.isnan(g) else f"{g:+.3f}"
-        for kind, g in zip(board["kind"], board[f"gain_{primary}"], strict=True)
-    ]
+    table[f"vs best baseline ({primary}, 95% interval)"] = _verdicts(board, primary)
     table["time"] = [f"{s:.1f}s" for s in board["seconds"]]
     return table.to_string(index=False)
+
+
+def _verdicts(board: pd.DataFrame, primary: str) -> list[str]:
+    """``+0.012 [-0.020, +0.044] tie`` per row (see ``_verdict.py``); the best baseline
+    reads ``baseline``."""
+    if "verdict" not in board:  # a board made without verdicts: the gain alone
+        return [
+            "" if kind != "transfer" or np.isnan(g) else f"{g:+.3f}"
+            for kind, g in zip(board["kind"], board[f"gain_{primary}"], strict=True)
+        ]
+    out = []
+    for row in board.to_dict("records"):
+        verdict, gain = row["verdict"], row[f"gain_{primary}"]
+        if verdict in ("", "baseline") or not isinstance(verdict, str) or np.isnan(gain):
+            out.append(verdict if isinstance(verdict, str) else "")
+        else:
+            out.append(f"{gain:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}] {verdict}")
+    return out
 
 
 def write_tables(out: Path, board: pd.DataFrame, results: list[Result], meta: dict) -> list[Path]:
@@ -130,24 +145,16 @@ def plot_predicted_vs_true(y_true, y_pred, title: str, path: Path) -> Path:
 
 
 def plot_learning_curve(history: list[dict], title: str, path: Path) -> Path:
-    """Training and validation loss per epoch, from a skorch-style history."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for key in ("train_loss", "valid_loss"):
-        points = [(h["epoch"], h[key]) for h in history if key in h]
-        if points:
-            ax.plot(*zip(*points, strict=True), marker="o", label=key.replace("_", " "))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.set_title(title, fontsize=9)
-    ax.legend()
-    return _save(fig, path)
+    """Training and validation loss per epoch, from one skorch-style history
+    (:func:`~sktransfer.evaluate._curves.plot_learning_curves` draws several folds)."""
+    from ._curves import plot_learning_curves
+
+    return plot_learning_curves([history], title, path)
 
 
 def write_plots(out: Path, board: pd.DataFrame, results: list[Result], y, task: str) -> list[Path]:
-    """``scores.png``, the best candidate's ``confusion_matrix.png`` (or
-    ``predicted_vs_true.png``), and ``learning_curve.png`` when a head trains in
-    epochs."""
+    """``scores.png`` and the best candidate's ``confusion_matrix.png`` (or
+    ``predicted_vs_true.png``)."""
     out.mkdir(parents=True, exist_ok=True)
     by_name = {r.name: r for r in results}
     ranked = [by_name[name] for name in board["candidate"]]
@@ -158,10 +165,4 @@ def write_plots(out: Path, board: pd.DataFrame, results: list[Result], y, task: 
         paths.append(plot_confusion(y, best.oof_pred, title, out / "confusion_matrix.png"))
     else:
         paths.append(plot_predicted_vs_true(y, best.oof_pred, title, out / "predicted_vs_true.png"))
-    # The learning curve of the best-ranked head that trains in epochs (the last
-    # fold's), whether or not it ranks first overall.
-    curve = next((r for r in ranked if r.history), None)
-    if curve is not None:
-        title = f"{curve.name} (last fold)"
-        paths.append(plot_learning_curve(curve.history, title, out / "learning_curve.png"))
-    return paths
+    return paths  # learning_curve.png (every fold): Evaluation.write, from _curves.py

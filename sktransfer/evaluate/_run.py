@@ -17,11 +17,13 @@ from ._checks import SKIPPED_COLUMNS, check_encoder_params, check_rows, load_mod
 from ._crossval import (
     Result,
     cross_validate_candidates,
+    first_repeat,
     leaderboard,
     make_folds,
     one_blas_thread,
     primary_metric,
 )
+from ._curves import plot_learning_curves
 from ._data import (
     Columns,
     DataError,
@@ -31,7 +33,20 @@ from ._data import (
     prepare_features,
     prepare_target,
 )
+from ._efficiency import (
+    FRACTIONS,
+    check_fractions,
+    efficiency_fits,
+    efficiency_verdict,
+    label_efficiency,
+    plot_efficiency,
+    summarize,
+)
+from ._progress import Progress
 from ._report import write_failed, write_plots, write_skipped, write_tables
+from ._verdict import add_verdicts, headline, holdout_ratio
+
+REPEATS = 3  # repeats of the k-fold split by default: the embeddings are cached, only heads refit
 
 
 @dataclass
@@ -47,6 +62,9 @@ class Evaluation:
     y: pd.Series
     meta: dict
     skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SKIPPED_COLUMNS))
+    efficiency: pd.DataFrame | None = (
+        None  # label-efficiency points, one per candidate × fraction × fold
+    )
 
     @property
     def failed(self) -> list[dict]:
@@ -59,21 +77,54 @@ class Evaluation:
         name = self.board["candidate"].iloc[0]
         return next(c for c in self.candidates if c.name == name)
 
+    @property
+    def recommended(self) -> Candidate:
+        """The candidate the headline recommends: the best when it is better than
+        every other one, else the cheapest of those tied with it."""
+        name = self.meta["recommended"]
+        return next(c for c in self.candidates if c.name == name)
+
     def refit_best(self):
         """The best pipeline fitted on all rows."""
+        return self.refit(self.best)
+
+    def refit(self, candidate: Candidate):
+        """``candidate``'s pipeline fitted on all rows."""
         with one_blas_thread():
-            return clone(self.best.pipeline).fit(self.X, self.y)
+            return clone(candidate.pipeline).fit(self.X, self.y)
 
     def write(self, out) -> list[Path]:
         """Write the leaderboard (CSV, JSON), per-fold scores and plots into ``out``.
 
-        Also ``failed.csv`` when a candidate could not be scored and
-        ``skipped_rows.csv`` when rows were left out (``on_error="skip"``).
+        Also ``failed.csv`` when a candidate could not be scored,
+        ``skipped_rows.csv`` when rows were left out (``on_error="skip"``),
+        ``learning_curve.png`` when a head trains in epochs and
+        ``label_efficiency.csv`` / ``.png`` when the curve was measured.
         """
         out = Path(out)
         paths = write_tables(out, self.board, self.results, self.meta)
         paths += write_failed(out, self.failed) + write_skipped(out, self.skipped)
-        return paths + write_plots(out, self.board, self.results, self.y, self.task)
+        paths += write_plots(out, self.board, self.results, self.y, self.task)
+        by_name = {r.name: r for r in self.results}
+        # The best-ranked head that trains in epochs, whether or not it ranks first.
+        curve = next((by_name[n] for n in self.board["candidate"] if by_name[n].histories), None)
+        if curve is not None:
+            paths.append(
+                plot_learning_curves(curve.histories, curve.name, out / "learning_curve.png")
+            )
+        if self.efficiency is not None:
+            metric = self.meta["primary_metric"]
+            summary = summarize(self.efficiency, metric)
+            summary.to_csv(out / "label_efficiency.csv", index=False)
+            verdict = self.meta["label_efficiency"]
+            paths += [
+                out / "label_efficiency.csv",
+                plot_efficiency(summary, metric, verdict, out / "label_efficiency.png"),
+            ]
+        else:
+            for name in ("label_efficiency.csv", "label_efficiency.png"):
+                (out / name).unlink(missing_ok=True)  # a previous run's would be read as this one's
+        return paths
 
 
 def evaluate(
@@ -86,6 +137,8 @@ def evaluate(
     columns: Columns | None = None,
     task: str = "auto",
     cv: int = 5,
+    repeats: int = REPEATS,
+    fractions=FRACTIONS,
     text_models=(DEFAULT_TEXT_MODEL,),
     image_models=(DEFAULT_IMAGE_MODEL,),
     heads=("logreg",),
@@ -116,6 +169,17 @@ def evaluate(
         ``"auto"``: numeric targets with more than 20 values are regression.
     cv : int, default=5
         Number of (stratified, shuffled) folds.
+    repeats : int, default=3
+        How many times the k-fold split is made (shuffled anew each time):
+        every candidate is scored on ``cv * repeats`` folds, and each is
+        compared with the best baseline by the corrected resampled t-test on
+        those paired scores (see :mod:`sktransfer.evaluate._verdict`). More
+        repeats narrow the intervals; with cached embeddings only the heads
+        are fitted again.
+    fractions : sequence of float or None, default=(0.05, 0.1, 0.25, 0.5, 1.0)
+        Shares of each training fold on which the best transfer candidate and
+        the best baseline are trained again for the label-efficiency curve
+        (``Evaluation.efficiency``). ``None`` or ``()``: no curve.
     text_models, image_models : sequence of str
         Backbones to compare.
     heads : sequence of str, default=("logreg",)
@@ -133,9 +197,12 @@ def evaluate(
     random_state : int, default=0
         Seed of the subset, the folds and the heads.
     progress : bool, default=True
-        Progress bars on stderr.
+        One progress display on stderr (candidates × folds × repeats, with an
+        ETA). The model libraries' own bars and log messages are silenced
+        while evaluating, with or without it.
     encoder_params : dict or None
-        Extra encoder parameters, e.g. ``{"batch_size": 64, "device": "cpu"}``.
+        Extra encoder parameters, e.g. ``{"batch_size": 64, "device": "cpu"}``
+        (the encoders are quiet: ``verbose=False`` unless given here).
     on_error : {"raise", "skip"}, default="raise"
         What an unusable row does (an image file that does not decode, a text
         that is not valid Unicode); every row is checked before anything
@@ -176,7 +243,9 @@ def evaluate(
         else:
             keep = _random_subset(len(X), n_rows, random_state)
         X, y = X.iloc[keep], y.iloc[keep]
-    encoder_params = {"verbose": progress, **(encoder_params or {})}
+    if fractions:
+        fractions = check_fractions(fractions)
+    encoder_params = {"verbose": False, **(encoder_params or {})}
     skipped = check_rows(
         X, cols, on_error=on_error, max_pixels=encoder_params.get("max_pixels", MAX_PIXELS)
     )
@@ -190,7 +259,7 @@ def evaluate(
     check_encoder_params(encoder_params)
     store = resolve_cache(cache)
     before = dict(store.stats) if store is not None else {}
-    folds = make_folds(y, task, cv, random_state)
+    folds = make_folds(y, task, cv, random_state, repeats)
     min_class_rows = (
         min(int(y.iloc[train].value_counts().min()) for train, _ in folds)
         if task == "classification"
@@ -208,33 +277,76 @@ def evaluate(
         min_class_rows=min_class_rows,
         random_state=random_state,
     )
-    unloadable = load_models(
-        X,
-        cols,
-        {"text": text_models, "image": image_models},
-        image_size=image_size,
-        encoder_params=encoder_params,
-    )
-    runnable = [c for c in candidates if not any(m in unloadable for m in c.models)]
-    runs = {id(c) for c in runnable}
-    if unloadable and not any(c.kind == "transfer" for c in runnable):
-        warnings.warn(
-            "no transfer candidate is left: only the reference and the baselines are scored.",
-            stacklevel=2,
+    # Every fit the run may make, so that the display's total holds from the start.
+    curve_fits = efficiency_fits(fractions or (), len(first_repeat(folds)))
+    curve_fits *= {"transfer", "baseline"} <= {c.kind for c in candidates}
+    with Progress(len(candidates) * len(folds) + curve_fits, enabled=progress) as bar:
+        bar.stage("loading models")
+        sizes: dict = {}
+        unloadable = load_models(
+            X,
+            cols,
+            {"text": text_models, "image": image_models},
+            image_size=image_size,
+            encoder_params=encoder_params,
+            sizes=sizes,
         )
-    scored = iter(
-        cross_validate_candidates(runnable, X, y, task=task, folds=folds, progress=progress)
+        runnable = [c for c in candidates if not any(m in unloadable for m in c.models)]
+        runs = {id(c) for c in runnable}
+        bar.add((len(runnable) - len(candidates)) * len(folds))  # models that did not load
+        if unloadable and not any(c.kind == "transfer" for c in runnable):
+            warnings.warn(
+                "no transfer candidate is left: only the reference and the baselines are scored.",
+                stacklevel=2,
+            )
+        scored = iter(
+            cross_validate_candidates(runnable, X, y, task=task, folds=folds, progress=bar)
+        )
+        results = [next(scored) if id(c) in runs else _unloaded(c, unloadable) for c in candidates]
+        board = _judge(leaderboard(results, task), results, candidates, sizes, task, folds)
+        pair = _efficiency_pair(board, candidates) if fractions else None
+        efficiency = None
+        if pair is None:
+            bar.add(-curve_fits)  # no transfer candidate (or no baseline) was scored: no curve
+        else:
+            efficiency = label_efficiency(
+                pair,
+                {r.name: r for r in results},
+                X,
+                y,
+                task=task,
+                folds=folds,
+                fractions=fractions,
+                random_state=random_state,
+                progress=bar,
+            )
+    metric = primary_metric(task)
+    verdict = headline(
+        board, _scores(results, metric), metric=metric, holdout_ratio=holdout_ratio(folds)
     )
-    results = [next(scored) if id(c) in runs else _unloaded(c, unloadable) for c in candidates]
-    board = leaderboard(results, task)
     meta = {
         "target": cols.target,
         "task": task,
         "cv": cv,
+        "repeats": repeats,
         "rows": len(y),
         "rows_dropped_missing_target": dropped,
-        "primary_metric": primary_metric(task),
+        "primary_metric": metric,
         "best": board["candidate"].iloc[0],
+        "headline": verdict["text"],
+        "winner": verdict["winner"],
+        "tied_with_best": verdict["tied"],
+        "recommended": verdict["recommended"],
+        "test": (
+            "Nadeau-Bengio corrected resampled t-test on paired per-fold scores, "
+            f"{len(folds)} folds ({cv}-fold x {repeats}), 95% interval"
+        ),
+        "label_efficiency": (
+            efficiency_verdict(summarize(efficiency, metric), metric)
+            if efficiency is not None
+            else None
+        ),
+        "label_fractions": list(fractions) if efficiency is not None else None,
         "columns": cols.to_dict(),
         "random_state": random_state,
         "image_size": image_size,
@@ -242,13 +354,39 @@ def evaluate(
         "skipped_rows": len(skipped),
         "failed": [{"candidate": r.name, "cause": r.error} for r in results if r.error],
     }
-    return Evaluation(board, results, candidates, cols, task, X, y, meta, skipped)
+    return Evaluation(board, results, candidates, cols, task, X, y, meta, skipped, efficiency)
+
+
+def _scores(results: list[Result], metric: str) -> dict:
+    return {r.name: r.scores[metric] for r in results if not r.error}
+
+
+def _judge(board, results, candidates, sizes, task, folds):
+    """The board with each candidate's backbone size and its verdict against the best baseline."""
+    models = {c.name: c.models for c in candidates}
+    params = [sum(sizes.get(m, 0) for m in models[name]) for name in board["candidate"]]
+    board.insert(board.columns.get_loc("head") + 1, "backbone_params", params)
+    metric = primary_metric(task)
+    return add_verdicts(
+        board, _scores(results, metric), metric=metric, holdout_ratio=holdout_ratio(folds)
+    )
+
+
+def _efficiency_pair(board, candidates):
+    """The best-ranked transfer candidate and the best-ranked baseline, or None."""
+    by_name = {c.name: c for c in candidates}
+    ranked = [by_name[n] for n in board["candidate"]]
+    transfer = next((c for c in ranked if c.kind == "transfer"), None)
+    baseline = next((c for c in ranked if c.kind == "baseline"), None)
+    return None if transfer is None or baseline is None else (transfer, baseline)
 
 
 def _unloaded(cand: Candidate, unloadable: dict) -> Result:
     kind, model = next(m for m in cand.models if m in unloadable)
     cause = f"{kind} model {model!r} cannot be loaded ({unloadable[(kind, model)]})"
-    return Result(cand.name, cand.kind, cand.backbone, cand.head, error=cause)
+    return Result(
+        cand.name, cand.kind, cand.backbone, cand.head, error=cause, features=cand.features
+    )
 
 
 def _random_subset(n: int, size: int, random_state: int):

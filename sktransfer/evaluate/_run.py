@@ -31,6 +31,7 @@ from ._data import (
     prepare_features,
     prepare_target,
 )
+from ._html import write_report
 from ._report import write_failed, write_plots, write_skipped, write_tables
 
 
@@ -68,12 +69,14 @@ class Evaluation:
         """Write the leaderboard (CSV, JSON), per-fold scores and plots into ``out``.
 
         Also ``failed.csv`` when a candidate could not be scored and
-        ``skipped_rows.csv`` when rows were left out (``on_error="skip"``).
+        ``skipped_rows.csv`` when rows were left out (``on_error="skip"``), the
+        best candidate's diagnosis and ``report.html`` (see ``write_report``).
         """
         out = Path(out)
         paths = write_tables(out, self.board, self.results, self.meta)
         paths += write_failed(out, self.failed) + write_skipped(out, self.skipped)
-        return paths + write_plots(out, self.board, self.results, self.y, self.task)
+        paths += write_plots(out, self.board, self.results, self.y, self.task)
+        return write_report(out, self, paths)  # last: it embeds every PNG written before it
 
 
 def evaluate(

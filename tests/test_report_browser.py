@@ -29,7 +29,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import precision_recall_fscore_support
 
-from sktransfer.evaluate import evaluate
+from sktransfer.evaluate import evaluate, make_folds
+from sktransfer.evaluate._diagnose import diagnose, oof_proba
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "docs" / "img" / "report.png"
@@ -212,15 +213,25 @@ def page_problems(events: list[dict], url: str) -> list[str]:
 # ------------------------------------------------------------------ real runs
 @pytest.fixture(scope="module")
 def text_run(reviews, tmp_path_factory):
-    """A real evaluate run on 40 reviews (two classes) and everything it wrote."""
-    ev = evaluate(reviews.head(400), target="score", cv=2, n_rows=40, progress=False)
+    """A real evaluate run on 30 reviews (two classes) and everything it wrote."""
+    ev = evaluate(reviews.head(400), target="score", cv=2, n_rows=30, progress=False)
     out = tmp_path_factory.mktemp("text-report")
-    return ev, out, ev.write(out)
+    before = dict(_cache_of(ev).stats)
+    written = ev.write(out)
+    return ev, out, written, {k: v - before[k] for k, v in _cache_of(ev).stats.items()}
+
+
+def _cache_of(ev):
+    transfer = next(c for c in ev.candidates if c.kind == "transfer")
+    encoder = transfer.pipeline.named_steps["features"].transformers[0][1].steps[0][1]
+    return encoder.cache
 
 
 @pytest.fixture(scope="module")
 def image_run(digits_images, tmp_path_factory):
-    """A real evaluate run on 12 digit images (three classes) and everything it wrote."""
+    """A real evaluate run on 12 digit images (three classes) and everything it wrote:
+    the reference and the raw-pixel baseline only, for the thumbnails of an image
+    table without a backbone's cost."""
     from PIL import Image
 
     images, labels = digits_images
@@ -232,16 +243,16 @@ def image_run(digits_images, tmp_path_factory):
             Image.fromarray(images[i]).save(path)
             rows.append({"image": str(path), "digit": str(digit)})
     ev = evaluate(
-        pd.DataFrame(rows), target="digit", image=["image"], cv=2, image_size=32, progress=False
+        pd.DataFrame(rows), target="digit", image=["image"], cv=2, image_models=(), progress=False
     )
     out = tmp_path_factory.mktemp("image-report")
-    return ev, out, ev.write(out)
+    return ev, out, ev.write(out), {}
 
 
 @needs_browser
 @pytest.mark.parametrize("run", ["text_run", "image_run"])
 def test_report_renders_in_a_headless_browser(run, request):
-    ev, out, written = request.getfixturevalue(run)
+    ev, out, written, _ = request.getfixturevalue(run)
     update = run == "text_run" and os.environ.get("SKTRANSFER_UPDATE_SCREENSHOT") == "1"
     page = load_page(out / "report.html", screenshot=SCREENSHOT if update else None)
     assert page["problems"] == []
@@ -286,7 +297,7 @@ def test_the_browser_check_finds_a_broken_page(tmp_path):
 
 # ----------------------------------------------------- the diagnosis it shows
 def test_per_class_figures_come_from_the_out_of_fold_predictions(text_run):
-    ev, out, _ = text_run
+    ev, out, *_ = text_run
     best = next(r for r in ev.results if r.name == ev.best.name)
     table = pd.read_csv(out / "per_class.csv")
     classes = sorted(ev.y.unique())
@@ -297,8 +308,6 @@ def test_per_class_figures_come_from_the_out_of_fold_predictions(text_run):
 
 
 def test_probabilities_are_out_of_fold_on_the_runs_folds(text_run):
-    from sktransfer.evaluate._diagnose import diagnose
-
     ev = text_run[0]
     diag = diagnose(ev)
     best = next(r for r in ev.results if r.name == ev.best.name)
@@ -313,7 +322,7 @@ def test_probabilities_are_out_of_fold_on_the_runs_folds(text_run):
 
 
 def test_most_confused_rows_are_the_most_confident_mistakes(text_run):
-    ev, out, _ = text_run
+    ev, out, *_ = text_run
     best = next(r for r in ev.results if r.name == ev.best.name)
     confused = pd.read_csv(out / "most_confused.csv")
     wrong = int(np.sum(best.oof_pred != ev.y.to_numpy()))
@@ -322,3 +331,14 @@ def test_most_confused_rows_are_the_most_confident_mistakes(text_run):
     assert confused["confidence"].is_monotonic_decreasing
     assert ((confused["confidence"] >= 0.5) & (confused["p_true"] <= 0.5)).all()
     assert set(confused["review"]) <= set(ev.X["review"])
+
+
+def test_the_diagnosis_reads_embeddings_from_the_cache(text_run):
+    ev, _, _, during_write = text_run
+    # the transfer candidate's probabilities are refitted from cached embeddings
+    transfer = next(c for c in ev.candidates if c.kind == "transfer")
+    proba = oof_proba(transfer.pipeline, ev.X, ev.y, make_folds(ev.y, ev.task, 2, 0))
+    assert proba.shape == (len(ev.y), 2)
+    stats = _cache_of(ev).stats
+    assert stats["rows_embedded"] == len(ev.y), "the backbone ran again"
+    assert during_write["rows_embedded"] == 0

@@ -51,8 +51,9 @@ td.verdict.better { color: #1a7f37; font-weight: 600; }
 td.verdict.worse { color: #b42318; }
 td.verdict.tie { color: #666; }
 .scroll { overflow-x: auto; }
-figure { display: inline-block; margin: .5em 1em .5em 0; vertical-align: top; }
-figure img { max-width: 100%; border: 1px solid #eee; }
+figure { display: inline-block; margin: .5em 1em .5em 0; vertical-align: top;
+         max-width: calc(50% - 1em); }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: .9em; color: #555; max-width: 560px; }
 img.thumb { display: block; }
 .snippet { max-width: 480px; white-space: pre-wrap; }

@@ -15,6 +15,7 @@ report shown in ``docs/cli.md`` (``docs/img/report.png``).
 from __future__ import annotations
 
 import base64
+import copy
 import fcntl
 import json
 import os
@@ -213,12 +214,18 @@ def page_problems(events: list[dict], url: str) -> list[str]:
 # ------------------------------------------------------------------ real runs
 @pytest.fixture(scope="module")
 def text_run(reviews, tmp_path_factory):
-    """A real evaluate run on 30 reviews (two classes) and everything it wrote."""
-    ev = evaluate(reviews.head(400), target="score", cv=2, n_rows=30, progress=False)
+    """A real evaluate run on 30 short reviews (two classes) and everything it wrote."""
+    short = reviews[reviews["review"].str.len() < 200].head(300)
+    ev = evaluate(short, target="score", cv=2, n_rows=30, progress=False)
     out = tmp_path_factory.mktemp("text-report")
     before = dict(_cache_of(ev).stats)
     written = ev.write(out)
     return ev, out, written, {k: v - before[k] for k, v in _cache_of(ev).stats.items()}
+
+
+@pytest.fixture(scope="module")
+def text_diagnosis(text_run):
+    return diagnose(text_run[0])
 
 
 def _cache_of(ev):
@@ -307,9 +314,8 @@ def test_per_class_figures_come_from_the_out_of_fold_predictions(text_run):
     assert list(table["support"]) == [*s, len(ev.y), len(ev.y)]
 
 
-def test_probabilities_are_out_of_fold_on_the_runs_folds(text_run):
-    ev = text_run[0]
-    diag = diagnose(ev)
+def test_probabilities_are_out_of_fold_on_the_runs_folds(text_run, text_diagnosis):
+    ev, diag = text_run[0], text_diagnosis
     best = next(r for r in ev.results if r.name == ev.best.name)
     assert diag.proba.shape == (len(ev.y), 2)
     np.testing.assert_allclose(diag.proba.sum(axis=1), 1.0, rtol=1e-6)
@@ -342,3 +348,52 @@ def test_the_diagnosis_reads_embeddings_from_the_cache(text_run):
     stats = _cache_of(ev).stats
     assert stats["rows_embedded"] == len(ev.y), "the backbone ran again"
     assert during_write["rows_embedded"] == 0
+
+
+def test_probabilities_kept_by_the_run_are_used_without_a_refit(
+    text_run, text_diagnosis, monkeypatch
+):
+    import sktransfer.evaluate._diagnose as diagnosis
+
+    ev = text_run[0]
+    result = next(r for r in ev.results if r.name == ev.best.name)
+    kept = text_diagnosis.proba
+    monkeypatch.setattr(result, "oof_proba", kept, raising=False)
+    monkeypatch.setattr(result, "classes", np.unique(ev.y), raising=False)
+
+    def no_refit(*args):
+        raise AssertionError("refitted although the run kept its probabilities")
+
+    monkeypatch.setattr(diagnosis, "oof_proba", no_refit)
+    assert diagnose(ev).proba is kept
+
+
+@needs_browser
+def test_verdict_columns_headline_and_every_figure_reach_the_page(
+    text_run, text_diagnosis, tmp_path
+):
+    from sktransfer.evaluate._html import render_report
+
+    ev, out, written, _ = text_run
+    ev = copy.copy(ev)
+    ev.board = ev.board.assign(ci_low=-0.1, ci_high=0.2, verdict="tie")
+    ev.meta = {
+        **ev.meta,
+        "headline": "no clear winner: a ranks first but is tied with b",
+        "label_efficiency": "transfer reaches the baseline's full-data score with 25% of the labels",
+    }
+    extra = tmp_path / "label_efficiency.png"
+    shutil.copy(out / "scores.png", extra)
+    figures = [p for p in written if p.suffix == ".png"] + [extra]
+    page_path = tmp_path / "report.html"
+    page_path.write_text(render_report(ev, text_diagnosis, figures), encoding="utf-8")
+    page = load_page(page_path)
+    assert page["problems"] == []
+    assert [c.replace("\u200b", "") for c in page["columns"]][-3:] == [
+        "ci_low",
+        "ci_high",
+        "verdict",
+    ]
+    assert page["headline"] == ev.meta["headline"]
+    assert "label_efficiency.png" in [i["alt"] for i in page["images"]]
+    assert "25% of the labels" in page_path.read_text(encoding="utf-8")

@@ -3,9 +3,10 @@
 The leaderboard says how good each candidate is on average; a reader deciding
 whether to trust the best one needs to see which classes it gets wrong and on
 which rows. Everything here comes from out-of-fold predictions on the folds of
-the run. The class predictions were kept while cross-validating; the
-probabilities are computed once more here with ``cross_val_predict`` on the
-same folds, with the run's embedding cache, so the backbone does not run again.
+the run. The class predictions were kept while cross-validating; so are the
+probabilities when the result holds them (``oof_proba``), and otherwise they
+are computed once more here with ``cross_val_predict`` on the same folds, with
+the run's embedding cache, so the backbone does not run again.
 """
 
 from __future__ import annotations
@@ -112,8 +113,10 @@ def diagnose(ev, *, top: int = TOP_ROWS) -> Diagnosis:
     diag.per_class = per_class_table(y, pred, diag.classes)
     # The run's folds: the first `cv` of them are one partition of the rows even
     # when the run repeats its cross-validation.
-    folds = make_folds(ev.y, ev.task, ev.meta["cv"], ev.meta["random_state"])[: ev.meta["cv"]]
-    diag.proba = oof_proba(cand.pipeline, ev.X, ev.y, folds)
+    diag.proba = _kept_proba(result, diag.classes)
+    if diag.proba is None:
+        folds = make_folds(ev.y, ev.task, ev.meta["cv"], ev.meta["random_state"])[: ev.meta["cv"]]
+        diag.proba = oof_proba(cand.pipeline, ev.X, ev.y, folds)
     if len(diag.classes) == 2:
         counts = pd.Series(y).value_counts()
         diag.positive = diag.classes[int(counts[diag.classes[1]] <= counts[diag.classes[0]])]
@@ -163,6 +166,15 @@ def oof_proba(pipeline, X, y, folds) -> np.ndarray | None:
         # the run already warned about anything a fit says (convergence, small classes)
         warnings.simplefilter("ignore")
         return cross_val_predict(clone(pipeline), X, y, cv=folds, method="predict_proba")
+
+
+def _kept_proba(result, classes) -> np.ndarray | None:
+    """The out-of-fold probabilities kept while cross-validating, when the
+    result holds them for every row and every class (no fit needed)."""
+    proba = getattr(result, "oof_proba", None)
+    if proba is None or not np.array_equal(getattr(result, "classes", None), classes):
+        return None
+    return None if np.isnan(proba).any() else proba
 
 
 def _rows(X: pd.DataFrame, content: list[str], positions, **values) -> pd.DataFrame:

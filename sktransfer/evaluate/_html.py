@@ -30,6 +30,7 @@ CAPTIONS = {
     "roc.png": "ROC curve of the best candidate (out-of-fold probabilities)",
     "pr.png": "Precision-recall curve of the best candidate (out-of-fold probabilities)",
     "predicted_vs_true.png": "Out-of-fold predictions of the best candidate against the truth",
+    "label_efficiency.png": "Label efficiency: score against the share of training labels",
     "learning_curve.png": "Training and validation loss per epoch",
 }
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -99,6 +100,11 @@ def render_report(ev, diag: Diagnosis, figures: list[Path], files=()) -> str:
         f"<style>{STYLE}</style></head><body>",
         f"<h1>Predicting <code>{escape(str(target))}</code>: is transfer worth it?</h1>",
         f'<p class="headline" id="headline">{escape(headline(ev))}</p>',
+        *(
+            [f'<p class="headline">{escape(str(ev.meta["label_efficiency"]))}</p>']
+            if isinstance(ev.meta.get("label_efficiency"), str)
+            else []
+        ),
         f"<p>{escape(_summary(ev))}</p>",
         "<h2>Leaderboard</h2>",
         '<div class="scroll">' + leaderboard_table(ev.board) + "</div>",
@@ -265,7 +271,7 @@ def _content_cell(value: str, image: bool) -> str:
 def _settings(meta: dict) -> str:
     rows = []
     for key, value in meta.items():
-        if key in ("failed", "headline", "leaderboard"):
+        if key in ("failed", "headline", "label_efficiency", "leaderboard"):
             continue  # shown in their own sections
         if isinstance(value, (dict, list, tuple)):
             shown = json.dumps(value, default=str, ensure_ascii=False)

@@ -111,10 +111,10 @@ def diagnose(ev, *, top: int = TOP_ROWS) -> Diagnosis:
         return diag
     diag.classes = np.unique(y)
     diag.per_class = per_class_table(y, pred, diag.classes)
-    # The run's folds: the first `cv` of them are one partition of the rows even
-    # when the run repeats its cross-validation.
     diag.proba = _kept_proba(result, diag.classes)
     if diag.proba is None:
+        # The run's folds: the first `cv` of them are one partition of the rows
+        # even when the run repeats its cross-validation.
         folds = make_folds(ev.y, ev.task, ev.meta["cv"], ev.meta["random_state"])[: ev.meta["cv"]]
         diag.proba = oof_proba(cand.pipeline, ev.X, ev.y, folds)
     if len(diag.classes) == 2:

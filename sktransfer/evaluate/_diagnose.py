@@ -248,13 +248,20 @@ def plot_precision_recall(diag: Diagnosis, path: Path) -> Path:
 
 def thumbnail(value, size: int = THUMBNAIL) -> str | None:
     """A small JPEG of an image row as a ``data:`` URI; ``None`` when it cannot be read."""
+    from PIL import Image
+
     from ..io._image import load_rgb
 
     try:
         img = load_rgb(value, "thumbnail")
     except (ValueError, TypeError, OSError):
         return None
-    img.thumbnail((size, size))
+    scale = size / max(img.size)
+    if scale < 1:
+        img.thumbnail((size, size))
+    elif scale >= 2:  # a tiny image (a 28-pixel digit) is drawn bigger, pixels kept sharp
+        factor = int(scale)
+        img = img.resize((img.width * factor, img.height * factor), Image.Resampling.NEAREST)
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=80)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")

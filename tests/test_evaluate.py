@@ -120,7 +120,13 @@ def test_regression_leaderboard_on_tweets(tweets, tmp_path):
     assert np.isfinite(ev.board["mae_mean"]).all()
     assert (ev.board["mae_mean"] > 0).all()
     names = {p.name for p in ev.write(tmp_path)}
-    assert {"predicted_vs_true.png", "scores.png", "leaderboard.json"} <= names
+    assert {"predicted_vs_true.png", "scores.png", "leaderboard.json", "report.html"} <= names
+    assert not {"per_class.csv", "roc.png", "pr.png"} & names
+    worst = pd.read_csv(tmp_path / "most_confused.csv")  # the largest errors first
+    assert list(worst.columns) == ["true", "predicted", "error", "text"]
+    np.testing.assert_allclose(worst["error"], worst["predicted"] - worst["true"], atol=1e-9)
+    assert worst["error"].abs().is_monotonic_decreasing and len(worst) == 12
+    assert "Rows with the largest errors" in (tmp_path / "report.html").read_text()
 
 
 def test_relative_image_paths_are_taken_from_the_table_folder(photo_dir):

@@ -15,6 +15,7 @@ _WHERE = {
     "Candidate": "._candidates",
     "Columns": "._data",
     "DataError": "._data",
+    "Diagnosis": "._diagnose",
     "Evaluation": "._run",
     "Head": "._heads",
     "PixelFeatures": "..image._pixels",
@@ -22,6 +23,7 @@ _WHERE = {
     "build_candidates": "._candidates",
     "cross_validate_candidates": "._crossval",
     "detect_columns": "._data",
+    "diagnose": "._diagnose",
     "evaluate": "._run",
     "format_leaderboard": "._report",
     "leaderboard": "._crossval",
@@ -41,6 +43,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
     from ._candidates import Candidate, build_candidates, make_encoder
     from ._crossval import METRICS, Result, cross_validate_candidates, leaderboard, make_folds
     from ._data import Columns, DataError, detect_columns, read_data, read_image_folder, read_table
+    from ._diagnose import Diagnosis, diagnose
     from ._heads import HEADS, Head
     from ._report import format_leaderboard
     from ._run import Evaluation, evaluate
@@ -53,6 +56,7 @@ __all__ = [
     "Candidate",
     "Columns",
     "DataError",
+    "Diagnosis",
     "Evaluation",
     "Head",
     "PixelFeatures",
@@ -60,6 +64,7 @@ __all__ = [
     "build_candidates",
     "cross_validate_candidates",
     "detect_columns",
+    "diagnose",
     "evaluate",
     "format_leaderboard",
     "leaderboard",

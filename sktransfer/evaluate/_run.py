@@ -42,6 +42,7 @@ from ._efficiency import (
     plot_efficiency,
     summarize,
 )
+from ._html import write_report
 from ._progress import Progress
 from ._report import write_failed, write_plots, write_skipped, write_tables
 from ._verdict import add_verdicts, headline, holdout_ratio
@@ -98,8 +99,9 @@ class Evaluation:
 
         Also ``failed.csv`` when a candidate could not be scored,
         ``skipped_rows.csv`` when rows were left out (``on_error="skip"``),
-        ``learning_curve.png`` when a head trains in epochs and
-        ``label_efficiency.csv`` / ``.png`` when the curve was measured.
+        ``learning_curve.png`` when a head trains in epochs,
+        ``label_efficiency.csv`` / ``.png`` when the curve was measured, the best
+        candidate's diagnosis and ``report.html`` (see ``write_report``).
         """
         out = Path(out)
         paths = write_tables(out, self.board, self.results, self.meta)
@@ -124,7 +126,7 @@ class Evaluation:
         else:
             for name in ("label_efficiency.csv", "label_efficiency.png"):
                 (out / name).unlink(missing_ok=True)  # a previous run's would be read as this one's
-        return paths
+        return write_report(out, self, paths)  # last: it embeds every PNG written before it
 
 
 def evaluate(

@@ -198,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
         "stops with the row named; skip leaves such rows out and lists them in "
         "skipped_rows.csv (default: %(default)s)",
     )
+    ev.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the candidates' folds on a Dask cluster at this scheduler address, "
+        "e.g. tcp://host:8786 (needs the dask extra; give a --cache folder every worker shares)",
+    )
     _add_encoding(ev)
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")
     ev.set_defaults(run=run_evaluate)
@@ -329,6 +335,7 @@ def run_evaluate(args) -> int:
             progress=progress,
             encoder_params={"batch_size": args.batch_size, "device": args.device},
             on_error=args.on_error,
+            scheduler=args.scheduler,
         )
     ev.meta["data"] = described
     print(f"\n{ev.task}, {ev.meta['rows']} rows, {args.cv}-fold cross-validation\n")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import (
     accuracy_score,
@@ -138,15 +139,25 @@ def _score_folds(cand, res: Result, X, y_arr, task: str, folds, progress: bool) 
     bar = tqdm(
         folds, desc=f"{cand.name:<40.40}", unit="fold", disable=not progress, file=sys.stderr
     )
-    for train, test in bar:
-        with one_blas_thread():
-            model = clone(cand.pipeline).fit(X.iloc[train], y_arr[train])
-            pred = model.predict(X.iloc[test])
+    # Through joblib: under parallel_config(backend="dask") (evaluate's scheduler=)
+    # the folds run on a cluster; otherwise one after another in this process.
+    fitted = Parallel(return_as="generator")(
+        delayed(_fit_predict)(cand.pipeline, X, y_arr, train, test) for train, test in folds
+    )
+    for (_, test), (pred, history) in zip(bar, fitted, strict=True):
         oof[test] = pred
         for metric, (score, _) in METRICS[task].items():
             res.scores[metric].append(float(score(y_arr[test], pred)))
-        res.history = _history(model)
+        res.history = history
     res.oof_pred = oof
+
+
+def _fit_predict(pipeline, X, y_arr, train, test):
+    """Fit a clone on one fold's training rows; its predictions of the test rows
+    and its training history (not the fitted model: it stays where it ran)."""
+    with one_blas_thread():
+        model = clone(pipeline).fit(X.iloc[train], y_arr[train])
+        return model.predict(X.iloc[test]), _history(model)
 
 
 def _history(pipeline):

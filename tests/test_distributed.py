@@ -13,7 +13,6 @@ import itertools
 import os
 import signal
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -211,6 +210,24 @@ def test_image_array_blocks_on_the_gpu_worker(client, digits_images, image_embed
     np.testing.assert_allclose(out, image_embedder.transform(images), atol=1e-4)
 
 
+def test_evaluate_with_a_scheduler_equals_the_local_run(client, tiny_model, texts, tmp_path):
+    from sktransfer.cli import build_parser
+    from sktransfer.evaluate import evaluate
+
+    X, y = texts
+    df = pd.DataFrame({"review": X, "score": y})
+    args = dict(target="score", text=["review"], cv=3, text_models=[tiny_model], progress=False)
+    address = client.scheduler.address
+    remote = evaluate(df, **args, cache=str(tmp_path / "cache"), scheduler=address)
+    local = evaluate(df, **args)
+    cols = ["candidate", "balanced_accuracy_mean", "accuracy_mean"]
+    pd.testing.assert_frame_equal(remote.board[cols], local.board[cols], atol=1e-9)
+    for a, b in zip(remote.results, local.results, strict=True):
+        np.testing.assert_array_equal(a.oof_pred, b.oof_pred)
+    parsed = build_parser().parse_args(["evaluate", "t.csv", "--scheduler", address])
+    assert parsed.scheduler == address
+
+
 def test_a_worker_killed_mid_run_loses_no_stored_embedding(client, tiny_model, texts, tmp_path):
     X, _ = texts
     X = list(dict.fromkeys(X))  # 21 distinct: 6 chunks of up to 4 rows
@@ -241,25 +258,6 @@ def test_a_worker_killed_mid_run_loses_no_stored_embedding(client, tiny_model, t
     assert len(EmbeddingCache(cache)) == len(X)
     local = TextEmbedder(model=tiny_model).fit(X).transform(X)
     np.testing.assert_allclose(out.to_numpy(), local, atol=1e-5)
-    client.wait_for_workers(2)
-
-
-def test_evaluate_with_a_scheduler_equals_the_local_run(client, tiny_model, texts, tmp_path):
-    from sktransfer.cli import build_parser
-    from sktransfer.evaluate import evaluate
-
-    X, y = texts
-    df = pd.DataFrame({"review": X, "score": y})
-    args = dict(target="score", text=["review"], cv=3, text_models=[tiny_model], progress=False)
-    address = client.scheduler.address
-    remote = evaluate(df, **args, cache=str(tmp_path / "cache"), scheduler=address)
-    local = evaluate(df, **args)
-    cols = ["candidate", "balanced_accuracy_mean", "accuracy_mean"]
-    pd.testing.assert_frame_equal(remote.board[cols], local.board[cols], atol=1e-9)
-    for a, b in zip(remote.results, local.results, strict=True):
-        np.testing.assert_array_equal(a.oof_pred, b.oof_pred)
-    parsed = build_parser().parse_args(["evaluate", "t.csv", "--scheduler", address])
-    assert parsed.scheduler == address
 
 
 def test_ray_grid_search_equals_the_local_one(tiny_model, texts, tmp_path):
@@ -273,12 +271,7 @@ def test_ray_grid_search_equals_the_local_one(tiny_model, texts, tmp_path):
     )
     local = GridSearchCV(pipe, GRID, cv=CV).fit(X, y)
     register_ray()
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        runtime_env={"env_vars": {"PYTHONPATH": str(Path(__file__).parents[1])}},
-    )
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         with parallel_config(backend="ray"):
             remote = GridSearchCV(pipe, GRID, cv=CV, n_jobs=-1).fit(X, y)

@@ -37,6 +37,9 @@ from sktransfer.distributed import (  # noqa: E402
     workers_without,
 )
 
+# Each worker process (and each Ray worker) imports torch and loads a model once.
+pytestmark = pytest.mark.slow
+
 GRID = {"logisticregression__C": [0.1, 10.0]}
 CV = StratifiedKFold(3, shuffle=True, random_state=0)
 

@@ -202,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--scheduler",
         metavar="ADDRESS",
         help="run the candidates' folds on a Dask cluster at this scheduler address, "
-        "e.g. tcp://host:8786 (needs the dask extra; give a --cache folder every worker shares)",
+        "e.g. tcp://host:8786, with a --cache folder every worker shares (needs the dask "
+        "extra; default: none, the folds run here one after another)",
     )
     _add_encoding(ev)
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")

@@ -128,7 +128,8 @@ def test_grid_search_on_the_cluster_embeds_each_row_once(client, tiny_model, tex
 
         return [k for k in loaded_models() if tiny_model in map(str, k)]
 
-    assert [len(keys) for keys in client.run(backbones).values()] == [1, 1]
+    loaded = [len(keys) for keys in client.run(backbones).values()]
+    assert max(loaded) == 1  # one copy per worker process, whatever ran there
 
     local_pipe = make_pipeline(TextEmbedder(model=tiny_model), LogisticRegression(max_iter=1000))
     local = GridSearchCV(local_pipe, GRID, cv=CV).fit(X, y)

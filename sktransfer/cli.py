@@ -222,6 +222,13 @@ def build_parser() -> argparse.ArgumentParser:
         "stops with the row named; skip leaves such rows out and lists them in "
         "skipped_rows.csv (default: %(default)s)",
     )
+    ev.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the candidates' folds on a Dask cluster at this scheduler address, "
+        "e.g. tcp://host:8786, with a --cache folder every worker shares (needs the dask "
+        "extra; default: none, the folds run here one after another)",
+    )
     _add_encoding(ev)
     ev.add_argument(
         "-q",
@@ -380,6 +387,7 @@ def run_evaluate(args) -> int:
             progress=progress,
             encoder_params={"batch_size": args.batch_size, "device": args.device},
             on_error=args.on_error,
+            scheduler=args.scheduler,
         )
     ev.meta["data"] = described
     repeats = f" x {args.repeats} repeats" if args.repeats > 1 else ""

@@ -38,6 +38,31 @@ def write_minilm(directory, seed: int = 0) -> str:
     return str(directory)
 
 
+def write_tiny_text_model(directory, seed: int = 0, hidden: int = 32, layers: int = 1) -> str:
+    """Write a sentence-transformers model with MiniLM's tokenizer and a tiny BERT
+    (``layers`` layers of width ``hidden``, seeded random weights) to ``directory``;
+    return its path. It loads and embeds in milliseconds: for tests where what
+    matters is the plumbing around a backbone (processes, caches), not its weights."""
+    import json
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    directory = Path(directory)
+    shutil.copytree(ASSETS, directory, dirs_exist_ok=True)
+    config = BertConfig.from_json_file(str(ASSETS / "config.json"))
+    config.hidden_size, config.num_hidden_layers = hidden, layers
+    config.num_attention_heads, config.intermediate_size = 2, 2 * hidden
+    pooling = directory / "1_Pooling" / "config.json"
+    settings = json.loads(pooling.read_text())
+    pooling.write_text(json.dumps({**settings, "word_embedding_dimension": hidden}))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = BertModel(config)
+    model.save_pretrained(str(directory), safe_serialization=True)
+    return str(directory)
+
+
 def write_efficientnet_lite0(path, seed: int = 0) -> str:
     """Save a state dict of timm's ``tf_efficientnet_lite0`` with seeded random
     weights to ``path``; return the path.

@@ -27,6 +27,10 @@ FILES = sorted(
 )
 SKIPPED: dict[tuple[str, int], str] = {
     # (file, index of the python block in the file, from 1): the reason
+    ("docs/distributed.md", 5): "needs workers tagged GPU=1 and others untagged; "
+    "tests/test_distributed.py runs it on a LocalCluster",
+    ("docs/distributed.md", 6): "starts a Ray runtime; "
+    "tests/test_distributed.py::test_ray_grid_search_equals_the_local_one runs it",
 }
 BLOCK = re.compile(
     r"(?:<!--\s*skip:\s*(?P<skip>.*?)\s*-->\s*\n)?^```python\n(?P<code>.*?)^```", re.S | re.M

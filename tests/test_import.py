@@ -70,6 +70,7 @@ def test_a_public_name_imports_its_module_on_first_use():
     "package",
     [
         "sktransfer",
+        "sktransfer.distributed",
         "sktransfer.evaluate",
         "sktransfer.finetune",
         "sktransfer.heads",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import (
     accuracy_score,
@@ -185,14 +186,18 @@ def _score_folds(cand, res: Result, X, y_arr, task: str, folds):
     oof = np.empty(len(y_arr), dtype=y_arr.dtype)
     first = len(first_repeat(folds))
     histories, oof_proba = [], None
-    for i, (train, test) in enumerate(folds):
-        with one_blas_thread():
-            model = clone(cand.pipeline).fit(X.iloc[train], y_arr[train])
-            pred, proba = predict_once(model, X.iloc[test], proba=task == "classification")
+    # Through joblib: under parallel_config(backend="dask") (evaluate's scheduler=)
+    # the folds run on a cluster; otherwise one after another in this process.
+    fitted = Parallel(return_as="generator")(
+        delayed(_fit_predict)(cand.pipeline, X, y_arr, train, test, task == "classification")
+        for train, test in folds
+    )
+    for i, ((_, test), (pred, proba, classes, history)) in enumerate(
+        zip(folds, fitted, strict=True)
+    ):
         if i < first:
             oof[test] = pred
             if proba is not None:
-                classes = model.classes_
                 if oof_proba is None:
                     res.classes = np.asarray(classes)
                     oof_proba = np.full((len(y_arr), len(classes)), np.nan)
@@ -200,7 +205,6 @@ def _score_folds(cand, res: Result, X, y_arr, task: str, folds):
                     oof_proba[test] = proba
         for metric, (score, _) in METRICS[task].items():
             res.scores[metric].append(float(score(y_arr[test], pred)))
-        history = _history(model)
         if history is not None:
             histories.append(history)
         yield
@@ -226,6 +230,17 @@ def predict_once(model, X, *, proba: bool = True):
     if proba and hasattr(head, "predict_proba"):
         probs = np.asarray(head.predict_proba(features))
     return pred, probs
+
+
+def _fit_predict(pipeline, X, y_arr, train, test, proba: bool):
+    """Fit a clone on one fold's training rows: its predictions of the test rows,
+    their class probabilities and classes (classification) and its training
+    history (not the fitted model: it stays where it ran)."""
+    with one_blas_thread():
+        model = clone(pipeline).fit(X.iloc[train], y_arr[train])
+        pred, probs = predict_once(model, X.iloc[test], proba=proba)
+    classes = getattr(model, "classes_", None) if probs is not None else None
+    return pred, probs, classes, _history(model)
 
 
 def _history(pipeline):

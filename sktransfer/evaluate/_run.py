@@ -11,6 +11,7 @@ from sklearn.base import clone
 
 from .._cache import resolve_cache
 from .._subset import stratified_subset
+from ..distributed._client import joblib_backend
 from ..io._image import MAX_PIXELS
 from ._candidates import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, Candidate, build_candidates
 from ._checks import SKIPPED_COLUMNS, check_encoder_params, check_rows, load_models
@@ -152,6 +153,7 @@ def evaluate(
     progress: bool = True,
     encoder_params=None,
     on_error: str = "raise",
+    scheduler=None,
 ) -> Evaluation:
     """Cross-validate pretrained backbones × heads against a no-transfer baseline.
 
@@ -210,6 +212,11 @@ def evaluate(
         that is not valid Unicode); every row is checked before anything
         trains. ``"raise"``: a :class:`DataError` naming the first such row.
         ``"skip"``: those rows are left out and listed in ``Evaluation.skipped``.
+    scheduler : str, distributed.Client or None
+        Run the candidates' folds on a Dask cluster (joblib's ``dask`` backend):
+        a scheduler address such as ``"tcp://host:8786"`` or a ``Client``. Use a
+        directory ``cache`` that every worker shares (see docs/distributed.md).
+        ``None``: here, one fold after another.
 
     Returns
     -------
@@ -301,10 +308,15 @@ def evaluate(
                 "no transfer candidate is left: only the reference and the baselines are scored.",
                 stacklevel=2,
             )
-        scored = iter(
-            cross_validate_candidates(runnable, X, y, task=task, folds=folds, progress=bar)
-        )
-        results = [next(scored) if id(c) in runs else _unloaded(c, unloadable) for c in candidates]
+        # Under a scheduler the folds run on the cluster (joblib's dask backend); the
+        # candidates are consumed inside the block, as the generator runs lazily.
+        with joblib_backend(scheduler):
+            scored = iter(
+                cross_validate_candidates(runnable, X, y, task=task, folds=folds, progress=bar)
+            )
+            results = [
+                next(scored) if id(c) in runs else _unloaded(c, unloadable) for c in candidates
+            ]
         board = _judge(leaderboard(results, task), results, candidates, sizes, task, folds)
         pair = _efficiency_pair(board, candidates) if fractions else None
         efficiency = None

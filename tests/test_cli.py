@@ -224,7 +224,9 @@ def test_evaluate_image_folder_save_and_predict(digit_folder, tmp_path, capsys):
 @pytest.mark.slow
 @pytest.mark.parametrize("demo", ["reviews", "digits"])
 def test_builtin_demo_and_its_cache(demo, tmp_path, capsys):
+    # One repeat and no label-efficiency curve: the cache is the point here.
     args = ["evaluate", "--demo", demo, "--rows", "20", "--cv", "2", "-q",
+            "--repeats", "1", "--fractions", "none",
             "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "report")]  # fmt: skip
     assert main(args) == 0
     out = capsys.readouterr().out
@@ -232,6 +234,7 @@ def test_builtin_demo_and_its_cache(demo, tmp_path, capsys):
     baseline = {"reviews": "tf-idf + logreg", "digits": "pixels + logreg"}[demo]
     assert baseline in out
     assert (tmp_path / "report" / "confusion_matrix.png").read_bytes()[:8] == PNG_MAGIC
+    assert not (tmp_path / "report" / "label_efficiency.csv").exists()
     # Each row went through the backbone once, however many folds used it...
     assert "cache: 20 rows embedded" in out
     # ...and a second run over the same data does not use the backbone at all.

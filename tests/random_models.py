@@ -38,6 +38,65 @@ def write_minilm(directory, seed: int = 0) -> str:
     return str(directory)
 
 
+def write_tiny_sentence_model(
+    directory, seed: int = 0, *, words: int = 2000, width: int = 32
+) -> str:
+    """Write a tiny sentence-transformers model (one layer of ``width``, mean
+    pooling) with seeded random weights and MiniLM's tokenizer cut to its first
+    ``words`` tokens (special tokens, characters, the commonest words) to
+    ``directory`` (plus the ``##x`` continuations); return its path. Distilling
+    it to a static model takes seconds, where MiniLM takes over a minute."""
+    import json
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    directory = Path(directory)
+    shutil.copytree(ASSETS, directory, dirs_exist_ok=True)
+    full = (ASSETS / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    # The unused slots go; the one-character continuations ("##e") stay, so that
+    # every word still tokenizes into known pieces.
+    head = [t for t in full[:words] if not t.startswith("[unused")]
+    vocab = head + [t for t in full[words:] if t.startswith("##") and len(t) == 3]
+    (directory / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    config = BertConfig.from_json_file(str(ASSETS / "config.json"))
+    config.update(
+        {
+            "vocab_size": len(vocab),
+            "hidden_size": width,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "intermediate_size": 2 * width,
+        }
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = BertModel(config)
+    model.save_pretrained(str(directory), safe_serialization=True)
+    pooling = json.loads((ASSETS / "1_Pooling" / "config.json").read_text())
+    pooling["word_embedding_dimension"] = width
+    (directory / "1_Pooling" / "config.json").write_text(json.dumps(pooling, indent=2))
+    return str(directory)
+
+
+def write_random_static_model(directory, seed: int = 0, *, dim: int = 16) -> str:
+    """Write a static model (model2vec's layout) with MiniLM's tokenizer and
+    seeded random token vectors to ``directory``; return its path. Instant, for
+    tests where the vectors' meaning is not the point."""
+    import numpy as np
+    from model2vec import StaticModel
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers
+    from tokenizers.models import WordPiece
+
+    vocab = (ASSETS / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    tokenizer = Tokenizer(WordPiece({t: i for i, t in enumerate(vocab)}, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    vectors = np.random.default_rng(seed).normal(size=(len(vocab), dim)).astype(np.float32)
+    StaticModel(vectors=vectors, tokenizer=tokenizer, normalize=True).save_pretrained(directory)
+    return str(directory)
+
+
 def write_efficientnet_lite0(path, seed: int = 0) -> str:
     """Save a state dict of timm's ``tf_efficientnet_lite0`` with seeded random
     weights to ``path``; return the path.

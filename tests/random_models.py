@@ -39,7 +39,7 @@ def write_minilm(directory, seed: int = 0) -> str:
 
 
 def write_tiny_sentence_model(
-    directory, seed: int = 0, *, words: int = 2000, width: int = 32
+    directory, seed: int = 0, *, words: int = 3000, width: int = 32
 ) -> str:
     """Write a tiny sentence-transformers model (one layer of ``width``, mean
     pooling) with seeded random weights and MiniLM's tokenizer cut to its first

@@ -34,10 +34,10 @@ def static_backbone(name: str, *, source=None) -> Backbone:
     def identity(weights=None) -> dict:
         path = where()
         folder = _local_folder(path)
-        return {
-            "source": path,
-            "files": None if folder is None else files_digest(_layout_files(folder)),
-        }
+        # The files' content names the vectors, wherever they lie (a copy, another machine).
+        return (
+            {"source": path} if folder is None else {"files": files_digest(_layout_files(folder))}
+        )
 
     return Backbone(
         name=name,

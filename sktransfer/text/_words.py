@@ -272,11 +272,13 @@ class WordVectorEmbedder(NumpyTextEmbedder):
         index = self.model_.index
         if not any(w in index for w in words):
             shown = f"its words {words[:3]!r}" if words else "it has no words"
-            raise ValueError(
-                f"{name}: {OOV} ({shown}; {len(index)} words have vectors). "
-                "Pass on_error='zero' or 'nan' to give such rows a zero (NaN) vector, or "
+            fix = (
+                " Pass on_error='zero' or 'nan' to give such rows a zero (NaN) vector, or "
                 "use vectors that cover these words."
+                if self.on_error == "raise"
+                else ""
             )
+            raise ValueError(f"{name}: {OOV} ({shown}; {len(index)} words have vectors).{fix}")
 
     def _embed(self, rows, positions):
         words_of, index = self._words_of(), self.model_.index

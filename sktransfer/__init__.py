@@ -19,15 +19,18 @@ _WHERE = {
     "ImageEmbedder": ".image",
     "ImageRegressor": ".finetune",
     "SetFitClassifier": ".finetune",
+    "StaticEmbedder": ".text",
     "TextClassifier": ".finetune",
     "TextEmbedder": ".text",
     "TextRegressor": ".finetune",
+    "WordVectorEmbedder": ".text",
     "clear_models": "._registry",
     "get_backbone": "._backbones",
     "register_family": "._backbones",
     "list_backbones": "._backbones",
     "loaded_models": "._registry",
     "register_backbone": "._backbones",
+    "distill_static": ".text",
 }
 if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
     from ._backbones import get_backbone, list_backbones, register_backbone, register_family
@@ -41,7 +44,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
         TextRegressor,
     )
     from .image import ImageEmbedder
-    from .text import TextEmbedder
+    from .text import StaticEmbedder, TextEmbedder, WordVectorEmbedder, distill_static
 
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)
 
@@ -51,11 +54,14 @@ __all__ = [
     "ImageEmbedder",
     "ImageRegressor",
     "SetFitClassifier",
+    "StaticEmbedder",
     "TextClassifier",
     "TextEmbedder",
     "TextRegressor",
+    "WordVectorEmbedder",
     "__version__",
     "clear_models",
+    "distill_static",
     "get_backbone",
     "list_backbones",
     "loaded_models",

@@ -95,7 +95,12 @@ def _builtins() -> None:
         # Families in the order "auto" tries them, then the shipped entries.
         # Registered here, not when their modules are imported: importing a
         # module early (a doctest run, a user's import) must not change the order.
-        for module in (".image._torchvision", ".image._timm", ".text._family"):
+        for module in (
+            ".image._torchvision",
+            ".image._timm",
+            ".text._family",
+            ".text._static",
+        ):
             importlib.import_module(module, __package__).register()
         from ._weights import register_shipped
 

@@ -24,7 +24,6 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils.validation import check_is_fitted
 
 from ._cache import digest, library_versions, namespace_of, resolve_cache
-from ._device import device_after_unpickle, resolve_device
 from ._normalize import l2_normalize
 
 ON_ERROR = {"raise": None, "nan": np.nan, "zero": 0.0}
@@ -71,8 +70,23 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self
         """
         self._usable_rows(X)
-        self._fit_backbone(resolve_device(self.device))
+        self._fit_backbone(self._resolve_device())
         return self
+
+    def _resolve_device(self):
+        """Where ``_load`` puts the backbone (encoders that compute with NumPy
+        override it, and never import torch)."""
+        from ._device import resolve_device
+
+        return resolve_device(self.device)
+
+    def _device_after_unpickle(self, saved: str):
+        """The device to reload on after unpickling (``saved``: where it ran)."""
+        import torch
+
+        from ._device import device_after_unpickle
+
+        return device_after_unpickle(self.device, torch.device(saved))
 
     def _usable_rows(self, X):
         """The rows of ``X`` to embed, their positions in ``X`` (None: all), the
@@ -193,7 +207,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def fit_transform(self, X, y=None, **fit_params):
         """Fit, then embed ``X`` (validated once)."""
         usable = self._usable_rows(X)
-        self._fit_backbone(resolve_device(self.device))
+        self._fit_backbone(self._resolve_device())
         return self._transform_usable(*usable)
 
     @property
@@ -230,9 +244,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def __setstate__(self, state):
         super().__setstate__(state)
         if "device_" in state:
-            import torch
-
-            device = device_after_unpickle(self.device, torch.device(state["device_"]))
+            device = self._device_after_unpickle(state["device_"])
             self.device_ = device
             self.model_ = self._load(device)
             self._loaded_identity_ = self._loaded_identity()

@@ -38,11 +38,18 @@ def write_minilm(directory, seed: int = 0) -> str:
     return str(directory)
 
 
-def write_tiny_text_model(directory, seed: int = 0, hidden: int = 32, layers: int = 1) -> str:
+def write_tiny_text_model(
+    directory, seed: int = 0, *, width: int = 32, layers: int = 1, words: int | None = None
+) -> str:
     """Write a sentence-transformers model with MiniLM's tokenizer and a tiny BERT
-    (``layers`` layers of width ``hidden``, seeded random weights) to ``directory``;
-    return its path. It loads and embeds in milliseconds: for tests where what
-    matters is the plumbing around a backbone (processes, caches), not its weights."""
+    (``layers`` layers of ``width``, mean pooling, seeded random weights) to
+    ``directory``; return its path. It loads and embeds in milliseconds: for tests
+    where what matters is the plumbing around a backbone (processes, caches,
+    distillation), not its weights. ``words``: keep only the first ``words``
+    tokens of the vocabulary (special tokens, characters, the commonest words) plus
+    the one-character continuations (``##e``), so that every word still tokenizes
+    into known pieces; distilling such a model to a static one takes seconds,
+    where MiniLM takes over a minute."""
     import json
 
     import torch
@@ -51,15 +58,44 @@ def write_tiny_text_model(directory, seed: int = 0, hidden: int = 32, layers: in
     directory = Path(directory)
     shutil.copytree(ASSETS, directory, dirs_exist_ok=True)
     config = BertConfig.from_json_file(str(ASSETS / "config.json"))
-    config.hidden_size, config.num_hidden_layers = hidden, layers
-    config.num_attention_heads, config.intermediate_size = 2, 2 * hidden
-    pooling = directory / "1_Pooling" / "config.json"
-    settings = json.loads(pooling.read_text())
-    pooling.write_text(json.dumps({**settings, "word_embedding_dimension": hidden}))
+    settings = {
+        "hidden_size": width,
+        "num_hidden_layers": layers,
+        "num_attention_heads": 2,
+        "intermediate_size": 2 * width,
+    }
+    if words is not None:
+        full = (ASSETS / "vocab.txt").read_text(encoding="utf-8").splitlines()
+        head = [t for t in full[:words] if not t.startswith("[unused")]
+        vocab = head + [t for t in full[words:] if t.startswith("##") and len(t) == 3]
+        (directory / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+        settings["vocab_size"] = len(vocab)
+    config.update(settings)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = BertModel(config)
     model.save_pretrained(str(directory), safe_serialization=True)
+    pooling = json.loads((ASSETS / "1_Pooling" / "config.json").read_text())
+    pooling["word_embedding_dimension"] = width
+    (directory / "1_Pooling" / "config.json").write_text(json.dumps(pooling, indent=2))
+    return str(directory)
+
+
+def write_random_static_model(directory, seed: int = 0, *, dim: int = 16) -> str:
+    """Write a static model (model2vec's layout) with MiniLM's tokenizer and
+    seeded random token vectors to ``directory``; return its path. Instant, for
+    tests where the vectors' meaning is not the point."""
+    import numpy as np
+    from model2vec import StaticModel
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers
+    from tokenizers.models import WordPiece
+
+    vocab = (ASSETS / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    tokenizer = Tokenizer(WordPiece({t: i for i, t in enumerate(vocab)}, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    vectors = np.random.default_rng(seed).normal(size=(len(vocab), dim)).astype(np.float32)
+    StaticModel(vectors=vectors, tokenizer=tokenizer, normalize=True).save_pretrained(directory)
     return str(directory)
 
 

@@ -17,15 +17,22 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import estimator_checks as ec
 
-from sktransfer import ImageEmbedder, TextEmbedder
+from sktransfer import ImageEmbedder, StaticEmbedder, TextEmbedder, WordVectorEmbedder
 
+# A static model with random vectors, registered under this name by a fixture below.
+STATIC = "random-static-for-tests"
 # One table of cheap constructor params feeds every check below.
 ESTIMATORS = [
     TextEmbedder(batch_size=4),
     ImageEmbedder(image_size=64, batch_size=4),
+    StaticEmbedder(model=STATIC, batch_size=4),
+    WordVectorEmbedder(vector_size=16, batch_size=4),
 ]
+TEXTS = ["the soup was cold", "great coffee, would buy again", "meh"]
 INPUTS = {
-    "TextEmbedder": ["the soup was cold", "great coffee, would buy again", "meh"],
+    "TextEmbedder": TEXTS,
+    "StaticEmbedder": TEXTS,
+    "WordVectorEmbedder": TEXTS,
     "ImageEmbedder": list(
         np.random.default_rng(0).integers(0, 255, (3, 40, 40, 3), dtype=np.uint8)
     ),
@@ -49,6 +56,19 @@ def _ids(est):
     return type(est).__name__
 
 
+@pytest.fixture(scope="module", autouse=True)
+def random_static_model(tmp_path_factory):
+    from random_models import write_random_static_model
+
+    from sktransfer._backbones import add_backbone, unregister_backbone
+    from sktransfer.text._static import static_backbone
+
+    path = write_random_static_model(tmp_path_factory.mktemp("static") / "model")
+    add_backbone(static_backbone(STATIC, source=lambda: path), replace=True)
+    yield path
+    unregister_backbone(STATIC, kind="text")
+
+
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
 def test_parametrize_with_checks_skips_by_tag_only(estimator):
     # sklearn's generic checks feed 2-D numeric arrays. The estimators say by tag
@@ -67,7 +87,7 @@ def test_parametrize_with_checks_skips_by_tag_only(estimator):
     X = INPUTS[_ids(estimator)]
     assert clone(estimator).fit(X).transform(X).shape[0] == len(X)
     tags = estimator.__sklearn_tags__().input_tags
-    assert tags.string is (_ids(estimator) == "TextEmbedder")
+    assert tags.string is (_ids(estimator) != "ImageEmbedder")
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
@@ -177,10 +197,10 @@ def test_pickling_leaves_the_fitted_object_intact(estimator):
     # strip the live object of its model.
     X = INPUTS[_ids(estimator)]
     est = clone(estimator).fit(X)
-    before = est.transform(X)
+    before, device, model = est.transform(X), est.device_, est.model_
     pickle.dumps(est)
     np.testing.assert_array_equal(est.transform(X), before)
-    assert not isinstance(est.device_, str)
+    assert est.device_ is device and est.model_ is model
 
 
 def test_pipeline_memory_works_with_encoders(tmp_path):

@@ -16,6 +16,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 # Arguments that make each example small enough for the test suite.
 SMALL = {
     "text_classification_cv.py": ["--rows", "30", "--cv", "3"],
+    "word_vectors_and_static.py": ["--rows", "60", "--cv", "3"],
     "image_gridsearch_backbones.py": ["--rows", "20", "--cv", "2", "--image-size", "64"],
     "mixed_dataframe_columntransformer.py": ["--rows", "30", "--cv", "3"],
     "finetune_unfreeze_digits.py": [
@@ -33,6 +34,7 @@ SMALL = {
 # prints its candidates best first, so there only the set is fixed).
 MODELS = {
     "text_classification_cv.py": ["tf-idf + logreg", "MiniLM + logreg"],
+    "word_vectors_and_static.py": ["tf-idf + logreg", "word2vec (SIF) + logreg"],
     "mixed_dataframe_columntransformer.py": ["numbers + hour", "text + numbers + hour"],
     "finetune_unfreeze_digits.py": [
         "frozen embeddings + logistic regression",

@@ -1,0 +1,140 @@
+"""Distil a static model from a sentence-transformers model, once, and keep it.
+
+model2vec does the distillation: every token of the teacher's vocabulary goes
+through the transformer once, the outputs are reduced by PCA to ``dim`` and
+weighted (SIF), and the table is saved in model2vec's layout. model2vec's own
+``distill`` extra pins ``transformers<5.4``; sktransfer depends on model2vec and
+its ``skeletoken`` dependency directly instead (the ``static`` extra), which
+distils with the transformers 5.x that sentence-transformers needs, and its
+test suite distils a tiny model to keep that route working.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from numbers import Integral
+from pathlib import Path
+
+RECORD = "sktransfer_distill.json"
+# sentence-transformers pooling modes -> model2vec's names for the same reduction.
+POOLING = {"mean": "mean", "cls": "first", "lasttoken": "last"}
+
+
+def distill_static(
+    model="all-MiniLM-L6-v2",
+    *,
+    path,
+    dim: int = 256,
+    device="auto",
+    overwrite: bool = False,
+) -> str:
+    """Distil a static model from a sentence-transformers model and save it.
+
+    The result loads with :class:`~sktransfer.text.StaticEmbedder`
+    (``StaticEmbedder(model=path)``). Distilling the shipped all-MiniLM-L6-v2
+    takes about 80 s on two CPU cores; a second call with the same teacher and
+    settings finds the saved model and returns at once.
+
+    Parameters
+    ----------
+    model : str or path, default="all-MiniLM-L6-v2"
+        The teacher: anything :class:`~sktransfer.TextEmbedder` loads (a
+        registered text backbone, a local sentence-transformers directory, or a
+        hub name); the default is the MiniLM shipped for offline use.
+    path : str or path
+        Directory to write the static model to.
+    dim : int, default=256
+        Size of the static vectors (PCA of the teacher's token outputs; at most
+        the teacher's width).
+    device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
+        Where the teacher runs during distillation.
+    overwrite : bool, default=False
+        Replace what ``path`` holds when it is not this distillation.
+
+    Returns
+    -------
+    str
+        ``path``, ready for ``StaticEmbedder(model=path)``.
+
+    Examples
+    --------
+    >>> from sktransfer.text import StaticEmbedder, distill_static
+    >>> path = distill_static(dim=256, path="minilm-static")  # doctest: +SKIP
+    >>> StaticEmbedder(model=path).fit_transform(["good coffee"]).shape  # doctest: +SKIP
+    (1, 256)
+    """
+    if isinstance(dim, bool) or not isinstance(dim, Integral) or dim < 2:
+        raise ValueError(f"dim={dim!r}; use an int of at least 2, e.g. 256.")
+    from .._backbones import get_backbone
+    from .._cache import library_versions
+    from ._static import is_static_dir
+
+    out = Path(path).expanduser()
+    entry = get_backbone(os.fspath(model) if isinstance(model, os.PathLike) else model, kind="text")
+    teacher_id = entry.identity(None) if entry.identity else {"source": entry.name}
+    record = _plain(
+        {
+            "teacher": entry.name,
+            "teacher_identity": teacher_id,
+            "dim": int(dim),
+            "libraries": library_versions(("model2vec", "skeletoken")),
+        }
+    )
+    saved = out / RECORD
+    if saved.is_file() and is_static_dir(out) and json.loads(saved.read_text()) == record:
+        return str(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise ValueError(
+            f"path={str(out)!r} already holds something other than this distillation "
+            f"(of {entry.name!r} to dim={dim}); choose another path, or pass overwrite=True."
+        )
+    static = _distill(entry, int(dim), device)
+    out.mkdir(parents=True, exist_ok=True)
+    static.save_pretrained(out)
+    saved.write_text(json.dumps(record, indent=2, sort_keys=True))
+    return str(out)
+
+
+def _distill(entry, dim: int, device):
+    try:
+        from model2vec.distill import distill_from_model
+    except ImportError as exc:  # an optional dependency
+        raise ImportError(
+            "distilling a static model needs model2vec and skeletoken: "
+            "pip install 'sktransfer[static]'"
+        ) from exc
+    from .._device import resolve_device
+
+    device = resolve_device(device)
+    # A fresh copy, not the shared one: model2vec reshapes the teacher's embeddings.
+    teacher = entry.loader(device)
+    transformer = getattr(teacher[0], "auto_model", None)
+    if transformer is None:
+        raise ValueError(
+            f"cannot distil {entry.name!r}: its first module is "
+            f"{type(teacher[0]).__name__}, not a transformer."
+        )
+    return distill_from_model(
+        model=transformer,
+        tokenizer=teacher.tokenizer,
+        device=str(device),
+        pca_dims=dim,
+        pooling=_pooling(teacher),
+    )
+
+
+def _pooling(teacher) -> str:
+    """The teacher's own pooling, in model2vec's words (mean when unknown)."""
+    for module in teacher:
+        mode = getattr(module, "pooling_mode", None)
+        if mode is None and hasattr(module, "get_pooling_mode_str"):
+            mode = module.get_pooling_mode_str()
+        if isinstance(mode, str):
+            return POOLING.get(mode, "mean")
+    return "mean"
+
+
+def _plain(value):
+    """``value`` as JSON reads it back (tuples become lists), to compare records."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))

@@ -1,0 +1,238 @@
+"""StaticEmbedder: a static model (one vector per token, averaged; no
+transformer at inference) as an sklearn transformer.
+
+Static models are read with ``model2vec`` from a directory in its layout
+(``model.safetensors``, ``tokenizer.json``, ``config.json``): safetensors
+arrays, a JSON tokenizer and a JSON config. Loading one runs no code from the
+files and unpickles nothing. :func:`sktransfer.text.distill_static` writes one
+from any sentence-transformers model.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .._backbones import Backbone, get_backbone, register_family
+from .._registry import shared_model
+from ._numpy import NumpyTextEmbedder, check_rows_per_step, files_digest
+
+FAMILY = "static"
+DEFAULT_STATIC_MODEL = "minishlab/potion-base-8M"
+
+
+def static_backbone(name: str, *, source=None) -> Backbone:
+    """A static model directory (or hub name) as a registry entry of the
+    ``static`` family; ``source()`` gives where to load it from (``name``)."""
+
+    def where() -> str:
+        return os.fspath(source() if source is not None else name)
+
+    def load(device=None):
+        return load_static_model(where())
+
+    def identity(weights=None) -> dict:
+        path = where()
+        folder = _local_folder(path)
+        # The files' content names the vectors, wherever they lie (a copy, another machine).
+        return (
+            {"source": path} if folder is None else {"files": files_digest(_layout_files(folder))}
+        )
+
+    return Backbone(
+        name=name,
+        kind="text",
+        loader=load,
+        family=FAMILY,
+        identity=identity,
+        description=f"static model {name}",
+    )
+
+
+def _local_folder(path: str) -> Path | None:
+    """The local folder of a static model: the directory itself, or the copy of a
+    hub model in the local hub cache; None when there is none."""
+    if os.path.isdir(path):
+        return Path(path)
+    from model2vec.persistence.hf import maybe_get_cached_model_path
+
+    folder = maybe_get_cached_model_path(path)
+    return folder if folder is not None and is_static_dir(folder) else None
+
+
+def _layout_files(folder: Path) -> list[Path]:
+    from model2vec.persistence.datamodels import FOLDER_LAYOUTS
+
+    for layout in FOLDER_LAYOUTS:
+        layout = layout.with_parent(Path(folder))
+        if layout.is_valid():
+            return [layout.config, layout.embeddings, layout.tokenizer]
+    return []
+
+
+def is_static_dir(folder) -> bool:
+    """Whether ``folder`` holds a static model in one of model2vec's layouts."""
+    return bool(_layout_files(Path(folder)))
+
+
+def load_static_model(source: str):
+    """Load a ``model2vec.StaticModel`` from a directory or a hub name, or raise
+    ``ValueError`` saying what the source is and what to do."""
+    try:
+        from model2vec import StaticModel
+    except ImportError as exc:  # an optional dependency
+        raise ImportError(
+            "static models need the model2vec package: pip install 'sktransfer[static]'"
+        ) from exc
+    local = os.path.isdir(source)
+    if local and not is_static_dir(source):
+        hint = (
+            "it is a sentence-transformers model, not a static one; distil a static "
+            f"model from it first: sktransfer.text.distill_static(model={source!r}, "
+            "path='its-static-copy'), then StaticEmbedder(model='its-static-copy')"
+            if os.path.isfile(os.path.join(source, "modules.json"))
+            else "the directory holds no model.safetensors, tokenizer.json and config.json"
+        )
+        raise ValueError(f"cannot load static model {source!r}: {hint}.")
+    try:
+        return StaticModel.from_pretrained(source, force_download=False)
+    except Exception as exc:  # the hub raises many types; all mean "could not load"
+        hint = (
+            "the directory could not be read as a model2vec model"
+            if local
+            else "it is not a local directory, and fetching it from the Hugging Face hub "
+            "failed (no network, or no such model). Distil one offline from the shipped "
+            "MiniLM: sktransfer.text.distill_static(model='all-MiniLM-L6-v2', "
+            "path='minilm-static'), then StaticEmbedder(model='minilm-static')"
+        )
+        raise ValueError(f"cannot load static model {source!r}: {hint}. ({exc})") from exc
+
+
+def _resolve(model) -> Backbone | None:
+    if isinstance(model, os.PathLike):
+        model = os.fspath(model)
+    return static_backbone(model) if isinstance(model, str) else None
+
+
+def register() -> None:
+    """Add this family to the registry (the registry calls it, in its order)."""
+    register_family(FAMILY, _resolve, kind="text")
+
+
+class StaticEmbedder(NumpyTextEmbedder):
+    """Embed texts with a static model: one vector per token, averaged.
+
+    A static model is distilled from a sentence transformer (see
+    :func:`sktransfer.text.distill_static`): each token of its vocabulary is
+    embedded once by the transformer, and those vectors are kept. Embedding a
+    text is then a tokenizer pass and a mean, with NumPy on the CPU: tens of
+    times faster than the transformer, at a small cost in accuracy (see
+    ``docs/benchmarks.md``). Nothing is loaded in ``__init__``; ``fit`` loads
+    the model once per process for all clones.
+
+    Parameters
+    ----------
+    model : str or path, default="minishlab/potion-base-8M"
+        A directory holding a static model in model2vec's layout (e.g. written
+        by :func:`~sktransfer.text.distill_static`), a backbone registered with
+        ``family="static"``, or a model2vec model name on the Hugging Face hub.
+        Loading reads safetensors and JSON only: no code runs from the files.
+    batch_size : int, default=1024
+        Texts tokenized and averaged per step.
+    normalize : bool, default=False
+        L2-normalise each embedding. The model's own config decides whether its
+        vectors are already unit length (distilled models: yes), the way a
+        sentence-transformers model's ``Normalize`` module does.
+    verbose : bool, default=False
+        Show a progress bar while embedding, and cache statistics.
+    cache : None, True, "memory", path, joblib.Memory or EmbeddingCache, default=None
+        Reuse embeddings of texts seen before (see :class:`~sktransfer.EmbeddingCache`).
+        Keys are the model files' SHA-256, model2vec's version and each text.
+    on_error : {"raise", "nan", "zero"}, default="raise"
+        What an unusable row (missing, not a string, not valid Unicode) does:
+        an error naming it, or a NaN (zero) output row listed in ``failed_rows_``.
+        A text with no token (``""``) is a zero vector, not an error.
+
+    Attributes
+    ----------
+    model_ : model2vec.StaticModel
+        The loaded model (shared with clones that use the same files).
+    device_ : str
+        ``"cpu"``: static models run with NumPy.
+    n_features_out_ : int
+        Embedding size (the distillation's ``dim``).
+    vocabulary_size_ : int
+        Tokens with a vector.
+    embedding_id_ : str
+        Digest of what determines the embeddings (the cache namespace).
+    cache_stats_ : dict
+        ``hits``, ``misses`` and ``rows_embedded`` by this encoder's transforms.
+    failed_rows_ : list of dict
+        The rows the last ``transform`` could not embed (``on_error`` other
+        than ``"raise"``): ``row`` (position), ``name`` and ``cause``.
+
+    Examples
+    --------
+    >>> from sktransfer.text import StaticEmbedder, distill_static
+    >>> path = distill_static(dim=256, path="minilm-static")  # doctest: +SKIP
+    >>> emb = StaticEmbedder(model=path).fit(["a first text"])  # doctest: +SKIP
+    >>> emb.transform(["hello world", "good morning"]).shape  # doctest: +SKIP
+    (2, 256)
+    """
+
+    def __init__(
+        self,
+        *,
+        model=DEFAULT_STATIC_MODEL,
+        batch_size=1024,
+        normalize=False,
+        verbose=False,
+        cache=None,
+        on_error="raise",
+    ):
+        self.model = model
+        self.batch_size = batch_size
+        self.normalize = normalize
+        self.verbose = verbose
+        self.cache = cache
+        self.on_error = on_error
+
+    _libraries = ("numpy", "model2vec", "tokenizers")
+
+    def _backbone(self) -> Backbone:
+        if not isinstance(self.model, (str, os.PathLike)):
+            raise TypeError(
+                f"model={self.model!r} must be a static model directory, a registered "
+                "static backbone or a model2vec name on the Hugging Face hub."
+            )
+        return get_backbone(os.fspath(self.model), kind="text", family=FAMILY)
+
+    def _load(self, device):
+        check_rows_per_step(self.batch_size)
+        entry = self._backbone()
+        identity = entry.identity(None) if entry.identity else {}
+        # The files' digest is in the key: files rewritten in place are loaded again.
+        key = ("text", FAMILY, entry.name, repr(identity))
+        return shared_model(key, lambda: entry.loader(device))
+
+    def _fit_backbone(self, device) -> None:
+        super()._fit_backbone(device)
+        self.vocabulary_size_ = len(self.model_.tokens)
+
+    def _loaded_identity(self) -> dict:
+        entry = self._backbone()
+        identity = entry.identity(None) if entry.identity else {"source": entry.name}
+        return {"kind": FAMILY, **identity, "normalize": bool(self.model_.normalize)}
+
+    def _identity(self) -> dict:
+        return dict(self._loaded_identity_)
+
+    def _embed(self, rows, positions):
+        texts = [rows.values[i] for i in positions]
+        # max_length=None: a static model has no window, every token counts.
+        return self.model_.encode(
+            texts,
+            batch_size=int(self.batch_size),
+            max_length=None,
+            show_progress_bar=bool(self.verbose),
+        )

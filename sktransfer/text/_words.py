@@ -1,0 +1,297 @@
+"""WordVectorEmbedder: texts as pooled word vectors (word2vec, GloVe, fastText),
+the classic transfer recipe, as an sklearn transformer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .._registry import shared_model
+from ..base import check_on_error
+from ..io import check_text_row, split_usable, text_rows
+from ._numpy import NumpyTextEmbedder, check_rows_per_step, files_digest
+from ._word_vectors import (
+    check_vectors_file,
+    file_format,
+    load_vectors,
+    pooling_weights,
+    tokenizer,
+    train_word2vec,
+    vectors_digest,
+)
+
+# In every "no word has a vector" message, so oov_rows_ can pick those rows out.
+OOV = "no word of this text has a vector"
+
+
+class WordVectorEmbedder(NumpyTextEmbedder):
+    """Embed texts as the weighted mean of their words' vectors.
+
+    The vectors come from a file (word2vec binary or text, GloVe text, fastText
+    ``.vec``), read as numbers and words only, or are trained on the texts given
+    to ``fit`` (word2vec with one worker and a fixed seed: the same texts give
+    the same vectors). Words are found by a regular expression; a word with no
+    vector is skipped. The pooling weights (TF-IDF or SIF) are learned from the
+    texts given to ``fit``.
+
+    A text none of whose words has a vector (``""``, or only unknown words) is
+    an unusable row: with ``on_error="raise"`` an error names it; with
+    ``"nan"`` / ``"zero"`` its output row is NaN (zeros), a warning names it and
+    ``oov_rows_`` lists it.
+
+    Parameters
+    ----------
+    model : None, str or path, default=None
+        ``None``: train word2vec on the texts given to ``fit``. A path: a
+        word-vector file (see ``format``).
+    format : {"auto", "binary", "text", "glove", "pickle"}, default="auto"
+        How to read ``model``. ``"auto"``: ``.bin`` is word2vec binary, a text
+        file whose first line is "<words> <dim>" is word2vec text (fastText's
+        ``.vec`` too), another text file is GloVe. gensim's own ``.model`` /
+        ``.kv`` files are pickles: ``"auto"`` refuses them, and ``"pickle"``
+        loads them, running code from the file (only for files you made).
+    pooling : {"mean", "tfidf", "sif"}, default="mean"
+        How the words' vectors are averaged: equally; by inverse document
+        frequency (each occurrence counts, so by TF-IDF); or by SIF weights
+        ``1e-3 / (1e-3 + p(word))``, ``p`` the word's share of the fit texts.
+        Words the fit texts lack get the largest weight.
+    vector_size, window, min_count, epochs : int, default=100, 5, 1, 5
+        word2vec's settings when ``model=None`` (gensim's names and meaning).
+    lowercase : bool, default=True
+        Lower-case texts before finding words (GloVe and trained vectors are
+        lower-case; word2vec's GoogleNews vectors are not).
+    token_pattern : str, default=r"(?u)\\b\\w+\\b"
+        The regular expression of a word.
+    random_state : int, RandomState or None, default=0
+        Seed of word2vec's training (``model=None``).
+    batch_size : int, default=1024
+        Texts pooled per step (and stored in the cache together).
+    normalize : bool, default=False
+        L2-normalise each embedding.
+    verbose : bool, default=False
+        Print cache statistics.
+    cache : None, True, "memory", path, joblib.Memory or EmbeddingCache, default=None
+        Reuse embeddings of texts seen before (see :class:`~sktransfer.EmbeddingCache`).
+        Keys are the vectors' digest, the pooling weights and each text.
+    on_error : {"raise", "nan", "zero"}, default="raise"
+        What an unusable row (missing, not a string, or no word with a vector)
+        does: an error naming it, or a NaN (zero) output row listed in
+        ``failed_rows_`` with a warning.
+
+    Attributes
+    ----------
+    model_ : WordVectors
+        The words and their vectors (``words``, ``vectors``); shared with clones
+        that read the same file. Vectors trained in ``fit`` are pickled with the
+        encoder; a file's vectors are not (the path is).
+    vocabulary_size_ : int
+        Words with a vector.
+    corpus_coverage_ : float
+        Share of the word occurrences in the fit texts that have a vector.
+    oov_rows_ : list of int
+        Positions of the rows of the last ``transform`` with no word that has a
+        vector (``on_error`` other than ``"raise"``).
+    device_ : str
+        ``"cpu"``: word vectors are pooled with NumPy.
+    n_features_out_ : int
+        Vector size.
+    embedding_id_ : str
+        Digest of what determines the embeddings (the cache namespace).
+    cache_stats_ : dict
+        ``hits``, ``misses`` and ``rows_embedded`` by this encoder's transforms.
+    failed_rows_ : list of dict
+        The rows the last ``transform`` could not embed: ``row``, ``name``, ``cause``.
+
+    Examples
+    --------
+    >>> from sktransfer.text import WordVectorEmbedder
+    >>> texts = ["the coffee was great", "the tea was cold", "great tea"]
+    >>> emb = WordVectorEmbedder(vector_size=8, pooling="sif").fit(texts)
+    >>> emb.transform(["cold coffee"]).shape, emb.vocabulary_size_
+    ((1, 8), 6)
+    """
+
+    def __init__(
+        self,
+        *,
+        model=None,
+        format="auto",
+        pooling="mean",
+        vector_size=100,
+        window=5,
+        min_count=1,
+        epochs=5,
+        lowercase=True,
+        token_pattern=r"(?u)\b\w+\b",
+        random_state=0,
+        batch_size=1024,
+        normalize=False,
+        verbose=False,
+        cache=None,
+        on_error="raise",
+    ):
+        self.model = model
+        self.format = format
+        self.pooling = pooling
+        self.vector_size = vector_size
+        self.window = window
+        self.min_count = min_count
+        self.epochs = epochs
+        self.lowercase = lowercase
+        self.token_pattern = token_pattern
+        self.random_state = random_state
+        self.batch_size = batch_size
+        self.normalize = normalize
+        self.verbose = verbose
+        self.cache = cache
+        self.on_error = on_error
+
+    _libraries = ("numpy", "gensim")
+
+    @property
+    def _unpicklable(self):
+        # Vectors trained in fit are learned state (like TfidfVectorizer's
+        # vocabulary_), kept as arrays; a file's vectors are reread from the path.
+        return () if self.model is None else ("model_",)
+
+    def fit(self, X, y=None):
+        """Learn the pooling weights from ``X``, and read (or train) the vectors.
+
+        Parameters
+        ----------
+        X : list, array, pandas Series or one-column DataFrame of str
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        check_on_error(self.on_error)
+        rows = text_rows(X, check_each=self.on_error == "raise")
+        if self.on_error != "raise":  # unusable rows are left out of the corpus
+            rows = split_usable(rows, check_text_row)[0]
+        words_of = self._words_of()
+        corpus = [words_of(text) for text in rows.values]
+        self._weights_, self._default_weight_ = pooling_weights(self.pooling, corpus)
+        self._weights_id_ = _digest(sorted(self._weights_.items()), self._default_weight_)
+        self._corpus = corpus
+        try:
+            self._fit_backbone(self._resolve_device())
+        finally:
+            del self._corpus
+        index = self.model_.index
+        total = sum(len(words) for words in corpus)
+        known = sum(w in index for words in corpus for w in words)
+        self.vocabulary_size_ = len(self.model_.words)
+        self.corpus_coverage_ = known / total if total else 0.0
+        self.oov_rows_ = []
+        return self
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit on ``X``, then embed it."""
+        return self.fit(X, y).transform(X)
+
+    def transform(self, X):
+        """Embed each row of ``X`` (see the class docstring for rows with no
+        known word).
+
+        Returns
+        -------
+        ndarray of shape (n_rows, n_features_out_), dtype float32
+        """
+        check_is_fitted(self)
+        out = super().transform(X)
+        self.oov_rows_ = [f["row"] for f in self.failed_rows_ if OOV in f["cause"]]
+        return out
+
+    def _words_of(self):
+        return tokenizer(self.token_pattern, bool(self.lowercase))
+
+    def _load(self, device):
+        check_rows_per_step(self.batch_size)
+        if self.model is None:
+            corpus = getattr(self, "_corpus", None)
+            if corpus is None:  # unpickling: the trained vectors came with the pickle
+                return self.model_
+            seed = self.random_state
+            if not isinstance(seed, Integral):
+                seed = int(check_random_state(seed).randint(np.iinfo(np.int32).max))
+            return train_word2vec(
+                corpus,
+                vector_size=self.vector_size,
+                window=self.window,
+                min_count=self.min_count,
+                epochs=self.epochs,
+                seed=int(seed),
+            )
+        path = self._path()
+        kind = file_format(path, self.format)
+        key = ("text", "word-vectors", path, kind, repr(files_digest([path])))
+        return shared_model(key, lambda: load_vectors(path, kind))
+
+    def _path(self) -> str:
+        if not isinstance(self.model, (str, os.PathLike)):
+            raise TypeError(
+                f"model={self.model!r} must be None (train word2vec on the fit texts) or "
+                "the path of a word-vector file."
+            )
+        return check_vectors_file(os.path.abspath(os.fspath(self.model)))
+
+    def _loaded_identity(self) -> dict:
+        if self.model is None:
+            return {
+                "kind": "word2vec-on-fit-texts",
+                "vectors": vectors_digest(self.model_),
+            }
+        path = self._path()
+        return {
+            "kind": "word-vectors",
+            "source": path,
+            "format": file_format(path, self.format),
+            "files": files_digest([path]),
+        }
+
+    def _identity(self) -> dict:
+        return {
+            **self._loaded_identity_,
+            "pooling": self.pooling,
+            "weights": self._weights_id_,
+            "lowercase": bool(self.lowercase),
+            "token_pattern": self.token_pattern,
+        }
+
+    def _check_row(self, value, name):
+        check_text_row(value, name)
+        words = self._words_of()(value)
+        index = self.model_.index
+        if not any(w in index for w in words):
+            shown = f"its words {words[:3]!r}" if words else "it has no words"
+            fix = (
+                " Pass on_error='zero' or 'nan' to give such rows a zero (NaN) vector, or "
+                "use vectors that cover these words."
+                if self.on_error == "raise"
+                else ""
+            )
+            raise ValueError(f"{name}: {OOV} ({shown}; {len(index)} words have vectors).{fix}")
+
+    def _embed(self, rows, positions):
+        words_of, index = self._words_of(), self.model_.index
+        vectors, weights, default = self.model_.vectors, self._weights_, self._default_weight_
+        out = np.zeros((len(positions), vectors.shape[1]), dtype=np.float32)
+        for j, i in enumerate(positions):
+            words = [w for w in words_of(rows.values[i]) if w in index]
+            if not words:  # checked before; kept zero rather than dividing by zero
+                continue
+            w = np.fromiter((weights.get(t, default) for t in words), np.float32, len(words))
+            out[j] = w @ vectors[[index[t] for t in words]] / w.sum()
+        return out
+
+
+def _digest(*parts) -> str:
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:32]

@@ -1,0 +1,192 @@
+"""StaticEmbedder and distill_static: distillation through model2vec on a tiny
+random sentence-transformers model (MiniLM takes over a minute to distil; the
+benchmark does that), loading, identity, cache and errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from random_models import write_random_static_model, write_tiny_text_model
+
+from sktransfer import StaticEmbedder, distill_static
+
+TEXTS = ["the coffee was great", "cold soup", "would buy again"]
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory):
+    return write_tiny_text_model(tmp_path_factory.mktemp("teacher") / "model", words=3000)
+
+
+@pytest.fixture(scope="module")
+def distilled(teacher, tmp_path_factory):
+    return distill_static(model=teacher, path=tmp_path_factory.mktemp("static") / "m", dim=16)
+
+
+def test_distillation_writes_a_static_model_and_reuses_it(teacher, distilled):
+    files = sorted(os.listdir(distilled))
+    assert {"model.safetensors", "tokenizer.json", "config.json"} <= set(files)
+    record = json.loads((Path(distilled) / "sktransfer_distill.json").read_text())
+    assert record["dim"] == 16 and record["teacher"] == teacher
+    assert record["libraries"]["model2vec"] and record["libraries"]["skeletoken"]
+    weights = Path(distilled) / "model.safetensors"
+    before = weights.stat().st_mtime_ns
+    # The same teacher and settings: found, not distilled again.
+    assert distill_static(model=teacher, path=distilled, dim=16) == distilled
+    assert weights.stat().st_mtime_ns == before
+    with pytest.raises(ValueError, match=r"already holds .*dim=8.*overwrite=True"):
+        distill_static(model=teacher, path=distilled, dim=8)
+
+
+def test_distilled_vectors_are_the_teachers_token_outputs(teacher, distilled):
+    # Each token's static vector is the teacher's mean output for that token
+    # alone, reduced by PCA: so texts the teacher tells apart, the static model
+    # does too, and one-token texts keep the teacher's geometry.
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(teacher, device="cpu")
+    vocab = sorted(st.tokenizer.get_vocab().items(), key=lambda item: item[1])
+    words = [w for w, _ in vocab if w.isalpha() and len(w) > 3][:12]
+    ids = st.tokenizer(words, add_special_tokens=False)["input_ids"]
+    assert all(len(i) == 1 for i in ids), "one token each, so the comparison is exact"
+    est = StaticEmbedder(model=distilled).fit(words)
+    static = est.transform(words)
+    assert static.shape == (12, 16) and est.vocabulary_size_ > 1000
+    np.testing.assert_allclose(np.linalg.norm(static, axis=1), 1.0, atol=1e-3)
+    sims_static = static @ static.T
+    full = st.encode(words, convert_to_numpy=True, normalize_embeddings=True)
+    # Not the same numbers (the teacher sees [CLS] and [SEP]; PCA halves the
+    # width; SIF reweights), but the nearest neighbours largely agree.
+    sims_teacher = full @ full.T
+    upper = np.triu_indices(12, 1)
+    # 0.56 measured; a table of unrelated vectors gives about 0.
+    assert np.corrcoef(sims_static[upper], sims_teacher[upper])[0, 1] > 0.3
+
+
+def test_a_sentence_transformers_directory_is_refused_with_the_fix(teacher):
+    with pytest.raises(
+        ValueError, match=r"sentence-transformers model, not a static one.*distill_static"
+    ):
+        StaticEmbedder(model=teacher).fit(["x"])
+    with pytest.raises(ValueError, match=r"no model.safetensors"):
+        StaticEmbedder(model=os.path.dirname(teacher)).fit(["x"])
+
+
+def test_a_hub_name_offline_says_how_to_distil_one(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(
+        ValueError, match=r"cannot load static model 'nobody/no-such-static'.*distill_static"
+    ):
+        StaticEmbedder(model="nobody/no-such-static").fit(["x"])
+
+
+def test_loading_unpickles_nothing(distilled, monkeypatch):
+    import pickle as pickle_module
+
+    from sktransfer import clear_models
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a static model was unpickled")
+
+    clear_models()
+    monkeypatch.setattr(pickle_module, "load", refuse)
+    monkeypatch.setattr(pickle_module, "loads", refuse)
+    monkeypatch.setattr(np, "load", refuse)
+    assert StaticEmbedder(model=distilled).fit_transform(TEXTS).shape == (3, 16)
+
+
+def test_identity_is_the_files_content_and_model2vec_version(distilled, tmp_path, monkeypatch):
+    a = StaticEmbedder(model=distilled).fit(TEXTS)
+    copy = shutil.copytree(distilled, tmp_path / "copy")
+    b = StaticEmbedder(model=copy).fit(TEXTS)
+    assert b.embedding_id_ == a.embedding_id_  # the same bytes elsewhere: the same vectors
+    other = write_random_static_model(tmp_path / "other", dim=16)
+    c = StaticEmbedder(model=other).fit(TEXTS)
+    assert c.embedding_id_ != a.embedding_id_
+    assert not np.allclose(c.transform(TEXTS), a.transform(TEXTS))
+    # Rewriting the files in place reloads them and moves the namespace.
+    shutil.copytree(other, copy, dirs_exist_ok=True)
+    os.utime(Path(copy) / "model.safetensors", ns=(1, 1))
+    b.fit(TEXTS)
+    assert b.embedding_id_ == c.embedding_id_
+    np.testing.assert_allclose(b.transform(TEXTS), c.transform(TEXTS))
+
+    import sktransfer.base
+
+    real = sktransfer.base.library_versions
+    monkeypatch.setattr(
+        sktransfer.base,
+        "library_versions",
+        lambda libs: {**real(libs), "model2vec": "0.0.1"} if "model2vec" in libs else real(libs),
+    )
+    assert a._embedding_id() != a.embedding_id_
+
+
+def test_cache_serves_repeats_and_pickles_by_reference(distilled):
+    est = StaticEmbedder(model=distilled, cache=True).fit(TEXTS)
+    first = est.transform(TEXTS)
+    est.transform(TEXTS)
+    assert est.cache_stats_["hits"] >= 3
+    blob = pickle.dumps(est)
+    assert len(blob) < 5_000, "the path is pickled, not the vectors"
+    np.testing.assert_array_equal(pickle.loads(blob).transform(TEXTS), first)
+
+
+def test_registered_static_backbone_and_errors(distilled):
+    from sktransfer._backbones import add_backbone, unregister_backbone
+    from sktransfer.text._static import static_backbone
+
+    add_backbone(static_backbone("my-static", source=lambda: distilled), replace=True)
+    try:
+        named = StaticEmbedder(model="my-static").fit(TEXTS).transform(TEXTS)
+    finally:
+        unregister_backbone("my-static", kind="text")
+    np.testing.assert_array_equal(named, StaticEmbedder(model=distilled).fit_transform(TEXTS))
+    with pytest.raises(ValueError, match="batch_size='auto'; use a positive number"):
+        StaticEmbedder(model=distilled, batch_size="auto").fit(TEXTS)
+    with pytest.raises(TypeError, match="must be a static model directory"):
+        StaticEmbedder(model=3).fit(TEXTS)
+    with pytest.raises(ValueError, match=r"dim=1; use an int of at least 2"):
+        distill_static(model="all-MiniLM-L6-v2", path="unused", dim=1)
+
+
+def test_empty_text_is_zero_and_bad_rows_follow_on_error(distilled):
+    with pytest.warns(UserWarning, match=r"1 of 3 rows .*row 2: text is missing"):
+        out = StaticEmbedder(model=distilled, on_error="nan").fit_transform(["", "good", None])
+    assert not out[0].any() and np.isfinite(out[1]).all() and np.isnan(out[2]).all()
+
+
+def test_static_and_word_encoders_never_import_torch_and_agree_across_processes(distilled):
+    # They compute with NumPy: a process that uses only them stays light. And
+    # word2vec trained in fit gives the same vectors in another process (whose
+    # string hashes differ), so the cache namespace is the same there too.
+    from sktransfer import WordVectorEmbedder
+
+    fit = "WordVectorEmbedder(vector_size=4).fit(['good coffee', 'cold tea'])"
+    code = (
+        "import sys\n"
+        "from sktransfer import StaticEmbedder, WordVectorEmbedder\n"
+        f"StaticEmbedder(model={distilled!r}, cache=True).fit_transform(['good coffee'])\n"
+        f"print({fit}.embedding_id_)\n"
+        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root), *sys.path]),
+        "PYTHONHASHSEED": "12345",
+    }
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    words_id, heavy = done.stdout.strip().splitlines()[-2:]
+    assert heavy == "[]"
+    here = WordVectorEmbedder(vector_size=4).fit(["good coffee", "cold tea"])
+    assert words_id == here.embedding_id_

@@ -119,7 +119,7 @@ class FusedEmbedder(TransformerMixin, _BaseComposition):
         self.encoders_ = fitted
         self.named_encoders_ = Bunch(**dict(fitted))
         means, scales, self.blocks_, start = [], [], {}, 0
-        for (name, _), Z in zip(fitted, outputs):
+        for (name, _), Z in zip(fitted, outputs, strict=True):
             width = Z.shape[1]
             std = np.nanstd(Z, axis=0)
             std[~(std > 1e-12)] = 1.0  # a constant column stays constant
@@ -138,7 +138,7 @@ class FusedEmbedder(TransformerMixin, _BaseComposition):
         return self._scaled([_as_block(enc.transform(X), name) for name, enc in self.encoders_])
 
     def _scaled(self, outputs):
-        for (name, _), Z in zip(self.encoders_, outputs):
+        for (name, _), Z in zip(self.encoders_, outputs, strict=True):
             if Z.shape[1] != self.blocks_[name].stop - self.blocks_[name].start:
                 raise ValueError(
                     f"encoder {name!r} gave {Z.shape[1]} columns, but "
@@ -182,7 +182,7 @@ class FusedEmbedder(TransformerMixin, _BaseComposition):
 
 
 def _is_drop(enc) -> bool:
-    return isinstance(enc, str) and enc in DROP or enc is None
+    return enc is None or (isinstance(enc, str) and enc in DROP)
 
 
 def _as_block(Z, name: str) -> np.ndarray:

@@ -103,3 +103,9 @@ def fit_temperature(S, codes) -> float | None:
 def probabilities(S, temperature) -> np.ndarray:
     """Softmax of cosine scores ``S`` at ``temperature``."""
     return softmax(np.asarray(S, dtype=np.float64) / temperature, axis=1)
+
+
+def binary_decision(S):
+    """scikit-learn's convention: with two classes, one score per row, positive
+    for the second class."""
+    return S[:, 1] - S[:, 0] if S.shape[1] == 2 else S

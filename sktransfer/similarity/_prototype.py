@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._normalize import l2_normalize
 from ._classes import (
     DEFAULT_TEMPERATURE,
+    binary_decision,
     check_temperature,
     class_vectors,
     fit_temperature,
@@ -100,17 +101,22 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
         return l2_normalize(np.asarray(X, dtype=np.float64))
 
     def decision_function(self, X):
-        """Cosine similarity of each row with each prototype, (n_rows, n_classes)."""
+        """Cosine similarity of each row with each prototype, (n_rows, n_classes);
+        for two classes, the second's minus the first's, (n_rows,)."""
+        return binary_decision(self._scores(X))
+
+    def _scores(self, X):
         check_is_fitted(self)
         return self._embed(X) @ self.prototypes_.T.astype(np.float64)
 
     def predict_proba(self, X):
         """``softmax(cosine / temperature_)``, shape (n_rows, n_classes)."""
-        return probabilities(self.decision_function(X), self.temperature_)
+        return probabilities(self._scores(X), self.temperature_)
 
     def predict(self, X):
         """The class of the most similar prototype for each row."""
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        best = np.argmax(self._scores(X), axis=1)
+        return self.classes_[best]
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "prototypes_")

@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._normalize import l2_normalize
 from ._classes import (
     DEFAULT_TEMPERATURE,
+    binary_decision,
     check_temperature,
     check_weight,
     class_vectors,
@@ -147,17 +148,21 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X):
         """Cosine similarity of each text with each class vector,
-        shape (n_rows, n_classes)."""
+        (n_rows, n_classes); for two classes, the second's minus the first's, (n_rows,)."""
+        return binary_decision(self._scores(X))
+
+    def _scores(self, X):
         check_is_fitted(self)
         return self._embed_rows(X) @ self.class_embeddings_.T.astype(np.float64)
 
     def predict_proba(self, X):
         """``softmax(cosine / temperature_)``, shape (n_rows, n_classes)."""
-        return probabilities(self.decision_function(X), self.temperature_)
+        return probabilities(self._scores(X), self.temperature_)
 
     def predict(self, X):
         """The class of the most similar class vector for each text."""
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        best = np.argmax(self._scores(X), axis=1)
+        return self.classes_[best]
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "class_embeddings_")

@@ -117,7 +117,6 @@ class FusedEmbedder(TransformerMixin, _BaseComposition):
             fitted.append((name, enc))
             outputs.append(_as_block(enc.fit_transform(X, y), name))
         self.encoders_ = fitted
-        self.named_encoders_ = Bunch(**dict(fitted))
         means, scales, self.blocks_, start = [], [], {}, 0
         for (name, _), Z in zip(fitted, outputs, strict=True):
             width = Z.shape[1]
@@ -146,6 +145,12 @@ class FusedEmbedder(TransformerMixin, _BaseComposition):
                 )
         out = np.concatenate(outputs, axis=1).astype(np.float32, copy=False)
         return (out - self.mean_) * self.scale_
+
+    @property
+    def named_encoders_(self) -> Bunch:
+        """The fitted encoders by name."""
+        check_is_fitted(self)
+        return Bunch(**dict(self.encoders_))
 
     @property
     def _n_features_out(self):

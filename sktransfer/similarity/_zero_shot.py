@@ -201,7 +201,13 @@ def _classes(labels, y):
                 "rows fit(X, y), whose classes are then the label names."
             )
         classes = np.unique(np.asarray(y))
-        return classes, [str(c) for c in classes]
+        for cls in classes.tolist():
+            if not isinstance(cls, str) or not cls.strip():
+                raise ValueError(
+                    f"the classes are those of y, but {cls!r} is not a name to embed; give "
+                    "labels=[...] (the names are the classes) or labels={class: name}."
+                )
+        return classes, list(classes.tolist())
     if isinstance(labels, dict):
         items = list(labels.items())
     elif isinstance(labels, (list, tuple, np.ndarray)):

@@ -15,18 +15,22 @@ __version__ = "0.1.0"
 
 _WHERE = {
     "EmbeddingCache": "._cache",
+    "FusedEmbedder": ".fusion",
     "ImageClassifier": ".finetune",
     "ImageEmbedder": ".image",
     "ImageRegressor": ".finetune",
+    "PrototypeClassifier": ".similarity",
     "SetFitClassifier": ".finetune",
     "TextClassifier": ".finetune",
     "TextEmbedder": ".text",
     "TextRegressor": ".finetune",
+    "ZeroShotClassifier": ".similarity",
     "clear_models": "._registry",
     "get_backbone": "._backbones",
     "register_family": "._backbones",
     "list_backbones": "._backbones",
     "loaded_models": "._registry",
+    "make_late_fusion": ".fusion",
     "register_backbone": "._backbones",
 }
 if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
@@ -40,25 +44,31 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
         TextClassifier,
         TextRegressor,
     )
+    from .fusion import FusedEmbedder, make_late_fusion
     from .image import ImageEmbedder
+    from .similarity import PrototypeClassifier, ZeroShotClassifier
     from .text import TextEmbedder
 
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)
 
 __all__ = [
     "EmbeddingCache",
+    "FusedEmbedder",
     "ImageClassifier",
     "ImageEmbedder",
     "ImageRegressor",
+    "PrototypeClassifier",
     "SetFitClassifier",
     "TextClassifier",
     "TextEmbedder",
     "TextRegressor",
+    "ZeroShotClassifier",
     "__version__",
     "clear_models",
     "get_backbone",
     "list_backbones",
     "loaded_models",
+    "make_late_fusion",
     "register_backbone",
     "register_family",
 ]

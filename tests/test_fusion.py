@@ -153,8 +153,8 @@ def test_late_fusion_stacks_heads_and_a_grid_switches_one_off(cache):
         make_late_fusion(TextEmbedder())
 
 
-def test_evaluate_fuses_several_models_at_no_extra_backbone_pass(small_text_model):
-    from sktransfer.evaluate import evaluate
+def test_evaluate_fuses_several_models_at_no_extra_backbone_pass(small_text_model, tmp_path):
+    from sktransfer.evaluate import evaluate, load_pipeline, save_pipeline
 
     df = pd.DataFrame({"text": TEXTS * 2, "y": list(LABELS) * 2})
     store = EmbeddingCache()
@@ -175,3 +175,10 @@ def test_evaluate_fuses_several_models_at_no_extra_backbone_pass(small_text_mode
     # each distinct text went through each backbone once: the fused candidate
     # was served from the cache the single-backbone candidates filled
     assert ev.meta["cache"]["rows_embedded"] == 2 * len(set(TEXTS))
+    # the fused pipeline saves as data (skops) and predicts the same after loading
+    fitted = clone(cand.pipeline).fit(ev.X, ev.y)
+    save_pipeline(tmp_path / "fused.skops", fitted, ev.columns, ev.task, candidate=fused)
+    again = load_pipeline(tmp_path / "fused.skops")["pipeline"]
+    np.testing.assert_allclose(
+        again.predict_proba(ev.X[:4]), fitted.predict_proba(ev.X[:4]), atol=1e-5
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
+from sklearn.utils.validation import check_is_fitted
 
 from .._normalize import l2_normalize
 
@@ -109,3 +110,34 @@ def binary_decision(S):
     """scikit-learn's convention: with two classes, one score per row, positive
     for the second class."""
     return S[:, 1] - S[:, 0] if S.shape[1] == 2 else S
+
+
+class CosineClassifierMixin:
+    """Predictions from cosine similarity to unit class vectors.
+
+    A subclass sets ``_vectors`` (the name of its fitted class-vector attribute)
+    and defines ``_embed(X)``, the unit embeddings of the rows.
+    """
+
+    _vectors = "class_vectors_"
+
+    def _scores(self, X):
+        check_is_fitted(self)
+        return self._embed(X) @ getattr(self, self._vectors).T.astype(np.float64)
+
+    def decision_function(self, X):
+        """Cosine similarity of each row with each class vector, (n_rows, n_classes);
+        for two classes, the second's minus the first's, (n_rows,)."""
+        return binary_decision(self._scores(X))
+
+    def predict_proba(self, X):
+        """``softmax(cosine / temperature_)``, shape (n_rows, n_classes)."""
+        return probabilities(self._scores(X), self.temperature_)
+
+    def predict(self, X):
+        """The class of the most similar class vector for each row."""
+        best = np.argmax(self._scores(X), axis=1)
+        return self.classes_[best]
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, self._vectors)

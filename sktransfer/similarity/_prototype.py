@@ -5,21 +5,20 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from .._normalize import l2_normalize
 from ._classes import (
     DEFAULT_TEMPERATURE,
-    binary_decision,
+    CosineClassifierMixin,
     check_temperature,
     class_vectors,
     fit_temperature,
-    probabilities,
     scores_with_own,
 )
 
 
-class PrototypeClassifier(ClassifierMixin, BaseEstimator):
+class PrototypeClassifier(CosineClassifierMixin, ClassifierMixin, BaseEstimator):
     """Classify by cosine similarity to class prototypes (nearest class mean).
 
     Each class's prototype is the mean of its rows' unit-length embeddings;
@@ -65,6 +64,8 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
     ['a', 'b']
     """
 
+    _vectors = "prototypes_"
+
     def __init__(self, *, encoder=None, temperature="auto"):
         self.encoder = encoder
         self.temperature = temperature
@@ -99,27 +100,6 @@ class PrototypeClassifier(ClassifierMixin, BaseEstimator):
         else:
             X = self.encoder_.transform(X)
         return l2_normalize(np.asarray(X, dtype=np.float64))
-
-    def decision_function(self, X):
-        """Cosine similarity of each row with each prototype, (n_rows, n_classes);
-        for two classes, the second's minus the first's, (n_rows,)."""
-        return binary_decision(self._scores(X))
-
-    def _scores(self, X):
-        check_is_fitted(self)
-        return self._embed(X) @ self.prototypes_.T.astype(np.float64)
-
-    def predict_proba(self, X):
-        """``softmax(cosine / temperature_)``, shape (n_rows, n_classes)."""
-        return probabilities(self._scores(X), self.temperature_)
-
-    def predict(self, X):
-        """The class of the most similar prototype for each row."""
-        best = np.argmax(self._scores(X), axis=1)
-        return self.classes_[best]
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "prototypes_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.utils.validation import check_is_fitted
 
 from .._normalize import l2_normalize
 from ._classes import (
     DEFAULT_TEMPERATURE,
-    binary_decision,
+    CosineClassifierMixin,
     check_temperature,
     check_weight,
     class_vectors,
     fit_temperature,
-    probabilities,
     scores_with_own,
 )
 
 
-class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
+class ZeroShotClassifier(CosineClassifierMixin, ClassifierMixin, BaseEstimator):
     """Classify texts by cosine similarity to their label names, or to a blend
     of label names and a few labelled examples.
 
@@ -83,6 +81,8 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
     ['sports', 'cooking']
     """
 
+    _vectors = "class_embeddings_"
+
     def __init__(
         self,
         *,
@@ -143,29 +143,8 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
             self.temperature_ = fit_temperature(S, known) or DEFAULT_TEMPERATURE
         return self
 
-    def _embed_rows(self, X):
+    def _embed(self, X):
         return l2_normalize(np.asarray(self.encoder_.transform(X), dtype=np.float64))
-
-    def decision_function(self, X):
-        """Cosine similarity of each text with each class vector,
-        (n_rows, n_classes); for two classes, the second's minus the first's, (n_rows,)."""
-        return binary_decision(self._scores(X))
-
-    def _scores(self, X):
-        check_is_fitted(self)
-        return self._embed_rows(X) @ self.class_embeddings_.T.astype(np.float64)
-
-    def predict_proba(self, X):
-        """``softmax(cosine / temperature_)``, shape (n_rows, n_classes)."""
-        return probabilities(self._scores(X), self.temperature_)
-
-    def predict(self, X):
-        """The class of the most similar class vector for each text."""
-        best = np.argmax(self._scores(X), axis=1)
-        return self.classes_[best]
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "class_embeddings_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

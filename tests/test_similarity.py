@@ -145,19 +145,14 @@ def test_pickles_clones_and_searches(encoder, zero_shot):
 
 
 def test_evaluate_zero_shot_head(encoder):
-    from sktransfer.evaluate import evaluate
+    from sktransfer.evaluate import HEADS, evaluate
 
     df = pd.DataFrame({"text": TEXTS * 2, "topic": np.r_[Y, Y]})
     ev = evaluate(df, target="topic", text=["text"], cv=2, heads=("zero-shot",), progress=False)
     row = ev.board.set_index("candidate").loc["all-MiniLM-L6-v2 + zero-shot"]
     assert row["kind"] == "transfer" and row["balanced_accuracy_mean"] == 1.0
-    numbers = df.assign(topic=np.searchsorted(TOPICS, df["topic"]))
-    with pytest.warns(UserWarning, match="not a name to embed"):
-        ev = evaluate(
-            numbers, target="topic", text=["text"], cv=2, heads=("zero-shot",), progress=False
-        )
-    assert [f["candidate"] for f in ev.failed] == ["all-MiniLM-L6-v2 + zero-shot"]
-    assert "not a name to embed" in ev.failed[0]["cause"]
+    with pytest.raises(ValueError, match="head 'zero-shot' classifies"):
+        HEADS["zero-shot"].build("regression", 0, None)
 
 
 def test_prototype_classifier_passes_sklearn_checks():

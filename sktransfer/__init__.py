@@ -15,20 +15,24 @@ __version__ = "0.1.0"
 
 _WHERE = {
     "EmbeddingCache": "._cache",
+    "FusedEmbedder": ".fusion",
     "ImageClassifier": ".finetune",
     "ImageEmbedder": ".image",
     "ImageRegressor": ".finetune",
+    "PrototypeClassifier": ".similarity",
     "SetFitClassifier": ".finetune",
     "StaticEmbedder": ".text",
     "TextClassifier": ".finetune",
     "TextEmbedder": ".text",
     "TextRegressor": ".finetune",
     "WordVectorEmbedder": ".text",
+    "ZeroShotClassifier": ".similarity",
     "clear_models": "._registry",
     "get_backbone": "._backbones",
     "register_family": "._backbones",
     "list_backbones": "._backbones",
     "loaded_models": "._registry",
+    "make_late_fusion": ".fusion",
     "register_backbone": "._backbones",
     "distill_static": ".text",
 }
@@ -43,28 +47,34 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
         TextClassifier,
         TextRegressor,
     )
+    from .fusion import FusedEmbedder, make_late_fusion
     from .image import ImageEmbedder
+    from .similarity import PrototypeClassifier, ZeroShotClassifier
     from .text import StaticEmbedder, TextEmbedder, WordVectorEmbedder, distill_static
 
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)
 
 __all__ = [
     "EmbeddingCache",
+    "FusedEmbedder",
     "ImageClassifier",
     "ImageEmbedder",
     "ImageRegressor",
+    "PrototypeClassifier",
     "SetFitClassifier",
     "StaticEmbedder",
     "TextClassifier",
     "TextEmbedder",
     "TextRegressor",
     "WordVectorEmbedder",
+    "ZeroShotClassifier",
     "__version__",
     "clear_models",
     "distill_static",
     "get_backbone",
     "list_backbones",
     "loaded_models",
+    "make_late_fusion",
     "register_backbone",
     "register_family",
 ]

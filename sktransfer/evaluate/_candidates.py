@@ -9,6 +9,12 @@ text, raw pixels for images), so the gain from transfer is one subtraction.
 
 Heads are a small table (:data:`HEADS`, in ``_heads.py``): a new head is one
 more entry.
+
+With several backbones of one kind, a fused candidate concatenates them
+(:class:`~sktransfer.fusion.FusedEmbedder`); its encoders share the run's cache,
+so it costs no backbone pass beyond the single-backbone candidates'. The
+``zero-shot`` head (:class:`~sktransfer.similarity.ZeroShotClassifier`) reads
+the first text column through each text model: a candidate per text model.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from ..fusion import FusedEmbedder
 from ..image import ImageEmbedder, PixelFeatures
 from ..text import TextEmbedder
 from ._data import Columns
@@ -120,7 +127,10 @@ def build_candidates(
     -------
     list of Candidate
         A reference (majority class or mean), the no-transfer baseline(s), then
-        one candidate per backbone combination and head.
+        one candidate per backbone combination and head; with several models
+        of one kind, one fused candidate per head (the models of that kind
+        concatenated, see :class:`~sktransfer.fusion.FusedEmbedder`).
+        The ``zero-shot`` head gives one candidate per text model instead.
     """
     unknown = [h for h in heads if h not in HEADS]
     if unknown:
@@ -156,30 +166,64 @@ def build_candidates(
 
     text_choices = list(text_models) if cols.text else [None]
     image_choices = list(image_models) if cols.image else [None]
-    for text_model in text_choices:
-        for image_model in image_choices:
-            backbone = " + ".join(m for m in (text_model, image_model) if m)
-            label = f"{backbone} + tabular" if cols.tabular else backbone
-            for head in heads:
-                features = _features(
-                    cols,
-                    lambda m=text_model: make_pipeline(
-                        make_encoder("text", m, cache=cache, **encoder_params), StandardScaler()
-                    ),
-                    lambda m=image_model: make_pipeline(
-                        make_encoder(
-                            "image", m, image_size=image_size, cache=cache, **encoder_params
-                        ),
-                        StandardScaler(),
-                    ),
+
+    def encoder_step(kind, models):
+        def step():
+            encoders = [
+                (m, make_encoder(kind, m, image_size=image_size, cache=cache, **encoder_params))
+                for m in models
+            ]
+            if len(encoders) > 1:  # each block balanced: no StandardScaler after it
+                return FusedEmbedder(encoders=encoders)
+            return make_pipeline(encoders[0][1], StandardScaler())
+
+        return step
+
+    combos = [([t], [i]) for t in text_choices for i in image_choices]
+    if len(text_choices) > 1 or len(image_choices) > 1:
+        combos.append((text_choices, image_choices))  # every backbone, fused
+    feature_heads = [h for h in heads if not HEADS[h].on_text]
+    for text_group, image_group in combos:
+        backbone = " + ".join(_fused_name(g) for g in (text_group, image_group) if g != [None])
+        label = f"{backbone} + tabular" if cols.tabular else backbone
+        models = tuple(
+            (k, m)
+            for k, group in (("text", text_group), ("image", image_group))
+            for m in group
+            if m
+        )
+        for head in feature_heads:
+            features = _features(
+                cols, encoder_step("text", text_group), encoder_step("image", image_group)
+            )
+            out.append(
+                _candidate(label, backbone, seen, "transfer", features, head, head_args, models)
+            )
+    for head in (h for h in heads if HEADS[h].on_text):
+        if not cols.text:
+            raise ValueError(f"head {head!r} reads a text column; this data has none.")
+        column = cols.text[0]
+        for model in text_models:
+            clf = HEADS[head].build(*head_args)
+            clf.set_params(encoder=make_encoder("text", model, cache=cache, **encoder_params))
+            select = ColumnTransformer([(f"text:{column}", "passthrough", [column])])
+            pipeline = Pipeline([("features", select), ("head", clf)])
+            out.append(
+                Candidate(
+                    f"{model} + {head}",
+                    "transfer",
+                    model,
+                    head,
+                    pipeline,
+                    (("text", model),),
+                    f"text ({column})",
                 )
-                models = tuple(
-                    (k, m) for k, m in (("text", text_model), ("image", image_model)) if m
-                )
-                out.append(
-                    _candidate(label, backbone, seen, "transfer", features, head, head_args, models)
-                )
+            )
     return out
+
+
+def _fused_name(models) -> str:
+    return models[0] if len(models) == 1 else f"fused({', '.join(models)})"
 
 
 def _candidate(label, backbone, seen, kind, features, head, head_args, models=()) -> Candidate:

@@ -25,6 +25,9 @@ class Head:
     name: str
     description: str
     build: Callable[[str, int, int | None], object]
+    # True: the head reads the text column itself through a text model (its
+    # ``encoder``), instead of the features of the candidate's ColumnTransformer.
+    on_text: bool = False
 
 
 def _linear(task: str, random_state: int, min_class_rows: int | None):
@@ -70,6 +73,18 @@ def _mlp(task: str, random_state: int, min_class_rows: int | None):
     )
 
 
+def _zero_shot(task: str, random_state: int, min_class_rows: int | None):
+    # Label names only (prototype_weight=0): the labelled rows name the classes
+    # and nothing else, so the row measures what the class names alone are worth.
+    # Its encoder, the candidate's text model with the run's cache, is set by
+    # build_candidates: the texts are embedded once for all candidates.
+    from ..similarity import ZeroShotClassifier
+
+    if task != "classification":
+        raise ValueError("head 'zero-shot' classifies: the target must be classes, not numbers.")
+    return ZeroShotClassifier(prototype_weight=0.0)
+
+
 HEADS: dict[str, Head] = {
     "logreg": Head(
         "logreg",
@@ -82,5 +97,12 @@ HEADS: dict[str, Head] = {
         "a one-hidden-layer (256) head trained by skorch with early stopping "
         "(the fine-tuning estimators' head-only fast path); draws a learning curve",
         _mlp,
+    ),
+    "zero-shot": Head(
+        "zero-shot",
+        'no training: each text gets the class whose name ("This text is about '
+        '{class}.") its embedding is closest to; needs class names that are words',
+        _zero_shot,
+        on_text=True,
     ),
 }

@@ -1,0 +1,88 @@
+"""Late fusion: one head per backbone, stacked on out-of-fold probabilities."""
+
+from __future__ import annotations
+
+from sklearn.base import clone
+from sklearn.ensemble import StackingClassifier
+from sklearn.pipeline import Pipeline
+
+
+def make_late_fusion(
+    encoders, *, head=None, final_estimator=None, cv=5, passthrough=False, n_jobs=None
+) -> StackingClassifier:
+    """A :class:`~sklearn.ensemble.StackingClassifier` of one head per encoder.
+
+    Each encoder gets its own copy of ``head`` (``Pipeline([(name, encoder),
+    ("head", head)])``); ``final_estimator`` learns from their out-of-fold
+    class probabilities (``stack_method="predict_proba"``, ``cv`` folds), so a
+    backbone whose head overfits is not trusted more than it earns. Nothing is
+    re-derived: it is scikit-learn's stacking, so ``set_params(name="drop")``
+    switches a backbone off in a grid, and ``name__name__param`` /
+    ``name__head__param`` reach the encoder and its head.
+
+    Every fold fits each encoder again; give the encoders a ``cache`` so each
+    row goes through each backbone once (the refits then cost only the heads).
+
+    Parameters
+    ----------
+    encoders : list of (str, transformer or "drop")
+        The named encoders. Names must be unique and free of ``"__"``.
+    head : classifier or None, default=None
+        The per-backbone head, cloned for each encoder; ``None`` is
+        ``LogisticRegression(max_iter=2000)``.
+    final_estimator : classifier or None, default=None
+        What combines the heads' probabilities; ``None`` is
+        ``LogisticRegression(max_iter=2000)``.
+    cv : int or cross-validation splitter, default=5
+        Folds of the out-of-fold probabilities.
+    passthrough : bool, default=False
+        Give the final estimator the input too (only for numeric input).
+    n_jobs : int or None, default=None
+        Parallel fits of the heads (see ``StackingClassifier``).
+
+    Returns
+    -------
+    StackingClassifier
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> from sktransfer.fusion import make_late_fusion
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(40, 2)), np.repeat([0, 1], 20)
+    >>> X[:, 0] += y
+    >>> stack = make_late_fusion([
+    ...     ("a", FunctionTransformer(lambda X: X[:, :1])),
+    ...     ("b", FunctionTransformer(lambda X: X[:, 1:])),
+    ... ], cv=3).fit(X, y)
+    >>> stack.predict_proba(X).shape
+    (40, 2)
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    if not isinstance(encoders, (list, tuple)) or not all(
+        isinstance(pair, (list, tuple)) and len(pair) == 2 for pair in encoders
+    ):
+        raise TypeError(
+            f"encoders={encoders!r} must be a list of (name, encoder) pairs, e.g. "
+            "[('text', TextEmbedder()), ('image', ImageEmbedder())]."
+        )
+    head = LogisticRegression(max_iter=2000) if head is None else head
+    final = LogisticRegression(max_iter=2000) if final_estimator is None else final_estimator
+    estimators = [
+        (name, enc if _dropped(enc) else Pipeline([(name, enc), ("head", clone(head))]))
+        for name, enc in encoders
+    ]
+    return StackingClassifier(
+        estimators,
+        final_estimator=final,
+        cv=cv,
+        stack_method="predict_proba",
+        passthrough=passthrough,
+        n_jobs=n_jobs,
+    )
+
+
+def _dropped(enc) -> bool:
+    return enc is None or (isinstance(enc, str) and enc == "drop")

@@ -1,0 +1,113 @@
+"""PrototypeClassifier: the nearest class mean, by cosine, on any encoder."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import validate_data
+
+from .._normalize import l2_normalize
+from ._classes import (
+    DEFAULT_TEMPERATURE,
+    CosineClassifierMixin,
+    check_temperature,
+    class_vectors,
+    fit_temperature,
+    scores_with_own,
+)
+
+
+class PrototypeClassifier(CosineClassifierMixin, ClassifierMixin, BaseEstimator):
+    """Classify by cosine similarity to class prototypes (nearest class mean).
+
+    Each class's prototype is the mean of its rows' unit-length embeddings;
+    a row gets the class of the closest prototype. Nothing is trained, so a
+    handful of labelled images per class is enough, and adding a class is
+    adding its rows. Works on any encoder (an
+    :class:`~sktransfer.ImageEmbedder`, a :class:`~sktransfer.TextEmbedder`,
+    a fused one) or, with ``encoder=None``, on embeddings computed already.
+
+    Probabilities are ``softmax(cosine / temperature)``;
+    ``temperature="auto"`` fits it by minimising the log loss of the training
+    rows, each left out of its own prototype (classes with one row cannot be
+    left out and do not count); when that leaves too few rows it is ``0.05``.
+
+    Parameters
+    ----------
+    encoder : transformer or None, default=None
+        Embeds the rows (fitted on the training rows, then reused); ``None``:
+        ``X`` is a 2-D array of embeddings already.
+    temperature : "auto" or float, default="auto"
+        The softmax temperature of :meth:`predict_proba` (see above).
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The classes, in the order of the probability columns.
+    encoder_ : transformer or None
+        The fitted encoder.
+    prototypes_ : ndarray of shape (n_classes, n_dims)
+        The unit class prototypes.
+    temperature_ : float
+        The temperature in use.
+    n_features_in_ : int
+        Width of ``X`` (``encoder=None`` only).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktransfer.similarity import PrototypeClassifier
+    >>> X = np.array([[1.0, 0.1], [0.9, 0.0], [0.0, 1.0], [0.2, 0.8]])
+    >>> clf = PrototypeClassifier().fit(X, ["a", "a", "b", "b"])
+    >>> clf.predict([[1.0, 0.2], [0.1, 0.9]]).tolist()
+    ['a', 'b']
+    """
+
+    _vectors = "prototypes_"
+
+    def __init__(self, *, encoder=None, temperature="auto"):
+        self.encoder = encoder
+        self.temperature = temperature
+
+    def fit(self, X, y):
+        """Embed ``X`` and average each class's rows into its prototype."""
+        check_temperature(self.temperature)
+        if self.encoder is None:
+            X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
+            self.encoder_ = None
+            E = X
+        else:
+            self.encoder_ = clone(self.encoder)
+            E = np.asarray(self.encoder_.fit_transform(X, y))
+            if len(E) != len(y):
+                raise ValueError(f"X has {len(E)} rows but y has {len(y)} labels.")
+        check_classification_targets(y)
+        self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
+        E = l2_normalize(np.asarray(E, dtype=np.float64))
+        self.prototypes_, own = class_vectors(E, codes, len(self.classes_))
+        self.temperature_ = (
+            DEFAULT_TEMPERATURE if self.temperature == "auto" else float(self.temperature)
+        )
+        if self.temperature == "auto":
+            S, known = scores_with_own(E @ self.prototypes_.T, codes, own)
+            self.temperature_ = fit_temperature(S, known) or DEFAULT_TEMPERATURE
+        return self
+
+    def _embed(self, X):
+        if self.encoder_ is None:
+            X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        else:
+            X = self.encoder_.transform(X)
+        return l2_normalize(np.asarray(X, dtype=np.float64))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if self.encoder is not None:
+            try:
+                inputs = self.encoder.__sklearn_tags__().input_tags
+            except AttributeError:
+                return tags
+            tags.input_tags.two_d_array = inputs.two_d_array
+            tags.input_tags.string = inputs.string
+        return tags

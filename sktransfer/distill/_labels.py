@@ -45,15 +45,17 @@ def label_codes(y, classes: np.ndarray) -> np.ndarray:
         raise ValueError(
             f"y holds the string '-1' at {rows.describe(list(at))}: strings are labels; to {RULE}."
         )
-    if any(is_unlabelled(c) for c in classes.tolist()):
+    known = classes.tolist()
+    if any(is_unlabelled(c) for c in known):
         raise ValueError(
-            f"the teacher has a class -1 among {list(classes)[:10]}, which the "
+            f"the teacher has a class -1 among {known[:10]}, which the "
             f"semi-supervised rule reserves for unlabelled rows; relabel that class."
         )
-    position = {c: i for i, c in enumerate(classes.tolist())}
+    position = {c: i for i, c in enumerate(known)}
     codes = np.empty(len(values), dtype=np.int64)
     bad = []
-    for i, v in enumerate(values.tolist()):
+    listed = values.tolist()
+    for i, v in enumerate(listed):
         if is_unlabelled(v):
             codes[i] = UNLABELLED
             continue
@@ -62,9 +64,9 @@ def label_codes(y, classes: np.ndarray) -> np.ndarray:
         except (KeyError, TypeError):
             bad.append(i)
     if bad:
-        shown = ", ".join(f"{rows.name(i)}: {values[i]!r}" for i in bad[:3])
+        shown = ", ".join(f"{rows.name(i)}: {listed[i]!r}" for i in bad[:3])
         raise ValueError(
             f"y holds labels the teacher does not know ({shown}; {len(bad)} rows); "
-            f"its classes are {list(classes)[:10]}. Use those labels, or {RULE}."
+            f"its classes are {known[:10]}. Use those labels, or {RULE}."
         )
     return codes

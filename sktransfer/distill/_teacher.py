@@ -28,7 +28,7 @@ def check_teacher(teacher) -> np.ndarray:
     except NotFittedError:
         raise NotFittedError(NOT_FITTED.format(name=name)) from None
     classes = getattr(teacher, "classes_", None)
-    if classes is None or np.ndim(classes) != 1:
+    if classes is None or np.ndim(classes) != 1 or getattr(teacher, "multilabel_", False):
         raise ValueError(
             f"teacher={name} has no 1-D classes_: distillation needs a single-label "
             "classifier (one probability per class, rows summing to 1)."

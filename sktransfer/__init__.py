@@ -14,6 +14,7 @@ from ._lazy import lazy_names
 __version__ = "0.1.0"
 
 _WHERE = {
+    "DistilledClassifier": ".distill",
     "EmbeddingCache": "._cache",
     "FusedEmbedder": ".fusion",
     "ImageClassifier": ".finetune",
@@ -40,6 +41,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
     from ._backbones import get_backbone, list_backbones, register_backbone, register_family
     from ._cache import EmbeddingCache
     from ._registry import clear_models, loaded_models
+    from .distill import DistilledClassifier
     from .finetune import (
         ImageClassifier,
         ImageRegressor,
@@ -55,6 +57,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)
 
 __all__ = [
+    "DistilledClassifier",
     "EmbeddingCache",
     "FusedEmbedder",
     "ImageClassifier",

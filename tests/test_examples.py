@@ -15,6 +15,18 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 # Arguments that make each example small enough for the test suite.
 SMALL = {
+    "distill_digits.py": [
+        "--rows",
+        "40",
+        "--cv",
+        "2",
+        "--labelled",
+        "0.5",
+        "--epochs",
+        "3",
+        "--image-size",
+        "32",
+    ],
     "text_classification_cv.py": ["--rows", "30", "--cv", "3"],
     "word_vectors_and_static.py": ["--rows", "60", "--cv", "3"],
     "image_gridsearch_backbones.py": ["--rows", "20", "--cv", "2", "--image-size", "64"],
@@ -34,6 +46,11 @@ SMALL = {
 # The models each example compares, in the order it prints them (the grid search
 # prints its candidates best first, so there only the set is fixed).
 MODELS = {
+    "distill_digits.py": [
+        "teacher: Lite0 embeddings + logistic regression",
+        "student: pixels + head, labelled rows alone",
+        "student distilled, unlabelled rows included",
+    ],
     "text_classification_cv.py": ["tf-idf + logreg", "MiniLM + logreg"],
     "word_vectors_and_static.py": ["tf-idf + logreg", "word2vec (SIF) + logreg"],
     "mixed_dataframe_columntransformer.py": ["numbers + hour", "text + numbers + hour"],

@@ -39,6 +39,7 @@ def _heavy_loaded(code: str) -> list:
         "import sktransfer; sktransfer.list_backbones(); sktransfer.__version__",
         "import sktransfer.evaluate, sktransfer.image, sktransfer.text, sktransfer.finetune",
         "from sktransfer.cli import build_parser; build_parser()",
+        "from sktransfer import DistilledClassifier",
     ],
 )
 def test_import_loads_no_deep_learning_library(code):
@@ -71,6 +72,7 @@ def test_a_public_name_imports_its_module_on_first_use():
     [
         "sktransfer",
         "sktransfer.distributed",
+        "sktransfer.distill",
         "sktransfer.evaluate",
         "sktransfer.finetune",
         "sktransfer.heads",

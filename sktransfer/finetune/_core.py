@@ -132,7 +132,8 @@ class FineTuner(BaseEstimator):
         self._validate_params()
         return self._train(X, y, sample_weight, partial=True, **kwargs)
 
-    def _train(self, X, y, sample_weight, *, partial, classes=None):
+    def _train(self, X, y, sample_weight, *, partial, classes=None, soft=None):
+        """``soft``: train on soft targets instead of ``y`` alone (``_soft.fit_soft``)."""
         from .._device import resolve_device
         from ._training import examples, fit_net
 
@@ -142,6 +143,7 @@ class FineTuner(BaseEstimator):
             self._init_targets(y, classes=classes, sample_weight=sample_weight)
         targets = self._encode_targets(y)
         weights = self._row_weights(targets, sample_weight, n, partial=partial)
+        rows = targets if soft is None else soft.rows(targets)  # what the loss compares to
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         device = resolve_device(self.device)
 
@@ -159,15 +161,15 @@ class FineTuner(BaseEstimator):
         else:
             plan, net = self.plan_, self.net_
             source = plan.inputs(X_train, training=True)
-        train = examples(source, targets[train_idx], weights[train_idx])
+        train = examples(source, rows[train_idx], weights[train_idx])
         valid = None
         if valid_idx is not None:
             valid_source = plan.inputs(_safe_indexing(X, valid_idx), training=False)
-            valid = examples(valid_source, targets[valid_idx], weights[valid_idx])
+            valid = examples(valid_source, rows[valid_idx], weights[valid_idx])
 
         net = fit_net(
             self, net, plan, train, valid, body=body, width=width, seed=seed, device=device,
-            partial=partial,
+            partial=partial, criterion=None if soft is None else soft.criterion(),
         )  # fmt: skip
         self.encoder_, self.plan_, self.net_ = plan.encoder, plan, net
         return self

@@ -69,7 +69,9 @@ def _tensor(values):
     return None if values is None else torch.from_numpy(np.ascontiguousarray(values))
 
 
-def make_net(est, module: nn.Module, device, plan) -> Net:
+def make_net(est, module: nn.Module, device, plan, criterion=None) -> Net:
+    """The skorch net; ``criterion`` (skorch's ``criterion`` and ``criterion__*``
+    settings) replaces the loss ``est`` names, as soft targets do (``_soft``)."""
     optimizer = est.optimizer
     extra = {}
     if isinstance(optimizer, str):
@@ -83,7 +85,7 @@ def make_net(est, module: nn.Module, device, plan) -> Net:
     }
     return Net(
         module=module,
-        criterion=LOSSES[est._loss()],
+        **(criterion or {"criterion": LOSSES[est._loss()]}),
         criterion__reduction="none",
         optimizer=optimizer,
         optimizer__weight_decay=est.weight_decay,
@@ -138,15 +140,16 @@ def release(net) -> None:
             group["lr"] = group.pop("initial_lr")
 
 
-def fit_net(est, net, plan, train, valid, *, body, width, seed, device, partial):
+def fit_net(est, net, plan, train, valid, *, body, width, seed, device, partial, criterion=None):
     """Build the net when ``net`` is None (body, then head), then train it for
-    this call; seeded, so the same seed gives the same model."""
+    this call; seeded, so the same seed gives the same model. ``criterion``:
+    see :func:`make_net`."""
     with seeded(seed, device):
         if net is None:
             if body is not None and getattr(plan.encoder, "normalize", False):
                 body = nn.Sequential(body, L2Normalize())
             head = make_head(est.head, width, est._n_outputs(), est.dropout, head_params(est))
-            net = make_net(est, TransferModule(body, head), device, plan)
+            net = make_net(est, TransferModule(body, head), device, plan, criterion)
             first = True
         else:
             first = False

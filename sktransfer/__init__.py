@@ -23,16 +23,19 @@ _WHERE = {
     "TextEmbedder": ".text",
     "TextRegressor": ".finetune",
     "clear_models": "._registry",
+    "coral_gap": ".adapt",
     "get_backbone": "._backbones",
     "register_family": "._backbones",
     "list_backbones": "._backbones",
     "loaded_models": "._registry",
+    "make_coral_pipeline": ".adapt",
     "register_backbone": "._backbones",
 }
 if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
     from ._backbones import get_backbone, list_backbones, register_backbone, register_family
     from ._cache import EmbeddingCache
     from ._registry import clear_models, loaded_models
+    from .adapt import coral_gap, make_coral_pipeline
     from .finetune import (
         ImageClassifier,
         ImageRegressor,
@@ -56,9 +59,11 @@ __all__ = [
     "TextRegressor",
     "__version__",
     "clear_models",
+    "coral_gap",
     "get_backbone",
     "list_backbones",
     "loaded_models",
+    "make_coral_pipeline",
     "register_backbone",
     "register_family",
 ]

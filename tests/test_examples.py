@@ -18,6 +18,16 @@ SMALL = {
     "text_classification_cv.py": ["--rows", "30", "--cv", "3"],
     "image_gridsearch_backbones.py": ["--rows", "20", "--cv", "2", "--image-size", "64"],
     "mixed_dataframe_columntransformer.py": ["--rows", "30", "--cv", "3"],
+    "domain_adaptation_digits.py": [
+        "--rows",
+        "20",
+        "--cv",
+        "2",
+        "--epochs",
+        "2",
+        "--image-size",
+        "32",
+    ],
     "finetune_unfreeze_digits.py": [
         "--rows",
         "40",
@@ -34,6 +44,12 @@ SMALL = {
 MODELS = {
     "text_classification_cv.py": ["tf-idf + logreg", "MiniLM + logreg"],
     "mixed_dataframe_columntransformer.py": ["numbers + hour", "text + numbers + hour"],
+    "domain_adaptation_digits.py": [
+        "source-only",
+        "CORAL (skada)",
+        "Deep CORAL (MLP head)",
+        "target-trained ceiling",
+    ],
     "finetune_unfreeze_digits.py": [
         "frozen embeddings + logistic regression",
         "ImageClassifier(): new head only",

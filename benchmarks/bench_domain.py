@@ -133,9 +133,9 @@ def run_pair(name, pair, encoder, classifier, args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--digits-source", type=int, default=500)
-    parser.add_argument("--digits-target", type=int, default=300)
-    parser.add_argument("--reviews-source", type=int, default=400)
+    parser.add_argument("--digits-source", type=int, default=400)
+    parser.add_argument("--digits-target", type=int, default=240)
+    parser.add_argument("--reviews-source", type=int, default=300)
     parser.add_argument("--reviews-target", type=int, default=200)
     parser.add_argument("--image-size", type=int, default=48)
     parser.add_argument("--epochs", type=int, default=20)

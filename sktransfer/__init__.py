@@ -29,10 +29,12 @@ _WHERE = {
     "WordVectorEmbedder": ".text",
     "ZeroShotClassifier": ".similarity",
     "clear_models": "._registry",
+    "coral_gap": ".adapt",
     "get_backbone": "._backbones",
     "register_family": "._backbones",
     "list_backbones": "._backbones",
     "loaded_models": "._registry",
+    "make_coral_pipeline": ".adapt",
     "make_late_fusion": ".fusion",
     "register_backbone": "._backbones",
     "distill_static": ".text",
@@ -41,6 +43,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
     from ._backbones import get_backbone, list_backbones, register_backbone, register_family
     from ._cache import EmbeddingCache
     from ._registry import clear_models, loaded_models
+    from .adapt import coral_gap, make_coral_pipeline
     from .distill import DistilledClassifier
     from .finetune import (
         ImageClassifier,
@@ -73,10 +76,12 @@ __all__ = [
     "ZeroShotClassifier",
     "__version__",
     "clear_models",
+    "coral_gap",
     "distill_static",
     "get_backbone",
     "list_backbones",
     "loaded_models",
+    "make_coral_pipeline",
     "make_late_fusion",
     "register_backbone",
     "register_family",

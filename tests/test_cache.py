@@ -621,3 +621,27 @@ def test_cache_command(text_embedder, tmp_path, capsys):
     assert main(["cache", "clear", str(tmp_path / "c")]) == 0
     assert len(EmbeddingCache(tmp_path / "c")) == 0
     assert main(["cache", "info", str(tmp_path / "nowhere")]) == 2
+
+
+def test_bulk_reads_give_each_key_its_own_vector(tmp_path):
+    """Any order, any subset, across records and files, from a fresh handle."""
+    from sktransfer._cache import digest
+
+    rng = np.random.default_rng(0)
+    keys = [digest(f"bulk{i}".encode()) for i in range(120)]
+    vectors = rng.standard_normal((120, 16)).astype(np.float32)
+    for part in (slice(0, 50), slice(50, 120)):  # two writers, two files
+        cache = EmbeddingCache(tmp_path / "c")
+        for start in range(part.start, part.stop, 8):  # records of 8 rows
+            stop = min(start + 8, part.stop)
+            cache.put_many("ns", keys[start:stop], vectors[start:stop])
+    for order in (
+        np.arange(120),
+        np.r_[0:8, 40:48, 8:24, 100:120],  # whole records, out of file order
+        rng.permutation(120)[:77],
+        np.r_[3, 2, 1, 0, 60, 61, 5],
+    ):
+        wanted = [keys[i] for i in order] + [digest(b"absent")]
+        out, have = EmbeddingCache(tmp_path / "c").get_rows("ns", wanted, 16)
+        assert have.tolist() == [True] * len(order) + [False]
+        np.testing.assert_array_equal(out[:-1], vectors[order])

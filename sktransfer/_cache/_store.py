@@ -550,42 +550,43 @@ class _FileReader:
     def _direct(self, pos, rec, offsets, ns, dims) -> None:
         """Records read into ``out``: tables into one buffer, matrices in place."""
         tables = (_shard.HEADER_BYTES + ns * (_shard.KEY_BYTES + 4)).tolist()
+        counts = ns.tolist()
+        firsts = np.r_[0, np.cumsum(ns)[:-1]].tolist()  # each record's first position
+        targets = self.targets[pos[firsts]].tolist()  # and its first row of out
         head = bytearray(sum(tables))
         head_view = memoryview(head)
         out_view = memoryview(self.out.reshape(-1)).cast("B")
         row_bytes = self.out.shape[1] * 4
-        buffers, at, t0 = [], 0, int(self.targets[pos[0]])
-        first = t0
-        for size, n in zip(tables, ns.tolist(), strict=True):
+        buffers, at = [], 0
+        for size, n, t in zip(tables, counts, targets, strict=True):
             buffers.append(head_view[at : at + size])
-            buffers.append(out_view[first * row_bytes : (first + n) * row_bytes])
+            buffers.append(out_view[t * row_bytes : (t + n) * row_bytes])
             at += size
-            first += n
         total = os.preadv(self.fd, buffers, int(offsets[0]))
-        expected = sum(len(b) for b in buffers)
         ok = np.zeros(len(pos), bool)
-        at = first = 0
-        for k, (size, n) in enumerate(zip(tables, ns.tolist(), strict=True)):
-            if total < expected and (sum(len(b) for b in buffers[: 2 * k + 2]) > total):
+        at = read = 0
+        for k, (size, n) in enumerate(zip(tables, counts, strict=True)):
+            read += size + n * row_bytes
+            if read > total:
                 break  # the file was cut short
             try:
                 rn, rdim, _, matrix_crc = _shard.parse_header(head_view[at : at + 32])
             except _shard.ShardError:
                 rn = rdim = None
+            first = firsts[k]
             if (rn, rdim) == (n, int(dims[k])):
                 if zlib.crc32(buffers[2 * k + 1]) == matrix_crc:
                     ok[first : first + n] = True
                 else:
                     try:
                         table = _shard.parse_table(head, at)
-                        got = self.out[t0 + first : t0 + first + n]
+                        got = self.out[targets[k] : targets[k] + n]
                         ok[first : first + n] = _shard.row_crcs(got) == table.crcs
                     except _shard.ShardError:
                         pass
             at += size
-            first += n
         key_at = np.repeat(np.cumsum([0, *tables[:-1]]) + _shard.HEADER_BYTES, ns)
-        rows = np.concatenate([np.arange(n) for n in ns.tolist()])
+        rows = np.concatenate([np.arange(n) for n in counts])
         key_at += rows * _shard.KEY_BYTES
         same = self._keys_match(np.frombuffer(head, np.uint8), key_at, pos)
         self._done(pos, rec, rows, ok, same, direct=True)

@@ -78,12 +78,11 @@ class ShardStore:
             self.rotate_bytes = max(1, min(_ROTATE_BYTES, int(max_bytes) // 8))
 
     def __del__(self):
-        for writer in getattr(self, "_writers", {}).values():
-            if writer.pid == os.getpid():
-                try:
-                    os.close(writer.fd)
-                except OSError:
-                    pass
+        try:
+            for namespace in list(self._writers):
+                self._close(namespace)
+        except Exception:  # at interpreter exit, modules may be gone already
+            pass
 
     # ------------------------------------------------------------ warnings
     def warn_once(self, message: str) -> None:

@@ -8,8 +8,9 @@ For each size, random 384-d float32 vectors under random SHA-256 keys are
   minimal copy of its writer, below), and one ``np.save``;
 * read back in a fresh process (nothing in Python's memory; the OS page cache
   is warm, as it is right after a run) into one (n, 384) matrix: the store's
-  ``get_rows`` (what ``transform`` calls) by the first reader (which indexes
-  the shards and saves the index) and by a second one (which loads it), the
+  ``get_rows`` (what ``transform`` calls) by the first reader and by a second
+  one (both load the index the writer saved at its end; the first also pays
+  for a cold index file), the
   old store's per-row ``np.load``, and one ``np.load`` of the whole matrix.
 
 It prints rows/s, the ratios asked of the store, and bytes on disk (allocated
@@ -129,6 +130,7 @@ def measure(n: int, chunk: int, workdir: Path) -> dict:
     t = time.perf_counter()
     for start in range(0, n, chunk):
         cache.put_many(NAMESPACE, keys[start : start + chunk], vectors[start : start + chunk])
+    cache.flush(NAMESPACE)  # as a transform does when it ends: index what it wrote
     rows["v2_write"] = n / (time.perf_counter() - t)
     del cache
 

@@ -176,6 +176,8 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             store.put_many(namespace, [distinct[j] for j in part], vectors, meta=meta)
             found[part] = vectors
             done += len(vectors)
+        if missing:
+            store.flush(namespace)
         stats = self.cache_stats_
         stats["hits"] += len(first) - len(missing)
         stats["misses"] += len(missing)

@@ -188,6 +188,17 @@ class EmbeddingCache:
                     "not stored. Pass a writable directory as cache=, or cache=None."
                 )
 
+    def flush(self, namespace: str) -> None:
+        """Index what this handle wrote under ``namespace`` (a transform calls it
+        when it ends), so that the next reader loads it instead of scanning."""
+        if self._disk is None:
+            return
+        with self._lock:
+            try:
+                self._disk.flush(namespace)
+            except OSError:
+                pass  # the shards are the truth: the next reader indexes them
+
     def clear(self) -> None:
         """Drop every stored embedding (memory, and the directory's contents)."""
         with self._lock:

@@ -70,6 +70,7 @@ class ShardStore:
         self._indexes: dict[str, Index] = {}
         self._writers: dict[str, _Writer] = {}
         self._new_file: set[str] = set()  # namespaces whose next write starts a file
+        self._unindexed: dict[str, list] = {}  # namespace -> [(file, record table)] written
         self._touched: dict[str, float] = {}
         self._warned: set[str] = set()
         self._meta_written: set[str] = set()
@@ -310,9 +311,16 @@ class ShardStore:
                 kept = False
             if kept:
                 break
+            self._unindexed.pop(namespace, None)
             self._close(namespace)  # merged, evicted or cleared meanwhile: write it again
         else:
             raise OSError(f"cannot append to the shards of {str(self.root / namespace)!r}")
+        n, dim = np.shape(vectors)
+        keys_raw = np.frombuffer(record, np.uint8, n * _shard.KEY_BYTES, _shard.HEADER_BYTES)
+        table = _shard.ShardTable(
+            n, dim, keys_raw.reshape(n, -1), None, len(record), 0, writer.size - len(record)
+        )
+        self._unindexed.setdefault(namespace, []).append((os.path.basename(writer.path), table))
         if meta is not None and namespace not in self._meta_written:
             self._meta_written.add(namespace)
             path = self.root / namespace / "identity.json"
@@ -322,6 +330,25 @@ class ShardStore:
                 tmp.write_text(text)
                 os.replace(tmp, path)
         return Path(writer.path)
+
+    def flush(self, namespace: str) -> None:
+        """Save the index with the records this handle wrote (known without
+        reading them back), so that the next reader need not scan them."""
+        written = self._unindexed.pop(namespace, [])
+        if not written:
+            return
+        folder = os.path.join(self.root, namespace)
+        index = self._indexes.get(namespace) or Index.load(folder) or Index()
+        by_file: dict[str, list] = {}
+        for name, table in written:
+            by_file.setdefault(name, []).append(table)
+        for name, tables in by_file.items():
+            if index.covered.get(name, 0) == tables[0].offset:  # contiguous: no gap
+                index.add(name, tables, tables[-1].offset + tables[-1].size)
+        index.finish()
+        self._indexes[namespace] = index
+        self._refresh(namespace)  # what others wrote meanwhile
+        self._indexes[namespace].save(folder)
 
     # ------------------------------------------------------------ upkeep
     def namespaces(self) -> list[str]:
@@ -343,6 +370,7 @@ class ShardStore:
     def clear(self) -> None:
         for namespace in list(self._writers):
             self._close(namespace)
+        self._unindexed.clear()
         shutil.rmtree(self.root, ignore_errors=True)
         self._indexes.clear()
         self._meta_written.clear()

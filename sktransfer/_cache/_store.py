@@ -289,11 +289,13 @@ class ShardStore:
             except OSError:
                 pass
 
-    def put(self, namespace: str, keys: list[str], vectors: np.ndarray, meta=None) -> Path:
+    def put(self, namespace: str, keys: list[str], vectors: np.ndarray, meta=None) -> str:
         """Append one record (one batch) to this handle's file of ``namespace`` and
         return the file's path; raises ``OSError`` when the directory cannot be
         written."""
-        record = _shard.encode(bytes.fromhex("".join(keys)), vectors)
+        raw_keys = bytes.fromhex("".join(keys))
+        record = _shard.encode_parts(raw_keys, vectors)
+        record_bytes = sum(len(part) for part in record)
         for _ in range(3):
             writer = self._writer(namespace)
             if os.fstat(writer.fd).st_size != writer.size:  # someone else wrote to it
@@ -304,7 +306,7 @@ class ShardStore:
                 _write_all(writer.fd, record)
             finally:
                 _APPENDING.discard(writer.path)
-            writer.size += len(record)
+            writer.size += record_bytes
             try:
                 kept = os.stat(writer.path).st_ino == writer.ino
             except FileNotFoundError:
@@ -316,9 +318,9 @@ class ShardStore:
         else:
             raise OSError(f"cannot append to the shards of {str(self.root / namespace)!r}")
         n, dim = np.shape(vectors)
-        keys_raw = np.frombuffer(record, np.uint8, n * _shard.KEY_BYTES, _shard.HEADER_BYTES)
+        keys_raw = np.frombuffer(raw_keys, np.uint8).reshape(n, _shard.KEY_BYTES)
         table = _shard.ShardTable(
-            n, dim, keys_raw.reshape(n, -1), None, len(record), 0, writer.size - len(record)
+            n, dim, keys_raw, None, record_bytes, 0, writer.size - record_bytes
         )
         self._unindexed.setdefault(namespace, []).append((os.path.basename(writer.path), table))
         if meta is not None and namespace not in self._meta_written:
@@ -329,7 +331,7 @@ class ShardStore:
                 tmp = path.parent / f".identity.{os.getpid()}.{uuid.uuid4().hex}.tmp"
                 tmp.write_text(text)
                 os.replace(tmp, path)
-        return Path(writer.path)
+        return writer.path
 
     def flush(self, namespace: str) -> None:
         """Save the index with the records this handle wrote (known without
@@ -687,10 +689,16 @@ def _check_record(buf, base, n, dim, rows) -> np.ndarray:
     return _shard.check_rows(buf, table, base, rows)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+def _write_all(fd: int, data) -> None:
+    """Write ``data`` (bytes, or a list of buffers) at the end of ``fd``, in one
+    call when the system allows."""
+    parts = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
+    done = os.writev(fd, parts)
+    total = sum(len(memoryview(p).cast("B")) for p in parts)
+    if done < total:  # a partial write: the rest, in order
+        view = memoryview(b"".join(bytes(p) for p in parts))[done:]
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 def _alive(pid: int) -> bool:

@@ -52,9 +52,9 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     _unpicklable = ("model_",)
     # Libraries whose versions can change the numbers (see ``library_versions``).
     _libraries: tuple[str, ...] = ("torch", "numpy")
-    # Misses are embedded and stored in chunks of this many batches, so an
-    # interrupted transform keeps all but the last chunk.
-    _chunk_batches = 8
+    # Rows per stored batch when ``batch_size="auto"`` (the size that fits is
+    # found inside ``_embed``).
+    _auto_store_rows = 256
 
     def fit(self, X, y=None):
         """Load the backbone. ``X`` is validated; its content does not matter.
@@ -169,7 +169,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     def _embed_cached(self, store, rows):
         """Look every row up; embed only the distinct rows not found, storing
-        each chunk of batches as soon as it is computed."""
+        each batch as soon as it is computed."""
         namespace = self._embedding_id()
         if namespace != self.embedding_id_:
             self.embedding_id_ = namespace  # a live parameter or a library changed
@@ -182,13 +182,16 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         found, have = store.get_rows(namespace, distinct, width)
         missing = np.flatnonzero(~have).tolist()
         meta = None
-        chunk = self._chunk_batches * (self.batch_size if isinstance(self.batch_size, int) else 64)
-        for start in range(0, len(missing), chunk):
-            part = missing[start : start + chunk]
-            vectors = np.asarray(self._embed(rows, [first[distinct[j]] for j in part]), np.float32)
+        todo = [first[distinct[j]] for j in missing]
+        done = 0
+        for vectors in self._embed_batches(rows, todo):
+            part = missing[done : done + len(vectors)]
             meta = meta or {**self._identity(), "libraries": library_versions(self._libraries)}
             store.put_many(namespace, [distinct[j] for j in part], vectors, meta=meta)
             found[part] = vectors
+            done += len(vectors)
+        if missing:
+            store.flush(namespace)
         stats = self.cache_stats_
         stats["hits"] += len(first) - len(missing)
         stats["misses"] += len(missing)
@@ -203,6 +206,15 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             return found
         where = {key: j for j, key in enumerate(distinct)}
         return found[np.fromiter((where[k] for k in keys), np.int64, len(keys))]
+
+    def _embed_batches(self, rows, positions):
+        """Embed the rows at ``positions`` batch by batch, yielding each batch's
+        float32 vectors as soon as it is computed: the cache stores it before the
+        next one starts, so an interrupted transform loses at most one batch."""
+        step = self.batch_size if isinstance(self.batch_size, int) else self._auto_store_rows
+        for start in range(0, len(positions), step):
+            part = positions[start : start + step]
+            yield np.asarray(self._embed(rows, part), np.float32)
 
     def fit_transform(self, X, y=None, **fit_params):
         """Fit, then embed ``X`` (validated once)."""

@@ -209,6 +209,10 @@ def _matrix_offset(n):
     return 32 + 36 * n  # header, then 32-byte keys and 4-byte checksums per row
 
 
+def _record_size(n, dim=384):
+    return _matrix_offset(n) + 4 * dim * n
+
+
 def _text(cache, **params):
     return TextEmbedder(cache=cache, **params).fit(["x"])
 
@@ -241,21 +245,30 @@ def test_a_damaged_vector_is_reported_once_recomputed_and_replaced(text_embedder
     assert all(e["bad_rows"] == 0 for e in EmbeddingCache(tmp_path / "c").verify().values())
 
 
-def test_a_truncated_shard_costs_only_its_rows(text_embedder, tmp_path):
-    est = _text(EmbeddingCache(tmp_path / "c"), batch_size=2)
-    est._chunk_batches = 1  # one shard per 2 rows
-    expected = est.transform(TEXTS[:6])
-    shards = _shards(est.cache, est.embedding_id_)
-    assert len(shards) == 3
-    with open(shards[1], "r+b") as f:
-        f.truncate(_matrix_offset(2) + 384 * 4 + 100)  # second row cut short
-    with open(shards[2], "r+b") as f:
-        f.truncate(20)  # header cut short: the whole shard is unreadable
+def test_damage_costs_only_the_records_it_touches(text_embedder, tmp_path):
+    # Two writers (as two processes would be): one file each, one record per batch.
+    a = _text(EmbeddingCache(tmp_path / "c"), batch_size=2)
+    expected = a.transform(TEXTS[:6])
+    b = _text(EmbeddingCache(tmp_path / "c"), batch_size=2)
+    expected = np.vstack([expected, b.transform(TEXTS[6:])])
+    first, second = _shards(a.cache, a.embedding_id_)
+    assert first.stat().st_size == 3 * _record_size(2)
+    with open(first, "r+b") as f:  # a byte of the second record's key table flipped
+        f.seek(_record_size(2) + 40)
+        byte = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    with open(second, "r+b") as f:  # the last record cut short
+        f.truncate(_record_size(2) + _matrix_offset(2) + 384 * 4 + 100)
+    (first.parent / "shards.idx").unlink()  # read the damaged tables themselves
     reader = _text(EmbeddingCache(tmp_path / "c"))
-    with pytest.warns(RuntimeWarning):
-        out = reader.transform(TEXTS[:6])
+    with pytest.warns(RuntimeWarning, match="damaged at byte"):
+        out = reader.transform(TEXTS)
     np.testing.assert_allclose(out, expected, atol=1e-6)
-    assert reader.cache_stats_["rows_embedded"] == 3
+    # the third record of the first file is found past the damaged second one
+    assert reader.cache_stats_["rows_embedded"] == 4
+    report = EmbeddingCache(tmp_path / "c").verify()[a.embedding_id_]
+    assert len(report["bad_shards"]) == 2
 
 
 def test_a_planted_vector_of_the_wrong_shape_is_replaced(text_embedder, tmp_path):
@@ -275,28 +288,50 @@ def test_a_planted_vector_of_the_wrong_shape_is_replaced(text_embedder, tmp_path
     assert again.cache_stats_["rows_embedded"] == 0  # the replacement is the newer copy
 
 
-def test_the_shards_are_the_index(text_embedder, tmp_path):
-    """No separate index file: a new handle indexes the shards' key tables; a
-    deleted shard's rows are recomputed."""
-    est = _text(EmbeddingCache(tmp_path / "c"), batch_size=2)
-    est._chunk_batches = 1
-    expected = est.transform(TEXTS[:6])
-    assert not [p for p in (tmp_path / "c").rglob("*") if p.is_file() and "index" in p.name]
-    _shards(est.cache, est.embedding_id_)[0].unlink()
-    reader = _text(EmbeddingCache(tmp_path / "c"))
-    np.testing.assert_allclose(reader.transform(TEXTS[:6]), expected, atol=1e-6)
-    assert reader.cache_stats_ == {"hits": 4, "misses": 2, "rows_embedded": 2}
+def test_the_index_is_derived_from_the_shards(text_embedder, tmp_path, monkeypatch):
+    """A stale, damaged or deleted index is completed or rebuilt from the shards'
+    own key tables; a deleted shard's rows are recomputed."""
+    from sktransfer._cache import _index, _store
+
+    monkeypatch.setattr(_store, "_INDEX_AFTER_RECORDS", 1)  # save it at every scan
+    a = _text(EmbeddingCache(tmp_path / "c"), batch_size=2)
+    expected = a.transform(TEXTS[:2])
+    b = _text(EmbeddingCache(tmp_path / "c"), batch_size=2)
+    expected = np.vstack([expected, b.transform(TEXTS[2:6])])
+    folder = tmp_path / "c" / "v2" / a.embedding_id_
+    index = folder / _index.NAME
+
+    def fresh_read(n):
+        reader = _text(EmbeddingCache(tmp_path / "c"), batch_size=2)
+        np.testing.assert_allclose(reader.transform(TEXTS[:n]), expected[:n], atol=1e-6)
+        return reader.cache_stats_
+
+    index.unlink()
+    assert fresh_read(6)["rows_embedded"] == 0 and index.exists()
+    c = _text(EmbeddingCache(tmp_path / "c"), batch_size=2)
+    expected = np.vstack([expected, c.transform(TEXTS[6:8])])  # not in the index yet
+    b.transform(TEXTS[8:])  # appended to a file the index covers in part
+    expected = np.vstack([expected, text_embedder.transform(TEXTS[8:])])
+    assert fresh_read(10)["rows_embedded"] == 0
+    index.write_bytes(b"SKTIDX01" + bytes(100))  # damaged
+    assert fresh_read(10)["rows_embedded"] == 0
+    index.unlink()
+    assert fresh_read(10)["rows_embedded"] == 0
+    _shards(a.cache, a.embedding_id_)[0].unlink()  # a's file: rows 0 and 1
+    assert fresh_read(10) == {"hits": 8, "misses": 2, "rows_embedded": 2}
 
 
-def test_an_interrupted_transform_keeps_its_finished_chunks(text_embedder, tmp_path, monkeypatch):
+@pytest.mark.parametrize("k", [0, 3])
+def test_an_interrupted_transform_loses_at_most_the_batch_in_flight(
+    text_embedder, tmp_path, monkeypatch, k
+):
     est = _text(EmbeddingCache(tmp_path / "c"), batch_size=2)
-    est._chunk_batches = 1  # chunks of 2 rows
     real = est._embed
     calls = []
 
     def interrupted(rows, positions):
         calls.append(len(positions))
-        if len(calls) == 3:
+        if len(calls) == k + 1:  # Ctrl-C while batch k+1 is computed
             raise KeyboardInterrupt
         return real(rows, positions)
 
@@ -304,10 +339,69 @@ def test_an_interrupted_transform_keeps_its_finished_chunks(text_embedder, tmp_p
     with pytest.raises(KeyboardInterrupt):
         est.transform(TEXTS)
     monkeypatch.undo()
+    assert calls == [2] * (k + 1)  # one batch per call: nothing is embedded unstored
     resumed = _text(EmbeddingCache(tmp_path / "c"), batch_size=2)  # as after a restart
     out = resumed.transform(TEXTS)
-    assert resumed.cache_stats_["rows_embedded"] == len(TEXTS) - 4
+    assert resumed.cache_stats_ == {
+        "hits": 2 * k,
+        "misses": len(TEXTS) - 2 * k,
+        "rows_embedded": len(TEXTS) - 2 * k,
+    }
     np.testing.assert_allclose(out, text_embedder.transform(TEXTS), atol=1e-6)
+
+
+def _write_batches_then_wait(directory, k, ready):
+    """Store k batches of 7 rows, start an eighth by hand, then wait to be killed."""
+    from sktransfer._cache import _shard, _store, digest
+
+    cache = EmbeddingCache(directory)
+    for b in range(k):
+        keys = [digest(f"killed{b}-{i}".encode()) for i in range(7)]
+        cache.put_many("ns", keys, np.stack([_vector_of(key) for key in keys]))
+    record = _shard.encode(bytes(32 * 7), np.zeros((7, 16), np.float32))
+    writer = cache._disk._writers["ns"]
+    _store._write_all(writer.fd, record[: len(record) // 2])  # killed mid-write
+    ready.set()
+    import time
+
+    time.sleep(120)
+
+
+def test_a_killed_writer_loses_no_stored_batch(tmp_path):
+    import multiprocessing
+
+    from sktransfer._cache import digest
+
+    ctx = multiprocessing.get_context("fork")
+    ready = ctx.Event()
+    proc = ctx.Process(target=_write_batches_then_wait, args=(tmp_path / "c", 5, ready))
+    proc.start()
+    assert ready.wait(60)
+    proc.kill()
+    proc.join(60)
+    keys = [digest(f"killed{b}-{i}".encode()) for b in range(5) for i in range(7)]
+    cache = EmbeddingCache(tmp_path / "c")
+    with pytest.warns(RuntimeWarning, match="damaged at byte"):  # the half record
+        found = cache.get_many("ns", keys)
+    assert len(found) == 35
+    for key in keys:
+        np.testing.assert_array_equal(found[key], _vector_of(key))
+    assert cache.prune()["kept"] == 35
+    assert EmbeddingCache(tmp_path / "c").verify()["ns"]["bad_shards"] == []
+
+
+def test_a_writer_whose_file_is_merged_meanwhile_writes_again(tmp_path):
+    from sktransfer._cache import digest
+
+    writer = EmbeddingCache(tmp_path / "c")
+    keys = [digest(f"merged{i}".encode()) for i in range(20)]
+    vectors = np.stack([_vector_of(k) for k in keys])
+    writer.put_many("ns", keys[:10], vectors[:10])
+    assert EmbeddingCache(tmp_path / "c").prune()["kept"] == 10  # another process
+    writer.put_many("ns", keys[10:], vectors[10:])  # its file was renamed: a new one
+    found = EmbeddingCache(tmp_path / "c").get_many("ns", keys)
+    assert len(found) == 20
+    np.testing.assert_array_equal(np.stack([found[k] for k in keys]), vectors)
 
 
 def _write_rows(directory, tag, n_shared, n_own):
@@ -378,23 +472,22 @@ def test_a_store_that_cannot_be_written_computes_and_warns_once(text_embedder, t
 
 
 def test_clear_during_a_write_loses_nothing(text_embedder, tmp_path, monkeypatch, recwarn):
-    from sktransfer._cache import _shard
+    from sktransfer._cache import _store
 
     cache = EmbeddingCache(tmp_path / "c")
     est = _text(cache, batch_size=2)
-    est._chunk_batches = 1
-    real = _shard.write
+    real = _store._write_all
     cleared = []
 
-    def write_after_a_clear(path, keys, vectors):
-        if not cleared:  # another process clears the store between mkdir and write
-            cleared.append(path)
+    def write_after_a_clear(fd, data):
+        if not cleared:  # another process clears the store between open and write
+            cleared.append(fd)
             import shutil
 
             shutil.rmtree(tmp_path / "c" / "v2")
-        return real(path, keys, vectors)
+        return real(fd, data)
 
-    monkeypatch.setattr(_shard, "write", write_after_a_clear)
+    monkeypatch.setattr(_store, "_write_all", write_after_a_clear)
     out = est.transform(TEXTS[:4])
     assert cleared and not [w for w in recwarn if "cache" in str(w.message)]
     np.testing.assert_allclose(out, text_embedder.transform(TEXTS[:4]), atol=1e-6)
@@ -487,10 +580,10 @@ def test_old_one_file_per_row_stores_are_ignored_and_cleared(text_embedder, tmp_
 def test_a_size_bound_evicts_the_least_recently_used_shards(tmp_path):
     import time
 
-    cache = EmbeddingCache(tmp_path / "c")
     rng = np.random.default_rng(0)
     groups = []
-    for g in range(4):
+    for g in range(4):  # four writers: one file each
+        cache = EmbeddingCache(tmp_path / "c")
         keys = [f"{g:02x}{i:062x}" for i in range(10)]
         cache.put_many("ns", keys, rng.standard_normal((10, 16)).astype(np.float32))
         groups.append(keys)
@@ -510,14 +603,16 @@ def test_a_size_bound_evicts_the_least_recently_used_shards(tmp_path):
     for keys in groups:
         bounded.put_many("ns", keys, rng.standard_normal((10, 16)).astype(np.float32))
     assert sum(p.stat().st_size for p in _shards(bounded, "ns")) <= size
+    newest = EmbeddingCache(tmp_path / "b").get_many("ns", groups[3])
+    assert set(newest) == set(groups[3])  # the newest file stays
 
 
 def test_cache_command(text_embedder, tmp_path, capsys):
     from sktransfer.cli import main
 
     est = _text(EmbeddingCache(tmp_path / "c"), batch_size=2)
-    est._chunk_batches = 1
-    est.transform(TEXTS[:4])
+    est.transform(TEXTS[:2])
+    _text(EmbeddingCache(tmp_path / "c"), batch_size=2).transform(TEXTS[2:4])  # a 2nd writer
     assert main(["cache", "info", str(tmp_path / "c")]) == 0
     assert "4 rows in 2 shards" in capsys.readouterr().out
     assert main(["cache", "verify", str(tmp_path / "c")]) == 0
@@ -527,3 +622,27 @@ def test_cache_command(text_embedder, tmp_path, capsys):
     assert main(["cache", "clear", str(tmp_path / "c")]) == 0
     assert len(EmbeddingCache(tmp_path / "c")) == 0
     assert main(["cache", "info", str(tmp_path / "nowhere")]) == 2
+
+
+def test_bulk_reads_give_each_key_its_own_vector(tmp_path):
+    """Any order, any subset, across records and files, from a fresh handle."""
+    from sktransfer._cache import digest
+
+    rng = np.random.default_rng(0)
+    keys = [digest(f"bulk{i}".encode()) for i in range(120)]
+    vectors = rng.standard_normal((120, 16)).astype(np.float32)
+    for part in (slice(0, 50), slice(50, 120)):  # two writers, two files
+        cache = EmbeddingCache(tmp_path / "c")
+        for start in range(part.start, part.stop, 8):  # records of 8 rows
+            stop = min(start + 8, part.stop)
+            cache.put_many("ns", keys[start:stop], vectors[start:stop])
+    for order in (
+        np.arange(120),
+        np.r_[0:8, 40:48, 8:24, 100:120],  # whole records, out of file order
+        rng.permutation(120)[:77],
+        np.r_[3, 2, 1, 0, 60, 61, 5],
+    ):
+        wanted = [keys[i] for i in order] + [digest(b"absent")]
+        out, have = EmbeddingCache(tmp_path / "c").get_rows("ns", wanted, 16)
+        assert have.tolist() == [True] * len(order) + [False]
+        np.testing.assert_array_equal(out[:-1], vectors[order])

@@ -36,8 +36,8 @@ class EmbeddingCache:
     process-wide handle for that directory). Cloning an encoder shares its
     cache: a cache is a handle to a store, not part of the model.
 
-    On disk, every batch of new embeddings is appended as one checksummed shard
-    file as soon as it is computed. A row that fails its checksum is reported
+    On disk, every batch of new embeddings is appended as one checksummed record
+    to this handle's shard file as soon as it is computed. A row that fails its checksum is reported
     once, recomputed and stored again; a directory that cannot be written is
     reported once, and embeddings are then computed and returned unstored.
 
@@ -49,7 +49,8 @@ class EmbeddingCache:
         Bound on the in-memory layer; least recently used rows are dropped.
     max_bytes : int or None, default=None
         Bound on the directory's size; after a write that crosses it, the least
-        recently used shard files are removed. ``None``: unbounded (see
+        recently used shard files are removed (a handle starts a new file
+        every ``max_bytes / 8`` bytes, so that eviction has a choice). ``None``: unbounded (see
         ``sktransfer cache prune``).
 
     Attributes
@@ -76,7 +77,9 @@ class EmbeddingCache:
         self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
         self._memory_bytes = 0
         self._lock = threading.RLock()
-        self._disk = None if self.directory is None else ShardStore(self.directory / _FORMAT)
+        self._disk = (
+            None if self.directory is None else ShardStore(self.directory / _FORMAT, max_bytes)
+        )
         self.stats = {"hits": 0, "misses": 0, "rows_embedded": 0}
         self._warned: set[str] = set()
 
@@ -143,35 +146,29 @@ class EmbeddingCache:
             if self._disk is not None and rest:
                 rest_keys = [keys[i] for i in rest]
                 rest = np.asarray(rest, np.int64)
-                blocks = self._disk.get_blocks(namespace, rest_keys)
-                # A scan larger than a sixteenth of the memory layer would mostly
-                # evict it, and copying it costs more than reading it again from
-                # disk: it is served from disk without being kept.
-                keep = sum(v.nbytes for _, v in blocks) <= self.max_memory_bytes // 16
+                # Read straight into ``out``; not copied into the memory layer:
+                # reading the page-cached shards again costs about what a copy does.
+                blocks = self._disk.get_blocks(namespace, rest_keys, out, rest)
                 for idx, vectors in blocks:
-                    if vectors.shape[1] != dim:
+                    if vectors is None:
+                        have[rest[idx]] = True
+                    elif vectors.shape[1] != dim:
                         self._wrong_width(namespace, vectors.shape[1:], dim)
-                        continue
-                    out[rest[idx]] = vectors
-                    have[rest[idx]] = True
-                    if keep:
-                        found = [rest_keys[i] for i in idx.tolist()]
-                        self._memory_put_many(
-                            namespace, dict(zip(found, vectors, strict=True)), fresh=True
-                        )
             found = int(have.sum())
             self.stats["hits"] += found
             self.stats["misses"] += n - found
         return out, have
 
     def _wrong_width(self, namespace, shape, dim) -> None:
+        if self._disk is not None:
+            self._disk.damaged(namespace)
         self.warn_once(
             f"embedding cache {self!r}: stored vectors of shape {tuple(shape)} under "
             f"namespace {namespace} (expected ({dim},)); recomputed and replaced."
         )
 
     def put_many(self, namespace: str, keys: list[str], vectors: np.ndarray, meta=None) -> None:
-        """Store one embedding per key (on disk as one shard)."""
+        """Store one embedding per key (on disk as one record, appended at once)."""
         vectors = np.array(vectors, dtype=np.float32)  # owns its memory
         if len(keys) != len(vectors):
             raise ValueError(f"{len(keys)} keys for {len(vectors)} vectors")
@@ -190,6 +187,17 @@ class EmbeddingCache:
                     f"({exc.strerror or exc}); embeddings are computed and returned but "
                     "not stored. Pass a writable directory as cache=, or cache=None."
                 )
+
+    def flush(self, namespace: str) -> None:
+        """Index what this handle wrote under ``namespace`` (a transform calls it
+        when it ends), so that the next reader loads it instead of scanning."""
+        if self._disk is None:
+            return
+        with self._lock:
+            try:
+                self._disk.flush(namespace)
+            except OSError:
+                pass  # the shards are the truth: the next reader indexes them
 
     def clear(self) -> None:
         """Drop every stored embedding (memory, and the directory's contents)."""
@@ -245,12 +253,11 @@ class EmbeddingCache:
         disk = self._disk
         out = {"directory": str(self.directory), "format": _FORMAT, "namespaces": {}}
         for ns in disk.namespaces():
-            names = disk._shard_names(ns)
-            index = disk._refresh(ns)
+            names = disk.shard_names(ns)
             sizes = [_size(disk.root / ns / n) for n in names]
             meta = disk.root / ns / "identity.json"
             out["namespaces"][ns] = {
-                "rows": len(index),
+                "rows": disk.rows(ns),
                 "shards": len(names),
                 "bytes": sum(sizes),
                 "identity": meta.read_text() if meta.exists() else None,

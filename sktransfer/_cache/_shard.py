@@ -1,6 +1,7 @@
-"""One shard file: a batch of embeddings that describes and checks itself.
+"""Shard files: a sequence of records, each a batch of embeddings that describes
+and checks itself.
 
-Layout (little-endian)::
+Record layout (little-endian)::
 
     header  32 bytes   magic "SKTSHD02", rows n (u64), width d (u64),
                        CRC-32 of (n, d, keys, row CRCs) (u32),
@@ -9,11 +10,14 @@ Layout (little-endian)::
     crcs    n x 4      CRC-32 of each row's vector bytes
     matrix  n x d x 4  float32 vectors
 
-A shard is written whole to a temporary name and renamed into place, so a
-reader sees it complete or not at all; it is never modified afterwards. What
-can still go wrong (a disk error, a truncated copy, a stray write) is caught by
-the checksums: a bad table makes the whole shard unreadable, a bad row only
-that row.
+A writer appends one record per batch to a file only it writes (see
+:mod:`._store`), in one ``write`` call, so a killed writer leaves at most one
+incomplete record at the end of its file; every earlier record is intact and
+found by the next reader. Bytes are never modified in place. What can still go
+wrong (a disk error, a truncated copy, a stray write) is caught by the
+checksums: a bad table makes its record unreadable (readers resynchronise on
+the next magic), a bad row costs only that row. A file of one record is what
+the first version of this format wrote: such stores are read as they are.
 """
 
 from __future__ import annotations
@@ -27,28 +31,34 @@ import numpy as np
 
 MAGIC = b"SKTSHD02"
 _HEADER = struct.Struct("<8sQQII")
+HEADER_BYTES = _HEADER.size
 KEY_BYTES = 32
 SUFFIX = ".shard"
 
 
 class ShardError(ValueError):
-    """A shard whose header or key table is unreadable or fails its checksum."""
+    """A record whose header or key table is unreadable or fails its checksum."""
 
 
 @dataclass(frozen=True)
 class ShardTable:
-    """What a shard holds, read from its head: enough to index it."""
+    """What a record holds, read from its head: enough to index it."""
 
     n: int
     dim: int
     keys: np.ndarray  # (n, 32) uint8
     crcs: np.ndarray  # (n,) uint32
-    size: int  # bytes the file should have
+    size: int  # bytes of the whole record
     matrix_crc: int = -1
+    offset: int = 0  # where the record starts in its file
 
     @property
     def matrix_offset(self) -> int:
-        return _HEADER.size + self.n * (KEY_BYTES + 4)
+        return self.offset + HEADER_BYTES + self.n * (KEY_BYTES + 4)
+
+
+def record_size(n: int, dim: int) -> int:
+    return HEADER_BYTES + n * (KEY_BYTES + 4 + 4 * dim)
 
 
 def row_crcs(vectors: np.ndarray) -> np.ndarray:
@@ -56,79 +66,137 @@ def row_crcs(vectors: np.ndarray) -> np.ndarray:
     return np.fromiter((zlib.crc32(row) for row in vectors), np.uint32, len(vectors))
 
 
-def _table_crc(n: int, dim: int, keys: bytes, crcs: bytes) -> int:
+def _table_crc(n: int, dim: int, keys, crcs) -> int:
     return zlib.crc32(crcs, zlib.crc32(keys, zlib.crc32(struct.pack("<QQ", n, dim))))
 
 
-def write(path: str, keys: list[str], vectors: np.ndarray) -> ShardTable:
-    """Write a shard for hex ``keys`` and float32 ``vectors`` (n, d) atomically
-    (temporary name, then rename); returns its table."""
+def encode(raw_keys: bytes, vectors: np.ndarray) -> bytes:
+    """One record for raw 32-byte ``keys`` and float32 ``vectors`` (n, d)."""
+    return b"".join(encode_parts(raw_keys, vectors))
+
+
+def encode_parts(raw_keys: bytes, vectors: np.ndarray) -> list:
+    """The record of :func:`encode` as buffers for one ``writev`` (no copy)."""
     vectors = np.ascontiguousarray(vectors, dtype="<f4")
     n, dim = vectors.shape
-    raw_keys = bytes.fromhex("".join(keys))
     if len(raw_keys) != n * KEY_BYTES:
         raise ValueError("every key must be a 64-character SHA-256 hex digest")
-    crcs = row_crcs(vectors)
-    crc_bytes = crcs.astype("<u4").tobytes()
-    matrix_crc = zlib.crc32(vectors)
-    header = _HEADER.pack(MAGIC, n, dim, _table_crc(n, dim, raw_keys, crc_bytes), matrix_crc)
+    crc_bytes = row_crcs(vectors).astype("<u4").tobytes()
+    header = _HEADER.pack(
+        MAGIC, n, dim, _table_crc(n, dim, raw_keys, crc_bytes), zlib.crc32(vectors)
+    )
+    return [header, raw_keys, crc_bytes, memoryview(vectors).cast("B")]
+
+
+def write(path: str, keys: list[str], vectors: np.ndarray) -> None:
+    """Write a one-record shard for hex ``keys`` atomically (temporary name, then
+    rename)."""
+    record = encode(bytes.fromhex("".join(keys)), vectors)
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         with open(tmp, "wb") as f:
-            for part in (header, raw_keys, crc_bytes, memoryview(vectors).cast("B")):
-                f.write(part)
+            f.write(record)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    keys_array = np.frombuffer(raw_keys, np.uint8).reshape(n, KEY_BYTES)
-    size = _HEADER.size + n * (KEY_BYTES + 4 + dim * 4)
-    return ShardTable(n, dim, keys_array, crcs, size, matrix_crc)
 
 
-def read_table(f) -> ShardTable:
-    """Read and check the header and key table of an open shard file."""
-    head = f.read(_HEADER.size)
-    if len(head) < _HEADER.size:
-        raise ShardError("truncated header")
-    magic, n, dim, crc, matrix_crc = _HEADER.unpack(head)
+def parse_header(head) -> tuple[int, int, int, int]:
+    """(n, dim, table CRC, matrix CRC) of a record header."""
+    if len(head) < HEADER_BYTES:
+        raise _Incomplete("truncated header")
+    magic, n, dim, crc, matrix_crc = _HEADER.unpack_from(head)
     if magic != MAGIC:
-        raise ShardError("not a shard file")
-    if n > 1 << 32 or dim > 1 << 24:
+        raise ShardError("not a shard record")
+    if n > 1 << 32 or dim > 1 << 24 or n == 0:
         raise ShardError(f"implausible size {n} x {dim}")
-    raw_keys = f.read(n * KEY_BYTES)
-    crcs = f.read(n * 4)
+    return n, dim, crc, matrix_crc
+
+
+def parse_table(buf, offset: int = 0) -> ShardTable:
+    """Check and return the table of the record at ``offset`` of ``buf`` (which
+    holds at least its header, keys and row checksums)."""
+    n, dim, crc, matrix_crc = parse_header(memoryview(buf)[offset : offset + HEADER_BYTES])
+    start = offset + HEADER_BYTES
+    raw_keys = memoryview(buf)[start : start + n * KEY_BYTES]
+    crcs = memoryview(buf)[start + n * KEY_BYTES : start + n * (KEY_BYTES + 4)]
     if len(raw_keys) + len(crcs) < n * (KEY_BYTES + 4):
         raise ShardError("truncated key table")
     if _table_crc(n, dim, raw_keys, crcs) != crc:
         raise ShardError("key table checksum mismatch")
     keys = np.frombuffer(raw_keys, np.uint8).reshape(n, KEY_BYTES)
-    size = _HEADER.size + n * (KEY_BYTES + 4) + n * dim * 4
-    return ShardTable(n, dim, keys, np.frombuffer(crcs, "<u4"), size, matrix_crc)
+    return ShardTable(
+        n, dim, keys, np.frombuffer(crcs, "<u4"), record_size(n, dim), matrix_crc, offset
+    )
 
 
-def read_rows(f, table: ShardTable, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The vectors at ``rows`` (sorted) and a mask of those that pass their checksum.
+def scan(fd: int, start: int, end: int, final: bool = True):
+    """The tables of the records of an open file between ``start`` and ``end``.
 
-    Rows past the end of a truncated file come back as failing.
+    Returns ``(tables, stop, problems)``. A record running past ``end`` may
+    still be being written: unless ``final`` (its writer is known to be gone),
+    the scan stops there and ``stop`` is its offset. Damaged regions are listed
+    in ``problems`` (``"offset: reason"``) and skipped by searching for the next
+    record's magic.
     """
-    dim = table.dim
-    row_bytes = dim * 4
-    out = np.zeros((len(rows), dim), np.float32)
-    if len(rows) == 0:
-        return out, np.zeros(0, bool)
-    lo, hi = int(rows[0]), int(rows[-1]) + 1
-    f.seek(table.matrix_offset + lo * row_bytes)
-    span = bytearray((hi - lo) * row_bytes)  # read straight into a writable buffer
-    whole = f.readinto(span) // row_bytes
-    block = np.frombuffer(span, "<f4", count=whole * dim).reshape(whole, dim)
-    local = rows - lo
-    present = local < whole
-    if present.all() and len(rows) == hi - lo:
-        out = block  # every row of the span: no gather, no copy
-        if len(rows) == table.n and zlib.crc32(span) == table.matrix_crc:
-            return out, np.ones(len(rows), bool)  # the whole shard, intact: one check
-    else:
-        out[present] = block[local[present]]
-    ok = (row_crcs(out) == table.crcs[rows]) & present
-    return out, ok
+    tables, problems = [], []
+    offset = start
+    while offset < end:
+        head = os.pread(fd, HEADER_BYTES, offset)
+        try:
+            n, dim, _, _ = parse_header(head)
+            size = record_size(n, dim)
+            if offset + size > end:
+                raise _Incomplete("incomplete record")
+            table = parse_table(os.pread(fd, HEADER_BYTES + n * (KEY_BYTES + 4), offset))
+            tables.append(_at(table, offset))
+            offset += size
+        except ShardError as exc:
+            if isinstance(exc, _Incomplete) and not final:
+                return tables, offset, problems
+            problems.append(f"{offset}: {exc}")
+            offset = _next_magic(fd, offset + 1, end)
+    return tables, end, problems
+
+
+class _Incomplete(ShardError):
+    pass
+
+
+def _at(table: ShardTable, offset: int) -> ShardTable:
+    return ShardTable(
+        table.n, table.dim, table.keys, table.crcs, table.size, table.matrix_crc, offset
+    )
+
+
+def _next_magic(fd: int, start: int, end: int) -> int:
+    """Where the next record magic starts at or after ``start`` (``end`` if none)."""
+    step = 1 << 22
+    while start < end:
+        chunk = os.pread(fd, min(step, end - start) + len(MAGIC) - 1, start)
+        found = chunk.find(MAGIC)
+        if found >= 0:
+            return start + found
+        start += step
+    return end
+
+
+def check_rows(buf, table: ShardTable, base: int, rows: np.ndarray) -> np.ndarray:
+    """Mask of ``rows`` of ``table`` (whose record starts at ``base`` in ``buf``)
+    whose vectors pass their checksum: one CRC over the matrix when it is intact,
+    row by row otherwise."""
+    start = base + HEADER_BYTES + table.n * (KEY_BYTES + 4)
+    matrix = memoryview(buf)[start : start + table.n * table.dim * 4]
+    if zlib.crc32(matrix) == table.matrix_crc:
+        return np.ones(len(rows), bool)
+    vectors = np.frombuffer(matrix, "<f4").reshape(table.n, table.dim)
+    return row_crcs(vectors[rows]) == table.crcs[rows]
+
+
+def matrix(buf, table: ShardTable, base: int) -> np.ndarray:
+    """The (n, d) float32 matrix of the record at ``base`` in ``buf`` (a view)."""
+    start = base + HEADER_BYTES + table.n * (KEY_BYTES + 4)
+    return np.frombuffer(buf, "<f4", count=table.n * table.dim, offset=start).reshape(
+        table.n, table.dim
+    )

@@ -1,14 +1,26 @@
-"""The disk layer: append-only shard files per namespace, indexed in memory.
+"""The disk layer: append-only shard files per namespace, one per writer, and a
+derived index.
 
-``DIR/v2/<namespace>/<time>-<host>-<pid>-<random>.shard`` holds one written
-batch (see :mod:`._shard`). A shard's head is its own index segment (its keys
-and row checksums), so there is no separate index file that could fall out of
-step with the data: a handle reads the key tables of the shards it has not
-seen yet, and a lost or damaged shard only turns its rows into misses, which
-are recomputed and stored again. Writers never modify a file and never take a
-lock, so processes on one machine or on several machines sharing a file
-system can write the same and different rows at once (a row stored twice is
-merged by :meth:`ShardStore.compact`).
+``DIR/v2/<namespace>/<time>-<host>-<pid>-<random>.shard`` is the file one
+writer (a handle in one process) appends to, one checksummed record per stored
+batch (see :mod:`._shard`), each in one ``write`` call, so a killed or
+interrupted writer loses at most the batch in flight. No file is ever written
+by two writers or modified in place, and writers take no lock: processes on one
+machine or on several machines sharing a file system can write the same and
+different rows at once (a row stored twice is merged by
+:meth:`ShardStore.compact`).
+
+``DIR/v2/<namespace>/shards.idx`` (see :mod:`._index`) says where each key is
+and how far each file was indexed. It is derived from the shards and replaced
+atomically by whichever reader indexed a large part of them; a reader indexes
+what it does not cover (files appended to, new files) from the records' own
+key tables, so a deleted or stale index costs a scan, never a row.
+
+Compaction first renames the files it merges (``.shard`` to ``.merging``,
+still read) and deletes them once the merged file is in place. A writer checks
+after each append that its file still has its name; if not (merged, evicted or
+cleared meanwhile) it appends that batch again to a new file, so no batch it
+reported stored is lost.
 """
 
 from __future__ import annotations
@@ -20,32 +32,58 @@ import socket
 import time
 import uuid
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from . import _shard
+from ._index import Index, prefix_of
 
-_TOUCH_EVERY_S = 60.0  # recency for eviction, recorded at most this often per shard
-_COMPACT_BYTES = 64 << 20  # compaction writes shards of about this size
+_TOUCH_EVERY_S = 60.0  # recency for eviction, recorded at most this often per file
+_COMPACT_BYTES = 64 << 20  # compaction writes files of about this size
+_ROTATE_BYTES = 256 << 20  # a writer starts a new file past this size
+_SPAN_BYTES = 32 << 20  # largest single read on the hit path
+_MERGED_RECORD_ROWS = 4096
+_INDEX_AFTER_RECORDS = 32  # a reader that indexed this many records saves the index
+_QUIET_S = 600.0  # a file of another machine unchanged this long has no live writer
 _STALE_TMP_S = 3600.0
+_MERGING = ".merging"
+_HOST = socket.gethostname()
+_APPENDING: set[str] = set()  # files this process is appending to right now
+
+
+class _Writer:
+    __slots__ = ("fd", "ino", "path", "pid", "size")
+
+    def __init__(self, path, fd):
+        self.path, self.fd, self.size, self.pid = path, fd, 0, os.getpid()
+        self.ino = os.fstat(fd).st_ino
 
 
 class ShardStore:
     """Shards under ``root`` (the ``v2`` folder of a cache directory)."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, max_bytes=None):
         self.root = Path(root)
-        # key -> shard number << 32 | row: plain ints keep a million-row index
-        # out of the garbage collector's way.
-        self._index: dict[str, dict[str, int]] = {}
-        self._shard_ids: dict[str, dict[str, int]] = {}  # name -> number
-        self._shard_names_by_id: dict[str, list[str]] = {}
-        self._tables: dict[str, dict[str, _shard.ShardTable | None]] = {}
-        self._bad: set[tuple[str, str, int]] = set()
+        self._indexes: dict[str, Index] = {}
+        self._writers: dict[str, _Writer] = {}
+        self._new_file: set[str] = set()  # namespaces whose next write starts a file
+        self._unindexed: dict[str, list] = {}  # namespace -> [(file, record table)] written
         self._touched: dict[str, float] = {}
         self._warned: set[str] = set()
         self._meta_written: set[str] = set()
+        self.rotate_bytes = _ROTATE_BYTES
+        if max_bytes is not None:  # eviction works by file: keep files small enough
+            self.rotate_bytes = max(1, min(_ROTATE_BYTES, int(max_bytes) // 8))
+
+    def __del__(self):
+        try:
+            for namespace in list(self._writers):
+                self._close(namespace)
+        except Exception:  # at interpreter exit, modules may be gone already
+            pass
 
     # ------------------------------------------------------------ warnings
     def warn_once(self, message: str) -> None:
@@ -54,60 +92,74 @@ class ShardStore:
             warnings.warn(message, RuntimeWarning, stacklevel=4)
 
     # ------------------------------------------------------------ index
-    def _shard_names(self, namespace: str) -> list[str]:
+    def _listing(self, namespace: str) -> dict[str, tuple[int, float]]:
+        """name -> (size, mtime) of the shard files of ``namespace``."""
+        out = {}
         try:
-            with os.scandir(self.root / namespace) as entries:
-                return sorted(e.name for e in entries if e.name.endswith(_shard.SUFFIX))
+            with os.scandir(os.path.join(self.root, namespace)) as entries:
+                for e in entries:
+                    if e.name.endswith(_shard.SUFFIX) or e.name.endswith(_MERGING):
+                        try:
+                            st = e.stat()
+                        except FileNotFoundError:
+                            continue
+                        out[e.name] = (st.st_size, st.st_mtime)
         except (FileNotFoundError, NotADirectoryError):
-            return []
+            pass
+        return out
 
-    def _refresh(self, namespace: str) -> dict[str, tuple[str, int]]:
-        """Index the shards of ``namespace`` that this handle has not read yet."""
-        index = self._index.setdefault(namespace, {})
-        tables = self._tables.setdefault(namespace, {})
-        for name in self._shard_names(namespace):
-            if name in tables:
+    @staticmethod
+    def _may_be_writing(path: str, name: str, mtime: float) -> bool:
+        """Whether a writer may still be appending to this file (an incomplete
+        last record is then a batch in flight, not damage)."""
+        if name.endswith(_MERGING):
+            return False
+        parts = name[: -len(_shard.SUFFIX)].split("-")
+        if len(parts) >= 4 and parts[-2].isdigit():
+            host, pid = "-".join(parts[1:-2]), int(parts[-2])
+            if host == _HOST:
+                return path in _APPENDING if pid == os.getpid() else _alive(pid)
+        return time.time() - mtime < _QUIET_S
+
+    def _refresh(self, namespace: str) -> Index:
+        """Index what the saved (or in-memory) index does not cover."""
+        folder = os.path.join(self.root, namespace)
+        index = self._indexes.get(namespace)
+        if index is None:
+            index = Index.load(folder) or Index()
+        listing = self._listing(namespace)
+        gone = [n for n, c in index.covered.items() if n not in listing or listing[n][0] < c]
+        index.drop(gone)
+        records = 0
+        for name, (size, mtime) in sorted(listing.items()):
+            start = index.covered.get(name, 0)
+            if size <= start:
                 continue
-            path = self.root / namespace / name
+            path = os.path.join(folder, name)
             try:
-                with open(path, "rb") as f:
-                    table = _shard.read_table(f)
+                fd = os.open(path, os.O_RDONLY)
             except FileNotFoundError:
-                continue  # removed by a compaction since the listing
-            except _shard.ShardError as exc:
-                tables[name] = None
-                self.warn_once(
-                    f"embedding cache: shard {str(path)!r} is unreadable ({exc}); its rows "
-                    "are recomputed. `sktransfer cache prune` removes it."
-                )
                 continue
-            tables[name] = table
-            self._add(namespace, name, table)
+            try:
+                final = not self._may_be_writing(path, name, mtime)
+                tables, stop, problems = _shard.scan(fd, start, size, final)
+            finally:
+                os.close(fd)
+            index.add(name, tables, stop)
+            records += len(tables)
+            for problem in problems:
+                self.warn_once(
+                    f"embedding cache: shard {path!r} is damaged at byte {problem}; its rows "
+                    "there are recomputed. `sktransfer cache prune` removes the damage."
+                )
+        index.finish()
+        self._indexes[namespace] = index
+        if records >= _INDEX_AFTER_RECORDS or gone:
+            try:
+                index.save(folder)
+            except OSError:
+                pass  # a read-only store: the next reader indexes again
         return index
-
-    def _shard_id(self, namespace, name) -> int:
-        ids = self._shard_ids.setdefault(namespace, {})
-        if name not in ids:
-            names = self._shard_names_by_id.setdefault(namespace, [])
-            ids[name] = len(names)
-            names.append(name)
-        return ids[name]
-
-    def _add(self, namespace, name, table) -> None:
-        index = self._index.setdefault(namespace, {})
-        base = self._shard_id(namespace, name) << 32
-        index.update(zip(hex_keys(table.keys), range(base, base + table.n), strict=True))
-        for ns, shard, row in self._bad:
-            if ns == namespace and shard == name:
-                index.pop(hex_keys(table.keys[row : row + 1])[0], None)
-
-    def _forget_shard(self, namespace, name) -> None:
-        self._tables.get(namespace, {}).pop(name, None)
-        index = self._index.get(namespace, {})
-        number = self._shard_ids.get(namespace, {}).get(name)
-        if number is not None:
-            for key in [k for k, v in index.items() if v >> 32 == number]:
-                del index[key]
 
     # ------------------------------------------------------------ reads
     def get(self, namespace: str, keys: list[str]) -> dict[str, np.ndarray]:
@@ -117,56 +169,71 @@ class ShardStore:
             found.update(zip([keys[i] for i in idx.tolist()], vectors, strict=True))
         return found
 
-    def get_blocks(self, namespace: str, keys: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Stored vectors among ``keys`` as (positions in ``keys``, matrix) per shard
-        read: no per-row objects, for bulk reads."""
-        index = self._index.get(namespace) or {}
-        found = list(map(index.get, keys))  # one lookup per key: bulk reads are long
-        if None in found:
-            found = list(map(self._refresh(namespace).get, keys))
-        blocks, retry = self._read(namespace, keys, found)
-        if retry:  # a shard vanished (compaction): read what replaced it
-            index, again = self._refresh(namespace), set(retry)
-            found = [index.get(k) if i in again else None for i, k in enumerate(keys)]
-            more, _ = self._read(namespace, keys, found)
-            blocks += more
+    def get_blocks(
+        self, namespace: str, keys: list[str], out=None, targets=None
+    ) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """Stored vectors among hex ``keys`` as (positions in ``keys``, matrix)
+        blocks: no per-row objects, for bulk reads.
+
+        With ``out`` (a float32 matrix) and ``targets`` (the row of ``out`` for
+        each key), vectors of ``out``'s width are written there instead and
+        their blocks come back as (positions, None)."""
+        if not keys:
+            return []
+        raw = np.frombuffer(bytes.fromhex("".join(keys)), np.uint8).reshape(len(keys), -1)
+        if raw.shape[1] != _shard.KEY_BYTES:
+            raise ValueError("every key must be a 64-character SHA-256 hex digest")
+        if out is not None and targets is None:
+            targets = np.arange(len(keys))
+        return self._get_raw(namespace, raw, out, targets)
+
+    def _get_raw(self, namespace, raw, out, targets, refreshed=False):
+        index = self._indexes.get(namespace)
+        if index is None:
+            index, refreshed = self._refresh(namespace), True
+        prefixes = prefix_of(raw)
+        found, rec, row = index.lookup(prefixes)
+        if not refreshed and not found.all():
+            index, refreshed = self._refresh(namespace), True
+            found, rec, row = index.lookup(prefixes)
+        pos = np.flatnonzero(found)
+        blocks, retry = self._read(namespace, index, raw, pos, rec[pos], row[pos], out, targets)
+        if retry:  # a file vanished (compaction, eviction): read what replaced it
+            retry = np.sort(np.concatenate(retry))
+            self._refresh(namespace)
+            sub = None if targets is None else targets[retry]
+            more = self._get_raw(namespace, raw[retry], out, sub, refreshed=True)
+            blocks += [(retry[p], v) for p, v in more]
         return blocks
 
-    def _read(self, namespace, keys, found) -> tuple[list, list[int]]:
-        """Read the rows of ``keys`` at their index locations ``found`` (None: not
-        stored)."""
-        positions = np.flatnonzero(np.fromiter((f is not None for f in found), bool, len(found)))
-        if not len(positions):
+    def _read(self, namespace, index, raw, pos, rec, row, out, targets):
+        """Read rows ``row`` of records ``rec`` for the keys ``raw[pos]``."""
+        if not len(pos):
             return [], []
-        index = self._index[namespace]
-        names = self._shard_names_by_id[namespace]
-        where = np.fromiter((found[i] for i in positions.tolist()), np.int64, len(positions))
-        order = np.argsort(where, kind="stable")  # by shard, then row: sequential reads
-        where, positions = where[order], positions[order]
-        shards = where >> 32
-        bounds = np.flatnonzero(np.diff(shards)) + 1
+        order = np.lexsort((row, rec))  # records are numbered in file order
+        pos, rec, row = pos[order], rec[order], row[order]
+        files = index.rec_file[rec]
+        bounds = np.flatnonzero(np.diff(files)) + 1
         blocks, retry = [], []
+        folder = os.path.join(self.root, namespace)
         now = time.time()
-        folder = os.path.join(self.root, namespace)  # str: pathlib is slow per shard
-        for sel in np.split(np.arange(len(where)), bounds):
-            name = names[int(shards[sel[0]])]
-            rows = where[sel] & 0xFFFFFFFF
-            pos = positions[sel]
-            path = os.path.join(folder, name)
+        for sel in np.split(np.arange(len(pos)), bounds):
+            path = os.path.join(folder, index.files[int(files[sel[0]])])
             try:
-                with open(path, "rb") as f:
-                    vectors, ok = _shard.read_rows(f, self._tables[namespace][name], rows)
+                fd = os.open(path, os.O_RDONLY)
             except FileNotFoundError:
-                self._forget_shard(namespace, name)
-                retry.extend(pos.tolist())
+                retry.append(pos[sel])
                 continue
-            if ok.all():
-                blocks.append((pos, vectors))
-            else:
-                blocks.append((pos[ok], vectors[ok]))
-                for j in np.flatnonzero(~ok).tolist():
-                    self._bad.add((namespace, name, int(rows[j])))
-                    index.pop(keys[pos[j]], None)
+            try:
+                reader = _FileReader(fd, index, raw, out, targets)
+                reader.read(pos[sel], rec[sel], row[sel])
+            finally:
+                os.close(fd)
+            blocks += reader.blocks
+            if reader.bad:
+                bad_rec = np.concatenate([b[0] for b in reader.bad])
+                index.mark_bad(bad_rec, np.concatenate([b[1] for b in reader.bad]))
+                self._new_file.add(namespace)  # replacements go to a newer file: they win
                 self.warn_once(
                     f"embedding cache: rows of shard {path!r} fail their checksum; "
                     "they are recomputed and stored again."
@@ -179,32 +246,111 @@ class ShardStore:
                     pass
         return blocks, retry
 
+    @staticmethod
+    def _check_record(buf, base, n, dim, rows) -> np.ndarray:
+        return _check_record(buf, base, n, dim, rows)
+
+    def damaged(self, namespace: str) -> None:
+        """Rows of ``namespace`` were found unusable: their replacements go to a
+        new file, which is newer than any holding the damage."""
+        self._new_file.add(namespace)
+
     # ------------------------------------------------------------ writes
-    def put(self, namespace: str, keys: list[str], vectors: np.ndarray, meta=None) -> Path:
-        """Write one shard and return its path; raises ``OSError`` when the
-        directory cannot be written."""
-        name = f"{time.time_ns():016x}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        name += _shard.SUFFIX
-        folder = self.root / namespace
-        for attempt in (0, 1):
+    def _writer(self, namespace: str) -> _Writer:
+        writer = self._writers.get(namespace)
+        if writer is not None and (
+            writer.pid != os.getpid()  # inherited by a fork: that file is the parent's
+            or writer.size >= self.rotate_bytes
+            or namespace in self._new_file
+        ):
+            self._close(namespace)
+            writer = None
+        self._new_file.discard(namespace)
+        if writer is None:
+            folder = self.root / namespace
+            name = f"{time.time_ns():016x}-{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            path = str(folder / (name + _shard.SUFFIX))
+            for attempt in (0, 1):
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+                    break
+                except FileNotFoundError:
+                    if attempt:  # the folder was removed again (a concurrent clear)
+                        raise
+            writer = self._writers[namespace] = _Writer(path, fd)
+        return writer
+
+    def _close(self, namespace: str) -> None:
+        writer = self._writers.pop(namespace, None)
+        if writer is not None and writer.pid == os.getpid():
             try:
-                folder.mkdir(parents=True, exist_ok=True)
-                table = _shard.write(str(folder / name), keys, vectors)
-                break
+                os.close(writer.fd)
+            except OSError:
+                pass
+
+    def put(self, namespace: str, keys: list[str], vectors: np.ndarray, meta=None) -> str:
+        """Append one record (one batch) to this handle's file of ``namespace`` and
+        return the file's path; raises ``OSError`` when the directory cannot be
+        written."""
+        raw_keys = bytes.fromhex("".join(keys))
+        record = _shard.encode_parts(raw_keys, vectors)
+        record_bytes = sum(len(part) for part in record)
+        for _ in range(3):
+            writer = self._writer(namespace)
+            if os.fstat(writer.fd).st_size != writer.size:  # someone else wrote to it
+                self._close(namespace)
+                continue
+            _APPENDING.add(writer.path)
+            try:
+                _write_all(writer.fd, record)
+            finally:
+                _APPENDING.discard(writer.path)
+            writer.size += record_bytes
+            try:
+                kept = os.stat(writer.path).st_ino == writer.ino
             except FileNotFoundError:
-                if attempt:  # the folder was removed again (a concurrent clear)
-                    raise
+                kept = False
+            if kept:
+                break
+            self._unindexed.pop(namespace, None)
+            self._close(namespace)  # merged, evicted or cleared meanwhile: write it again
+        else:
+            raise OSError(f"cannot append to the shards of {str(self.root / namespace)!r}")
+        n, dim = np.shape(vectors)
+        keys_raw = np.frombuffer(raw_keys, np.uint8).reshape(n, _shard.KEY_BYTES)
+        table = _shard.ShardTable(
+            n, dim, keys_raw, None, record_bytes, 0, writer.size - record_bytes
+        )
+        self._unindexed.setdefault(namespace, []).append((os.path.basename(writer.path), table))
         if meta is not None and namespace not in self._meta_written:
             self._meta_written.add(namespace)
-            path = folder / "identity.json"
+            path = self.root / namespace / "identity.json"
             if not path.exists():
                 text = json.dumps(meta, indent=2, sort_keys=True, default=str)
-                tmp = folder / f".identity.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+                tmp = path.parent / f".identity.{os.getpid()}.{uuid.uuid4().hex}.tmp"
                 tmp.write_text(text)
                 os.replace(tmp, path)
-        self._tables.setdefault(namespace, {})[name] = table
-        self._add(namespace, name, table)
-        return folder / name
+        return writer.path
+
+    def flush(self, namespace: str) -> None:
+        """Save the index with the records this handle wrote (known without
+        reading them back), so that the next reader need not scan them."""
+        written = self._unindexed.pop(namespace, [])
+        if not written:
+            return
+        folder = os.path.join(self.root, namespace)
+        index = self._indexes.get(namespace) or Index.load(folder) or Index()
+        by_file: dict[str, list] = {}
+        for name, table in written:
+            by_file.setdefault(name, []).append(table)
+        for name, tables in by_file.items():
+            if index.covered.get(name, 0) == tables[0].offset:  # contiguous: no gap
+                index.add(name, tables, tables[-1].offset + tables[-1].size)
+        index.finish()
+        self._indexes[namespace] = index
+        self._refresh(namespace)  # what others wrote meanwhile
+        self._indexes[namespace].save(folder)
 
     # ------------------------------------------------------------ upkeep
     def namespaces(self) -> list[str]:
@@ -213,158 +359,369 @@ class ShardStore:
         except (FileNotFoundError, NotADirectoryError):
             return []
 
+    def shard_names(self, namespace: str) -> list[str]:
+        return sorted(self._listing(namespace))
+
+    def rows(self, namespace: str) -> int:
+        """Distinct keys stored under ``namespace``."""
+        return self._refresh(namespace).distinct()
+
     def count(self) -> int:
-        return sum(len(self._refresh(ns)) for ns in self.namespaces())
+        return sum(self.rows(ns) for ns in self.namespaces())
 
     def clear(self) -> None:
+        for namespace in list(self._writers):
+            self._close(namespace)
+        self._unindexed.clear()
         shutil.rmtree(self.root, ignore_errors=True)
-        self._index.clear()
-        self._shard_ids.clear()
-        self._shard_names_by_id.clear()
-        self._tables.clear()
-        self._bad.clear()
+        self._indexes.clear()
         self._meta_written.clear()
 
     def _shard_files(self) -> list[tuple[float, int, Path]]:
-        files = []
-        for ns in self.namespaces():
-            for name in self._shard_names(ns):
-                path = self.root / ns / name
-                try:
-                    st = path.stat()
-                except FileNotFoundError:
-                    continue
-                files.append((st.st_mtime, st.st_size, path))
-        return files
+        return [
+            (mtime, size, self.root / ns / name)
+            for ns in self.namespaces()
+            for name, (size, mtime) in self._listing(ns).items()
+        ]
 
     def size(self) -> int:
         return sum(size for _, size, _ in self._shard_files())
 
-    def scan(self, namespace: str, name: str):
-        """(table, vectors, ok) for a whole shard; ``table`` is None if unreadable."""
-        path = self.root / namespace / name
-        with open(path, "rb") as f:
-            try:
-                table = _shard.read_table(f)
-            except _shard.ShardError as exc:
-                return None, str(exc), None
-            vectors, ok = _shard.read_rows(f, table, np.arange(table.n))
-        return table, vectors, ok
+    def _records(self, namespace: str, name: str, final: bool = True):
+        """(tables, problems) of one file, or None if it is gone."""
+        path = os.path.join(self.root, namespace, name)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            st = os.fstat(fd)
+            if not final:
+                final = not self._may_be_writing(path, name, st.st_mtime)
+            tables, _, problems = _shard.scan(fd, 0, st.st_size, final)
+            return tables, problems
+        finally:
+            os.close(fd)
+
+    def _vectors(self, namespace: str, name: str, table) -> tuple[np.ndarray, np.ndarray]:
+        """(matrix, intact rows) of one record."""
+        with open(os.path.join(self.root, namespace, name), "rb") as f:
+            f.seek(table.offset)
+            buf = f.read(table.size)
+        ok = _check_record(buf, 0, table.n, table.dim, np.arange(table.n))
+        if len(buf) < table.size:
+            return np.zeros((table.n, table.dim), np.float32), ok
+        return _shard.matrix(buf, table, 0), ok
 
     def verify(self) -> dict:
         """Check every checksum; a report per namespace."""
         report = {}
         for ns in self.namespaces():
             entry = {"shards": 0, "rows": 0, "bad_rows": 0, "bad_shards": []}
-            for name in self._shard_names(ns):
-                try:
-                    table, vectors, ok = self.scan(ns, name)
-                except FileNotFoundError:
+            for name in self.shard_names(ns):
+                found = self._records(ns, name, final=False)
+                if found is None:
                     continue
+                tables, problems = found
                 entry["shards"] += 1
-                if table is None:
-                    entry["bad_shards"].append(f"{name}: {vectors}")
-                    continue
-                entry["rows"] += table.n
-                entry["bad_rows"] += int((~ok).sum())
+                entry["bad_shards"] += [f"{name}: byte {p}" for p in problems]
+                for table in tables:
+                    _, ok = self._vectors(ns, name, table)
+                    entry["rows"] += table.n
+                    entry["bad_rows"] += int((~ok).sum())
             report[ns] = entry
         return report
 
     def compact(self) -> dict:
-        """Merge each namespace's shards: one copy per key (the most recent), bad
-        rows and unreadable shards dropped, stale temporary files removed.
+        """Merge each namespace's files: one copy per key (the newest), bad rows
+        and damaged records dropped, stale temporary files removed.
 
-        Shards are merged only with others used within the same hour, up to about
+        Files are merged only with others used within the same hour, up to about
         64 MiB, so that eviction keeps choosing among rows by recency. Returns
         counts of rows kept and dropped.
         """
         kept = dropped = 0
         for ns in self.namespaces():
             folder = self.root / ns
-            for tmp in folder.glob("*.tmp"):
+            for tmp in folder.glob(".*.tmp"):
                 if time.time() - _mtime(tmp) > _STALE_TMP_S:
                     _unlink(tmp)
-            shards = []
-            for name in self._shard_names(ns):
-                try:
-                    with open(folder / name, "rb") as f:
-                        table = _shard.read_table(f)
-                except FileNotFoundError:
-                    continue  # merged by another compaction meanwhile
-                except _shard.ShardError:
-                    table = None
-                shards.append((_mtime(folder / name), name, table))
-            shards.sort(key=lambda s: (s[0], s[1]))  # least recently used first
-            best = {}  # key -> the most recent shard holding it
-            for _, name, table in shards:
-                if table is not None:
-                    best.update(dict.fromkeys(hex_keys(table.keys), name))
-            for run in _runs(shards):  # one run in memory at a time
-                rows, used, clean = {}, 0.0, len(run) == 1
-                for when, name, table in run:
+            files = []
+            for name, (size, mtime) in self._listing(ns).items():
+                if not name.endswith(_MERGING):  # claim it: its writer moves on
                     try:
-                        table, vectors, ok = self.scan(ns, name)
+                        os.replace(folder / name, folder / (name + _MERGING))
                     except FileNotFoundError:
-                        table = None
-                    if table is None:
-                        clean = False
-                        continue
-                    for i, key in enumerate(hex_keys(table.keys)):
-                        if ok[i] and best[key] == name and key not in rows:
-                            rows[key] = vectors[i]
-                            used = max(used, when)
-                        else:
-                            dropped += not ok[i]
-                            clean = False
+                        continue  # claimed by another compaction
+                    name += _MERGING
+                found = self._records(ns, name)
+                if found is not None:
+                    files.append((mtime, name, size, *found))
+            files.sort(key=lambda f: (f[0], f[1]))  # least recently used first
+            best = {}  # key -> (name, offset) of its newest copy (names start with a time)
+            for _, name, _, tables, _ in sorted(files, key=lambda f: f[1]):
+                for table in tables:
+                    best.update(dict.fromkeys(map(bytes, table.keys), (name, table.offset)))
+            for run in _runs(files):  # one run in memory at a time
+                rows, used, clean = {}, 0.0, len(run) == 1
+                for when, name, _, tables, problems in run:
+                    clean &= not problems
+                    for table in tables:
+                        vectors, ok = self._vectors(ns, name, table)
+                        for i, key in enumerate(map(bytes, table.keys)):
+                            if ok[i] and best[key] == (name, table.offset) and key not in rows:
+                                rows[key] = vectors[i]
+                                used = max(used, when)
+                            else:
+                                dropped += not ok[i]
+                                clean = False
                 kept += len(rows)
-                if clean:
-                    continue  # a lone intact shard: nothing to rewrite
-                keys = list(rows)
-                if keys:
-                    path = self.put(ns, keys, np.stack([rows[k] for k in keys]))
+                if clean:  # a lone intact file: put back as it was
+                    _, name, *_ = run[0]
+                    os.replace(folder / name, folder / name[: -len(_MERGING)])
+                    continue
+                if rows:
+                    path = self._write_merged(folder, list(rows), list(rows.values()))
                     os.utime(path, (used, used))  # merged rows keep their recency
                 for _, name, *_ in run:
                     _unlink(folder / name)
-                    self._forget_shard(ns, name)
+            self._indexes.pop(ns, None)
+            _unlink(folder / "shards.idx")
+            if files:
+                self._refresh(ns)
+                try:
+                    self._indexes[ns].save(str(folder))
+                except OSError:
+                    pass
         return {"kept": kept, "dropped": dropped}
 
+    def _write_merged(self, folder: Path, keys: list[bytes], vectors: list) -> Path:
+        name = f"{time.time_ns():016x}-{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        path = folder / (name + _shard.SUFFIX)
+        tmp = folder / f".{name}.tmp"
+        with open(tmp, "wb") as f:
+            for start in range(0, len(keys), _MERGED_RECORD_ROWS):
+                part = slice(start, start + _MERGED_RECORD_ROWS)
+                f.write(_shard.encode(b"".join(keys[part]), np.stack(vectors[part])))
+        os.replace(tmp, path)
+        return path
+
     def evict(self, max_bytes: int) -> int:
-        """Remove least recently used shards until the store fits ``max_bytes``."""
+        """Remove least recently used files until the store fits ``max_bytes``."""
         files = sorted(self._shard_files())
         total = sum(size for _, size, _ in files)
         removed = 0
         for _, size, path in files:
             if total <= max_bytes:
                 break
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                pass
-            self._forget_shard(path.parent.name, path.name)
+            _unlink(path)
             total -= size
             removed += 1
         return removed
 
 
-def hex_keys(raw: np.ndarray) -> list[str]:
-    """Hex strings of the rows of an (n, 32) uint8 key array."""
-    hexed = raw.tobytes().hex()
-    step = 2 * _shard.KEY_BYTES
-    return [hexed[i : i + step] for i in range(0, len(hexed), step)]
+class _FileReader:
+    """The hit path for one file: one read per span of consecutive records, one
+    checksum per record, rows gathered by fancy indexing. A record whose rows
+    all go, in order, to consecutive rows of ``out`` is read straight into
+    ``out`` (no copy beyond the read itself)."""
+
+    def __init__(self, fd, index, raw, out, targets):
+        self.fd, self.index, self.raw, self.out, self.targets = fd, index, raw, out, targets
+        self.blocks, self.bad = [], []
+
+    def read(self, pos, rec, row) -> None:
+        index = self.index
+        starts = np.flatnonzero(np.r_[True, rec[1:] != rec[:-1]])
+        ends = np.r_[starts[1:], len(rec)]
+        recs = rec[starts].astype(np.int64)
+        offsets = index.rec_offset[recs].astype(np.int64)
+        ns = index.rec_n[recs].astype(np.int64)
+        dims = index.rec_dim[recs].astype(np.int64)
+        sizes = _shard.HEADER_BYTES + ns * (_shard.KEY_BYTES + 4 + 4 * dims)
+        direct = np.zeros(len(recs), bool)
+        if self.out is not None:
+            target = self.targets[pos]
+            whole = (ends - starts == ns) & (dims == self.out.shape[1])
+            # every row of the record, in order, to consecutive rows of out
+            steps = np.diff(target) == 1
+            rows_in_order = np.r_[False, (np.diff(row.astype(np.int64)) == 1) & steps]
+            run_ok = np.add.reduceat(rows_in_order, starts) == ends - starts - 1
+            direct = whole & run_ok & (row[starts] == 0)
+        i = 0
+        while i < len(recs):  # a span: consecutive records of one kind, up to _SPAN_BYTES
+            j = i + 1
+            while (
+                j < len(recs)
+                and direct[j] == direct[i]
+                and offsets[j] == offsets[j - 1] + sizes[j - 1]
+                and offsets[j] + sizes[j] - offsets[i] <= _SPAN_BYTES
+                and j - i < 500  # two buffers per record in one call: under IOV_MAX
+            ):
+                j += 1
+            span = slice(starts[i], ends[j - 1])
+            if direct[i]:
+                self._direct(pos[span], rec[span], offsets[i:j], ns[i:j], dims[i:j])
+            else:
+                self._gather(
+                    pos[span],
+                    rec[span],
+                    row[span],
+                    starts[i:j] - starts[i],
+                    ends[i:j] - starts[i],
+                    offsets[i:j],
+                    ns[i:j],
+                    dims[i:j],
+                    sizes[i:j],
+                )
+            i = j
+
+    def _direct(self, pos, rec, offsets, ns, dims) -> None:
+        """Records read into ``out``: tables into one buffer, matrices in place."""
+        tables = (_shard.HEADER_BYTES + ns * (_shard.KEY_BYTES + 4)).tolist()
+        counts = ns.tolist()
+        firsts = np.r_[0, np.cumsum(ns)[:-1]].tolist()  # each record's first position
+        targets = self.targets[pos[firsts]].tolist()  # and its first row of out
+        head = bytearray(sum(tables))
+        head_view = memoryview(head)
+        out_view = memoryview(self.out.reshape(-1)).cast("B")
+        row_bytes = self.out.shape[1] * 4
+        buffers, at = [], 0
+        for size, n, t in zip(tables, counts, targets, strict=True):
+            buffers.append(head_view[at : at + size])
+            buffers.append(out_view[t * row_bytes : (t + n) * row_bytes])
+            at += size
+        total = os.preadv(self.fd, buffers, int(offsets[0]))
+        ok = np.zeros(len(pos), bool)
+        at = read = 0
+        for k, (size, n) in enumerate(zip(tables, counts, strict=True)):
+            read += size + n * row_bytes
+            if read > total:
+                break  # the file was cut short
+            try:
+                rn, rdim, _, matrix_crc = _shard.parse_header(head_view[at : at + 32])
+            except _shard.ShardError:
+                rn = rdim = None
+            first = firsts[k]
+            if (rn, rdim) == (n, int(dims[k])):
+                if zlib.crc32(buffers[2 * k + 1]) == matrix_crc:
+                    ok[first : first + n] = True
+                else:
+                    try:
+                        table = _shard.parse_table(head, at)
+                        got = self.out[targets[k] : targets[k] + n]
+                        ok[first : first + n] = _shard.row_crcs(got) == table.crcs
+                    except _shard.ShardError:
+                        pass
+            at += size
+        key_at = np.repeat(np.cumsum([0, *tables[:-1]]) + _shard.HEADER_BYTES, ns)
+        rows = np.concatenate([np.arange(n) for n in counts])
+        key_at += rows * _shard.KEY_BYTES
+        same = self._keys_match(np.frombuffer(head, np.uint8), key_at, pos)
+        self._done(pos, rec, rows, ok, same, direct=True)
+
+    def _gather(self, pos, rec, row, starts, ends, offsets, ns, dims, sizes) -> None:
+        span_start = int(offsets[0])
+        buf = os.pread(self.fd, int(offsets[-1] + sizes[-1]) - span_start, span_start)
+        ok = np.zeros(len(pos), bool)
+        for k in range(len(offsets)):
+            ok[starts[k] : ends[k]] = _check_record(
+                buf,
+                int(offsets[k]) - span_start,
+                int(ns[k]),
+                int(dims[k]),
+                row[starts[k] : ends[k]],
+            )
+        counts = ends - starts
+        base = np.repeat(offsets - span_start, counts)
+        rec_n, rec_dim = np.repeat(ns, counts), np.repeat(dims, counts)
+        rows = row.astype(np.int64)
+        key_at = base + _shard.HEADER_BYTES + rows * _shard.KEY_BYTES
+        same = self._keys_match(np.frombuffer(buf, np.uint8), key_at, pos)
+        self._done(pos, rec, row, ok, same)
+        ok &= same
+        vec_at = base + _shard.HEADER_BYTES + rec_n * (_shard.KEY_BYTES + 4) + rows * rec_dim * 4
+        floats = np.frombuffer(buf, "<f4", count=len(buf) // 4)
+        for dim in np.unique(rec_dim[ok]).tolist():
+            sel = ok & (rec_dim == dim)
+            vectors = sliding_window_view(floats, dim)[vec_at[sel] // 4]
+            if self.out is not None and dim == self.out.shape[1]:
+                self.out[self.targets[pos[sel]]] = vectors
+                self.blocks.append((pos[sel], None))
+            else:
+                self.blocks.append((pos[sel], vectors))
+
+    def _keys_match(self, data, key_at, pos) -> np.ndarray:
+        """Whether each stored key is the one asked for (if not: a stale index
+        or two keys sharing a prefix; a miss, not damage)."""
+        same = key_at + _shard.KEY_BYTES <= len(data)
+        if same.any():
+            window = sliding_window_view(data, _shard.KEY_BYTES)
+            match = (window[key_at[same]] == self.raw[pos[same]]).all(axis=1)
+            same[np.flatnonzero(same)[~match]] = False
+        return same
+
+    def _done(self, pos, rec, row, ok, same, direct=False) -> None:
+        if direct and (ok & same).any():
+            self.blocks.append((pos[ok & same], None))
+        if not ok.all():
+            self.bad.append((rec[~ok], row[~ok]))
 
 
-def _runs(shards, span_s: float = 3600.0, max_bytes: int = _COMPACT_BYTES):
-    """Consecutive shards (by recency) used within ``span_s`` of each other."""
+def _check_record(buf, base, n, dim, rows) -> np.ndarray:
+    """Which ``rows`` of the record at ``base`` of ``buf`` are intact."""
+    size = _shard.record_size(n, dim)
+    if base + size > len(buf):
+        return np.zeros(len(rows), bool)  # the file was cut short
+    try:
+        rn, rdim, _, matrix_crc = _shard.parse_header(memoryview(buf)[base : base + 32])
+    except _shard.ShardError:
+        return np.zeros(len(rows), bool)
+    if (rn, rdim) != (n, dim):
+        return np.zeros(len(rows), bool)
+    start = base + _shard.HEADER_BYTES + n * (_shard.KEY_BYTES + 4)
+    if zlib.crc32(memoryview(buf)[start : start + n * dim * 4]) == matrix_crc:
+        return np.ones(len(rows), bool)
+    try:  # some rows are damaged: which ones, by their own checksums
+        table = _shard.parse_table(buf, base)
+    except _shard.ShardError:
+        return np.zeros(len(rows), bool)
+    return _shard.check_rows(buf, table, base, rows)
+
+
+def _write_all(fd: int, data) -> None:
+    """Write ``data`` (bytes, or a list of buffers) at the end of ``fd``, in one
+    call when the system allows."""
+    parts = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
+    done = os.writev(fd, parts)
+    total = sum(len(memoryview(p).cast("B")) for p in parts)
+    if done < total:  # a partial write: the rest, in order
+        view = memoryview(b"".join(bytes(p) for p in parts))[done:]
+        while view:
+            view = view[os.write(fd, view) :]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _runs(files, span_s: float = 3600.0, max_bytes: int = _COMPACT_BYTES):
+    """Consecutive files (by recency) used within ``span_s`` of each other."""
     run, first, size = [], None, 0
-    for shard in shards:
-        when, table = shard[0], shard[2]
-        nbytes = table.size if table is not None else 0
+    for entry in files:
+        when, nbytes = entry[0], entry[2]
         if run and (when - first > span_s or size + nbytes > max_bytes):
             yield run
             run, size = [], 0
         if not run:
             first = when
-        run.append(shard)
+        run.append(entry)
         size += nbytes
     if run:
         yield run

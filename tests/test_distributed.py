@@ -223,7 +223,9 @@ def test_evaluate_with_a_scheduler_equals_the_local_run(client, tiny_model, text
 
     X, y = texts
     df = pd.DataFrame({"review": X, "score": y})
-    args = dict(target="score", text=["review"], cv=2, text_models=[tiny_model], progress=False)
+    args = dict(
+        target="score", text=["review"], cv=2, repeats=1, text_models=[tiny_model], progress=False
+    )
     address = client.scheduler.address
     remote = evaluate(df, **args, cache=str(tmp_path / "cache"), scheduler=address)
     local = evaluate(df, **args)

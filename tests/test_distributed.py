@@ -3,7 +3,9 @@
 One LocalCluster of 2 worker processes serves the module: worker ``gpu`` declares
 ``resources={"GPU": 1}`` (a stand-in for a GPU worker; it runs on the CPU), the
 other declares nothing. Most tests use a tiny random text model: what is tested is
-the plumbing (processes, the shared cache, partitions), not the weights.
+the plumbing (processes, the shared cache, partitions), not the weights. Searches
+use 2 candidates and 2 folds: enough for a best candidate and for folds spread
+over both workers, and each remote fit costs a round trip.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from sktransfer.distributed import (  # noqa: E402
 pytestmark = pytest.mark.slow
 
 GRID = {"logisticregression__C": [0.1, 10.0]}
-CV = StratifiedKFold(3, shuffle=True, random_state=0)
+CV = StratifiedKFold(2, shuffle=True, random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +52,8 @@ def client():
 
     # The test's own functions and classes travel by value: workers need not import tests/.
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    with client_context(n_workers=1) as client:
+    # No worker at the start: both are then started together, not one after the other.
+    with client_context(n_workers=0) as client:
         cluster = client.cluster
         spec = copy.deepcopy(cluster.new_spec)
         spec["options"]["resources"] = {"GPU": 1}
@@ -118,9 +121,9 @@ def test_grid_search_on_the_cluster_embeds_each_row_once(client, tiny_model, tex
         scores = cross_val_score(pipe, X, y, cv=CV, n_jobs=-1)
     stats = cache_stats(cache, client)
     assert total_embedded(stats) == 21  # every fit and score of the search was a hit
-    # 2 candidates x 3 folds and 3 folds of cross_val_score, each looking up all 21
+    # 2 candidates x 2 folds and 2 folds of cross_val_score, each looking up all 21
     # rows (train and test) on a worker; the refit ran here, also from the cache.
-    assert sum(s["hits"] for s in stats.values()) >= 9 * 21
+    assert sum(s["hits"] for s in stats.values()) >= 6 * 21
     assert grid.best_estimator_[0].cache_stats_ == {"hits": 21, "misses": 0, "rows_embedded": 0}
 
     def backbones():
@@ -188,14 +191,14 @@ def test_embed_once_on_gpu_workers_then_fan_out_heads(client, tiny_model, texts,
         Z = emb.compute(resources={"GPU": 1}).to_numpy()
     with get_task_stream(client) as heads, parallel_config(backend="dask", workers=cpu):
         grid = GridSearchCV(
-            LogisticRegression(max_iter=1000), {"C": [0.1, 1.0, 10.0]}, cv=CV, n_jobs=-1
+            LogisticRegression(max_iter=1000), {"C": [0.1, 10.0]}, cv=CV, n_jobs=-1
         ).fit(Z, y)
     assert {t["worker"] for t in embedding.data} == set(gpu)
     assert {t["worker"] for t in heads.data} == set(cpu)
 
     local_Z = TextEmbedder(model=tiny_model).fit(X).transform(X)
     np.testing.assert_allclose(Z, local_Z, atol=1e-5)
-    local = GridSearchCV(LogisticRegression(max_iter=1000), {"C": [0.1, 1.0, 10.0]}, cv=CV)
+    local = GridSearchCV(LogisticRegression(max_iter=1000), {"C": [0.1, 10.0]}, cv=CV)
     local.fit(local_Z, y)
     np.testing.assert_allclose(
         grid.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"], atol=1e-9
@@ -220,7 +223,9 @@ def test_evaluate_with_a_scheduler_equals_the_local_run(client, tiny_model, text
 
     X, y = texts
     df = pd.DataFrame({"review": X, "score": y})
-    args = dict(target="score", text=["review"], cv=3, text_models=[tiny_model], progress=False)
+    args = dict(
+        target="score", text=["review"], cv=2, repeats=1, text_models=[tiny_model], progress=False
+    )
     address = client.scheduler.address
     remote = evaluate(df, **args, cache=str(tmp_path / "cache"), scheduler=address)
     local = evaluate(df, **args)
@@ -275,7 +280,8 @@ def test_ray_grid_search_equals_the_local_one(tiny_model, texts, tmp_path):
     )
     local = GridSearchCV(pipe, GRID, cv=CV).fit(X, y)
     register_ray()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # One Ray worker: the backend is what is tested, not the parallelism.
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
     try:
         with parallel_config(backend="ray"):
             remote = GridSearchCV(pipe, GRID, cv=CV, n_jobs=-1).fit(X, y)

@@ -36,6 +36,9 @@ def main():
     parser.add_argument("--cv", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--image-size", type=int, default=48)
+    parser.add_argument(
+        "--layer", type=int, default=None, help="an inner stage's features (fewer, e.g. -3)"
+    )
     args = parser.parse_args()
 
     source = load_digits_images(n_samples=args.rows)
@@ -43,7 +46,7 @@ def main():
     Xs, ys = list(source["image"]), source["digit"].to_numpy()
     Xt, yt = list(target["image"]), target["digit"].to_numpy()
     # One cached encoder: every model and fold reuses its embeddings.
-    encoder = ImageEmbedder(image_size=args.image_size, cache="memory")
+    encoder = ImageEmbedder(image_size=args.image_size, layer=args.layer, cache="memory")
 
     def fit_source_only(Xa, ya):
         return make_pipeline(encoder, LogisticRegression(max_iter=1000)).fit(Xs, ys)

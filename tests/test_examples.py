@@ -41,6 +41,8 @@ SMALL = {
         "1",
         "--image-size",
         "32",
+        "--layer",
+        "-3",
     ],
     "finetune_unfreeze_digits.py": [
         "--rows",

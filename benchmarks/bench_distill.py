@@ -12,6 +12,9 @@ test set scores every model:
   1. on the labels alone,
   2. distilled from the teacher on the labelled rows (``alpha=0.5``, ``T=2``),
   3. distilled on the labelled rows plus the unlabelled rows (``-1``);
+* with ``--data lite``: a pretrained pair on the same digits, EfficientNet-Lite2
+  teaching EfficientNet-Lite0 (both ImageNet weights shipped in pip packages, the
+  ``weights`` extra; the student trains a head on its frozen Lite0 embeddings);
 * a plain ``LogisticRegression`` student on the same features, on the labels
   alone and on the labels + the teacher's hard choices for the unlabelled rows
   (what ``DistilledClassifier`` does with a student that has no soft-target loss);
@@ -21,6 +24,7 @@ test set scores every model:
 Usage::
 
     python benchmarks/bench_distill.py            # the figures in docs/benchmarks.md
+    python benchmarks/bench_distill.py --data lite    # Lite2 teaching Lite0
     python benchmarks/bench_distill.py --quick    # a smoke run on a few rows
 """
 
@@ -125,7 +129,8 @@ def run(name, X, y, teacher, student, plain_features, sizes, rows_out):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run on a few rows")
-    parser.add_argument("--data", choices=["digits", "reviews", "both"], default="both")
+    parser.add_argument("--data", choices=["digits", "reviews", "lite", "both"], default="both")
+    parser.add_argument("--image-size", type=int, default=96, help="side for --data lite")
     args = parser.parse_args(argv)
     print(
         f"{platform.platform()}, {platform.processor() or platform.machine()}, "
@@ -144,6 +149,19 @@ def main(argv=None):
         )
         student = ImageClassifier(encoder=PixelFeatures(size=16), head=(256,), **head)
         run("digits", X, y, teacher, student, PixelFeatures(size=16), sizes, rows)
+    if args.data == "lite":
+        sizes = (50, 100, 100) if args.quick else (100, 1000, 500)
+        X, y = digits()
+        size = args.image_size
+        teacher = make_pipeline(
+            ImageEmbedder(model="efficientnet_lite2", image_size=size, cache=cache, device="cpu"),
+            LogisticRegression(max_iter=2000),
+        )
+        lite0 = ImageEmbedder(
+            model="efficientnet_lite0", image_size=size, cache=cache, device="cpu"
+        )
+        student = ImageClassifier(encoder=lite0, head=(256,), **head)
+        run("digits, Lite2 → Lite0", X, y, teacher, student, clone(lite0), sizes, rows)
     if args.data in ("reviews", "both"):
         sizes = (40, 100, 100) if args.quick else (100, 500, 300)
         X, y = reviews()

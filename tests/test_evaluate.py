@@ -145,7 +145,7 @@ def test_relative_image_paths_are_taken_from_the_table_folder(photo_dir):
 
 
 def test_trained_in_epochs_head_ranks_and_keeps_its_learning_curve(reviews, tmp_path):
-    df = reviews.head(80)
+    df = reviews.head(40)
     ev = evaluate(
         df, target="score", cv=2, repeats=1, fractions=None, heads=("logreg", "mlp"), progress=False
     )

@@ -214,9 +214,10 @@ def page_problems(events: list[dict], url: str) -> list[str]:
 # ------------------------------------------------------------------ real runs
 @pytest.fixture(scope="module")
 def text_run(reviews, tmp_path_factory):
-    """A real evaluate run on 30 short reviews (two classes) and everything it wrote."""
+    """A real evaluate run on 30 short reviews (two classes) and everything it wrote:
+    one repeat and no label-efficiency curve, which the page test below fakes."""
     short = reviews[reviews["review"].str.len() < 200].head(300)
-    ev = evaluate(short, target="score", cv=2, n_rows=30, progress=False)
+    ev = evaluate(short, target="score", cv=2, repeats=1, fractions=None, n_rows=30, progress=False)
     out = tmp_path_factory.mktemp("text-report")
     before = dict(_cache_of(ev).stats)
     written = ev.write(out)
@@ -250,7 +251,14 @@ def image_run(digits_images, tmp_path_factory):
             Image.fromarray(images[i]).save(path)
             rows.append({"image": str(path), "digit": str(digit)})
     ev = evaluate(
-        pd.DataFrame(rows), target="digit", image=["image"], cv=2, image_models=(), progress=False
+        pd.DataFrame(rows),
+        target="digit",
+        image=["image"],
+        cv=2,
+        repeats=1,
+        fractions=None,
+        image_models=(),
+        progress=False,
     )
     out = tmp_path_factory.mktemp("image-report")
     return ev, out, ev.write(out), {}

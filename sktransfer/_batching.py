@@ -159,79 +159,43 @@ def _usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def iter_loader(
-    dataset,
-    module: Callable,
-    *,
-    device: torch.device,
-    batch_size,
-    num_workers,
-    autocast,
-    channels_last: bool = False,
-    verbose: bool = False,
-    kind: str = "image",
-    key: Hashable = None,
-):
+def iter_loader(dataset, module: Callable, **params):
     """Run ``module`` over a map-style ``dataset`` of image tensors, in order,
     yielding each batch's outputs as a float32 array as soon as it is computed.
 
-    One ``DataLoader`` serves all rows, so ``num_workers="auto"`` is resolved
-    from their number. With ``batch_size="auto"`` an out-of-memory error halves
-    the batch size and a new loader resumes from the first row not yet
-    yielded; the size that fitted is remembered under ``key``.
+    ``params`` are those of :func:`_forward` (``device``, ``batch_size``,
+    ``num_workers``, ``autocast``, ``channels_last``, ``verbose``, ``kind``,
+    ``key``). One ``DataLoader`` serves all rows, so ``num_workers="auto"`` is
+    resolved from their number. With ``batch_size="auto"`` an out-of-memory
+    error halves the batch size and a new loader resumes from the first row
+    not yet yielded; the size that fitted is remembered under ``key``.
     """
-    for outputs in _forward(
-        dataset,
-        module,
-        device,
-        batch_size,
-        num_workers,
-        autocast,
-        channels_last,
-        verbose,
-        kind,
-        key,
-    ):
+    for outputs in _forward(dataset, module, **params):
         yield outputs.cpu().numpy()
 
 
-def run_loader(
-    dataset,
-    module: Callable,
-    *,
-    device: torch.device,
-    batch_size,
-    num_workers,
-    autocast,
-    channels_last: bool = False,
-    out_dim: int,
-    verbose: bool = False,
-    kind: str = "image",
-    key: Hashable = None,
-) -> np.ndarray:
-    """All of :func:`iter_loader`'s outputs as one array. They stay on the
-    device until the end, so the host never waits for the GPU between batches."""
-    outputs = list(
-        _forward(
-            dataset,
-            module,
-            device,
-            batch_size,
-            num_workers,
-            autocast,
-            channels_last,
-            verbose,
-            kind,
-            key,
-        )
-    )
+def run_loader(dataset, module: Callable, *, out_dim: int, **params) -> np.ndarray:
+    """All of :func:`iter_loader`'s outputs as one array (``out_dim`` columns
+    when there are no rows). They stay on the device until the end, so the
+    host never waits for the GPU between batches."""
+    outputs = list(_forward(dataset, module, **params))
     if not outputs:
         return np.zeros((0, out_dim), dtype=np.float32)
     return torch.cat(outputs).cpu().numpy()
 
 
 def _forward(
-    dataset, module, device, batch_size, num_workers, autocast, channels_last, verbose, kind, key
+    dataset,
+    module: Callable,
+    *,
+    device: torch.device,
+    batch_size,
+    num_workers,
+    autocast,
+    channels_last: bool = False,
+    verbose: bool = False,
+    kind: str = "image",
+    key: Hashable = None,
 ):
     """The loop: batches of ``dataset`` through ``module``, outputs left on the device.
 

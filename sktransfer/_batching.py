@@ -97,22 +97,34 @@ def with_batch_size(
         try:
             result = run(size)
         except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
-            if not is_out_of_memory(exc):
-                raise
-            _free_accelerator_memory(device)
-            if batch_size != "auto":
-                raise RuntimeError(
-                    f"batch_size={batch_size} does not fit in {device} memory; pass a "
-                    "smaller batch_size, or batch_size='auto' to find one."
-                ) from exc
-            if size == 1:
-                raise
-            size //= 2
+            size = smaller_batch_size(exc, size, batch_size, device)
             continue
-        if batch_size == "auto" and key is not None:
-            with _LOCK:
-                _WORKING[key] = size
+        remember_batch_size(batch_size, key, size)
         return result
+
+
+def smaller_batch_size(exc: BaseException, size: int, batch_size, device: torch.device) -> int:
+    """The size to retry with after ``exc`` was raised at ``size``: half of it
+    when ``exc`` is an out-of-memory error under ``batch_size="auto"``.
+    Otherwise ``exc`` is raised again (with a hint for an explicit int)."""
+    if not is_out_of_memory(exc):
+        raise exc
+    _free_accelerator_memory(device)
+    if batch_size != "auto":
+        raise RuntimeError(
+            f"batch_size={batch_size} does not fit in {device} memory; pass a "
+            "smaller batch_size, or batch_size='auto' to find one."
+        ) from exc
+    if size == 1:
+        raise exc
+    return size // 2
+
+
+def remember_batch_size(batch_size, key: Hashable, size: int) -> None:
+    """Under ``batch_size="auto"``, start later calls for ``key`` at ``size``."""
+    if batch_size == "auto" and key is not None:
+        with _LOCK:
+            _WORKING[key] = size
 
 
 def resolve_num_workers(num_workers, device: torch.device, n_rows: int, batch_size: int) -> int:
@@ -147,43 +159,85 @@ def _usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def run_loader(
+def iter_loader(dataset, module: Callable, **params):
+    """Run ``module`` over a map-style ``dataset`` of image tensors, in order,
+    yielding each batch's outputs as a float32 array as soon as it is computed.
+
+    ``params`` are those of :func:`_forward` (``device``, ``batch_size``,
+    ``num_workers``, ``autocast``, ``channels_last``, ``verbose``, ``kind``,
+    ``key``). One ``DataLoader`` serves all rows, so ``num_workers="auto"`` is
+    resolved from their number. With ``batch_size="auto"`` an out-of-memory
+    error halves the batch size and a new loader resumes from the first row
+    not yet yielded; the size that fitted is remembered under ``key``.
+    """
+    for outputs in _forward(dataset, module, **params):
+        yield outputs.cpu().numpy()
+
+
+def run_loader(dataset, module: Callable, *, out_dim: int, **params) -> np.ndarray:
+    """All of :func:`iter_loader`'s outputs as one array (``out_dim`` columns
+    when there are no rows). They stay on the device until the end, so the
+    host never waits for the GPU between batches."""
+    outputs = list(_forward(dataset, module, **params))
+    if not outputs:
+        return np.zeros((0, out_dim), dtype=np.float32)
+    return torch.cat(outputs).cpu().numpy()
+
+
+def _forward(
     dataset,
     module: Callable,
     *,
     device: torch.device,
-    batch_size: int,
-    num_workers: int,
+    batch_size,
+    num_workers,
     autocast,
     channels_last: bool = False,
-    out_dim: int,
     verbose: bool = False,
-) -> np.ndarray:
-    """Run ``module`` over a map-style ``dataset`` of image tensors, in order.
+    kind: str = "image",
+    key: Hashable = None,
+):
+    """The loop: batches of ``dataset`` through ``module``, outputs left on the device.
 
-    Decoding runs in ``num_workers`` processes that prefetch the next batches;
-    on CUDA batches go through pinned memory and non-blocking copies, and
-    outputs stay on the device until the end, so the host never waits for the
-    GPU between batches.
+    Decoding runs in worker processes that prefetch the next batches; on CUDA
+    batches go through pinned memory and non-blocking copies. Each batch is
+    computed under inference mode and autocast, which are left before it is
+    yielded so that they do not leak into the caller's code.
     """
-    from torch.utils.data import DataLoader
+    from torch.utils.data import DataLoader, Subset
     from tqdm.auto import tqdm
 
+    n_rows = len(dataset)
+    size = start_batch_size(batch_size, device, kind, key)
+    workers = resolve_num_workers(num_workers, device, n_rows, size)
     cuda = device.type == "cuda"
-    loader = DataLoader(
-        dataset,
-        batch_size=batch_size,
-        num_workers=num_workers,
-        pin_memory=cuda,
-        prefetch_factor=2 if num_workers else None,
-    )
-    outputs = []
-    with torch.inference_mode(), autocast():
-        for batch in tqdm(loader, desc="images", unit="batch", disable=not verbose):
-            batch = batch.to(device, non_blocking=True)
-            if channels_last:
-                batch = batch.contiguous(memory_format=torch.channels_last)
-            outputs.append(module(batch).float())
-    if not outputs:
-        return np.zeros((0, out_dim), dtype=np.float32)
-    return torch.cat(outputs).cpu().numpy()
+    done = 0  # rows yielded so far
+    with tqdm(total=n_rows, desc="images", unit="img", disable=not verbose) as bar:
+        while done < n_rows:
+            rest = dataset if done == 0 else Subset(dataset, range(done, n_rows))
+            loader = DataLoader(
+                rest,
+                batch_size=size,
+                num_workers=workers,
+                pin_memory=cuda,
+                prefetch_factor=2 if workers else None,
+            )
+            batches = iter(loader)
+            while True:
+                try:
+                    batch = next(batches, None)
+                    if batch is None:
+                        break
+                    with torch.inference_mode(), autocast():
+                        batch = batch.to(device, non_blocking=True)
+                        if channels_last:
+                            batch = batch.contiguous(memory_format=torch.channels_last)
+                        outputs = module(batch).float()
+                except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
+                    del batches, loader  # stop its workers before starting new ones
+                    size = smaller_batch_size(exc, size, batch_size, device)
+                    break
+                done += len(outputs)
+                bar.update(len(outputs))
+                yield outputs
+    remember_batch_size(batch_size, key, size)

@@ -646,3 +646,74 @@ def test_bulk_reads_give_each_key_its_own_vector(tmp_path):
         out, have = EmbeddingCache(tmp_path / "c").get_rows("ns", wanted, 16)
         assert have.tolist() == [True] * len(order) + [False]
         np.testing.assert_array_equal(out[:-1], vectors[order])
+
+
+def test_images_go_through_one_loader_and_each_batch_is_stored(digit_files, tmp_path, monkeypatch):
+    import torch.utils.data
+
+    loaders, stored = [], []
+    real_loader, real_put = torch.utils.data.DataLoader, EmbeddingCache.put_many
+
+    def counting_loader(*args, **kwargs):
+        loaders.append(kwargs["num_workers"])
+        return real_loader(*args, **kwargs)
+
+    def counting_put(self, namespace, keys, vectors, meta=None):
+        stored.append(len(keys))
+        return real_put(self, namespace, keys, vectors, meta=meta)
+
+    est = ImageEmbedder(image_size=32, batch_size=2, num_workers=1, cache=tmp_path / "c")
+    est.fit(digit_files)
+    monkeypatch.setattr(torch.utils.data, "DataLoader", counting_loader)
+    monkeypatch.setattr(EmbeddingCache, "put_many", counting_put)
+    out = est.transform(digit_files)
+    assert loaders == [1]  # one loader, its worker decoding all three batches
+    assert stored == [2, 2, 2]  # each batch stored as it came out
+    assert est.cache_stats_["rows_embedded"] == 6
+    monkeypatch.undo()
+    plain = ImageEmbedder(image_size=32, batch_size=2, num_workers=0).fit(digit_files)
+    np.testing.assert_allclose(out, plain.transform(digit_files), atol=1e-5)
+
+
+def _fails_once_at_second_batch(calls):
+    def module(batch):
+        calls.append(len(batch))
+        if len(calls) == 2:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return batch * 10
+
+    return module
+
+
+def test_auto_batch_size_resumes_after_out_of_memory_from_the_first_row_not_yielded(
+    monkeypatch,
+):
+    import contextlib
+
+    import torch
+
+    from sktransfer import _batching
+
+    cpu, key = torch.device("cpu"), ("image", "fails-once", "cpu")
+    monkeypatch.setitem(_batching._WORKING, key, 4)
+    assert _batching.start_batch_size("auto", cpu, "image", key) == 4
+    assert _batching.is_out_of_memory(RuntimeError("CUDA out of memory. Tried to allocate"))
+    rows = torch.arange(10, dtype=torch.float32).reshape(10, 1)
+    calls = []
+    params = dict(device=cpu, num_workers=0, autocast=contextlib.nullcontext, key=key)
+    batches = _batching.iter_loader(
+        rows, _fails_once_at_second_batch(calls), batch_size="auto", **params
+    )
+    first = next(batches)
+    assert not torch.is_inference_mode_enabled()  # left before the batch is yielded
+    rest = list(batches)
+    assert [len(b) for b in [first, *rest]] == [4, 2, 2, 2]
+    assert calls == [4, 4, 2, 2, 2]  # rows 4-7 failed at 4, then rows 4-9 ran at 2
+    np.testing.assert_array_equal(np.concatenate([first, *rest]), rows.numpy() * 10)
+    assert first.dtype == np.float32
+    assert _batching.start_batch_size("auto", cpu, "image", key) == 2  # remembered
+    calls.clear()
+    with pytest.raises(RuntimeError, match="batch_size=4 does not fit"):
+        _batching.run_loader(
+            rows, _fails_once_at_second_batch(calls), batch_size=4, out_dim=1, **params
+        )

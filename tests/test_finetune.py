@@ -394,16 +394,16 @@ def test_own_head_module_with_routed_params(digits, cached_images):
 
 
 def test_frozen_prefix_runs_through_the_encoders_batching(digits, monkeypatch):
-    import sktransfer.image._embedder as embedder
+    import torch.utils.data
 
     sizes = []
-    run_loader = embedder.run_loader
+    real = torch.utils.data.DataLoader
 
     def counting(*args, **kwargs):
         sizes.append(kwargs["batch_size"])
-        return run_loader(*args, **kwargs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(embedder, "run_loader", counting)
+    monkeypatch.setattr(torch.utils.data, "DataLoader", counting)
     X, y = digits[0][:40], digits[1][:40]
     clf = ImageClassifier(
         encoder=small_images(batch_size="auto"), unfreeze=1, max_epochs=1, device="cpu"

@@ -6,13 +6,7 @@ import dataclasses
 
 import torch
 
-from .._batching import (
-    check_batch_size,
-    check_num_workers,
-    resolve_num_workers,
-    run_loader,
-    with_batch_size,
-)
+from .._batching import check_batch_size, check_num_workers, iter_loader, run_loader
 from .._device import check_compile, check_flag, prepared_module
 from .._precision import autocast_for, check_precision
 from ..base import BaseEmbedder
@@ -219,8 +213,22 @@ class ImageEmbedder(BaseEmbedder):
             return self.model_.module(probe).shape[-1]
 
     def _embed(self, rows, positions):
-        key = ("image", _identity_key(self.model_.identity), str(self.device_))
-        return self._run(self._dataset(rows, positions), self.model_.module, key)
+        return self._run(self._dataset(rows, positions), self.model_.module, self._batch_key())
+
+    def _embed_batches(self, rows, positions):
+        """One loader over all ``positions`` (its workers sized for all of them),
+        yielding each batch's vectors as soon as it is computed."""
+        if not positions:
+            return
+        yield from iter_loader(
+            self._dataset(rows, positions),
+            self.model_.module,
+            **self._loop_params(),
+            key=self._batch_key(),
+        )
+
+    def _batch_key(self):
+        return ("image", _identity_key(self.model_.identity), str(self.device_))
 
     def _dataset(self, rows, positions=None, preprocess=None):
         """Rows decoded on demand by this encoder's rules (pixel limit included)."""
@@ -231,23 +239,24 @@ class ImageEmbedder(BaseEmbedder):
         """``module`` over ``dataset`` through the one batching loop, with this
         encoder's precision, batch size (``"auto"`` halves on out-of-memory),
         loader workers and layout. Fine-tuning runs a frozen prefix this way."""
+        return run_loader(
+            dataset,
+            module,
+            **self._loop_params(),
+            out_dim=self.n_features_out_ if out_dim is None else out_dim,
+            key=key,
+        )
 
-        def run(batch_size):
-            return run_loader(
-                dataset,
-                module,
-                device=self.device_,
-                batch_size=batch_size,
-                num_workers=resolve_num_workers(
-                    self.num_workers, self.device_, len(dataset), batch_size
-                ),
-                autocast=autocast_for(self.precision, self.device_),
-                channels_last=self.channels_last,
-                out_dim=self.n_features_out_ if out_dim is None else out_dim,
-                verbose=self.verbose,
-            )
-
-        return with_batch_size(run, self.batch_size, self.device_, "image", key)
+    def _loop_params(self) -> dict:
+        return {
+            "device": self.device_,
+            "batch_size": self.batch_size,
+            "num_workers": self.num_workers,
+            "autocast": autocast_for(self.precision, self.device_),
+            "channels_last": self.channels_last,
+            "verbose": self.verbose,
+            "kind": "image",
+        }
 
 
 def _identity_key(identity: dict) -> str:

@@ -130,7 +130,8 @@ def saved(tables, tmp_path_factory):
 def test_saved_model_predicts_the_same(saved, tables, tmp_path, capsys):
     path, pipeline, _ = saved
     assert path.read_bytes()[:2] == b"PK"  # a skops (zip) file, not a pickle
-    code = main(["predict", str(path), str(tables / "new.csv"), "--out", str(tmp_path / "p.csv")])
+    out = str(tmp_path / "p.csv")
+    code = main(["predict", str(path), str(tables / "new.csv"), "--out", out, "--proba"])
     err = capsys.readouterr().err
     assert code == 0, err
     pred = pd.read_csv(tmp_path / "p.csv")

@@ -205,9 +205,9 @@ def write_diagnosis(out: Path, diag: Diagnosis) -> list[Path]:
     diag.confused.to_csv(out / "most_confused.csv", index=False)
     paths.append(out / "most_confused.csv")
     curves = diag.positive is not None and diag.proba is not None
-    for name, plot in (("roc.png", plot_roc), ("pr.png", plot_precision_recall)):
+    for name, display, title in CURVES:
         if curves:
-            paths.append(plot(diag, out / name))
+            paths.append(plot_curve(diag, display, title, out / name))
         else:
             (out / name).unlink(missing_ok=True)
     return paths
@@ -218,31 +218,25 @@ def _positive_scores(diag: Diagnosis) -> tuple[np.ndarray, np.ndarray]:
     return diag.y_true == diag.positive, diag.proba[:, k]
 
 
-def plot_roc(diag: Diagnosis, path: Path) -> Path:
-    """ROC curve of the out-of-fold probability of the positive class."""
-    from sklearn.metrics import RocCurveDisplay
+# The curves drawn for two classes: file name, sklearn display, title.
+CURVES = (
+    ("roc.png", "RocCurveDisplay", "ROC"),
+    ("pr.png", "PrecisionRecallDisplay", "Precision-recall"),
+)
+
+
+def plot_curve(diag: Diagnosis, display: str, title: str, path: Path) -> Path:
+    """A curve (sklearn's ``display``) of the out-of-fold probability of the
+    positive class."""
+    import sklearn.metrics
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 5))
     truth, score = _positive_scores(diag)
-    RocCurveDisplay.from_predictions(
+    getattr(sklearn.metrics, display).from_predictions(
         truth, score, pos_label=True, name=diag.candidate, ax=ax, plot_chance_level=True
     )
-    ax.set_title(f"ROC, positive class {diag.positive!r} (out-of-fold)", fontsize=9)
-    return _save(fig, path)
-
-
-def plot_precision_recall(diag: Diagnosis, path: Path) -> Path:
-    """Precision-recall curve of the out-of-fold probability of the positive class."""
-    from sklearn.metrics import PrecisionRecallDisplay
-
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 5))
-    truth, score = _positive_scores(diag)
-    PrecisionRecallDisplay.from_predictions(
-        truth, score, pos_label=True, name=diag.candidate, ax=ax, plot_chance_level=True
-    )
-    ax.set_title(f"Precision-recall, positive class {diag.positive!r} (out-of-fold)", fontsize=9)
+    ax.set_title(f"{title}, positive class {diag.positive!r} (out-of-fold)", fontsize=9)
     return _save(fig, path)
 
 

@@ -8,10 +8,20 @@ For each size, random 384-d float32 vectors under random SHA-256 keys are
   minimal copy of its writer, below), and one ``np.save``;
 * read back in a fresh process (nothing in Python's memory; the OS page cache
   is warm, as it is right after a run) into one (n, 384) matrix: the store's
-  ``get_rows`` (what ``transform`` calls) by the first reader and by a second
-  one (both load the index the writer saved at its end; the first also pays
-  for a cold index file), the
-  old store's per-row ``np.load``, and one ``np.load`` of the whole matrix.
+  ``get_rows`` (what ``transform`` calls; it loads the index the writer saved
+  at its end), the old store's per-row ``np.load``, and one ``np.load`` of the
+  whole matrix.
+
+Each size runs ``--repeats`` rounds (default 3) of writes, every store in
+turn into a fresh directory (no ``fsync``: what a transform pays), then the
+written data are synced to disk (untimed: otherwise the reads compete with the
+kernel writing back a hundred thousand small files), then one untimed
+warm-up read of each store (the first reads after that many files are written
+run up to 3x slower, whatever the store), then ``--repeats`` rounds of reads,
+one fresh process per store in turn, so that a slow moment of a shared machine
+falls on all of them. Rates are medians over the rounds; in
+brackets, the worst round's ratio (the two stores of a ratio measured in the
+same round).
 
 It prints rows/s, the ratios asked of the store, and bytes on disk (allocated
 blocks) per vector. The old store is measured up to 100k rows only: at 1M it
@@ -27,6 +37,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -107,9 +118,23 @@ def disk_bytes(root: Path, shards_only: bool = False) -> int:
     return sum(p.stat().st_blocks * 512 for p in files)
 
 
-def measure(n: int, chunk: int, workdir: Path) -> dict:
+def write_v2(root: Path, keys, vectors, chunk: int) -> None:
     from sktransfer import EmbeddingCache
 
+    cache = EmbeddingCache(root)
+    for start in range(0, len(keys), chunk):
+        cache.put_many(NAMESPACE, keys[start : start + chunk], vectors[start : start + chunk])
+    cache.flush(NAMESPACE)  # as a transform does when it ends: index what it wrote
+
+
+def write_npy(root: Path, keys, vectors) -> None:
+    root.mkdir()
+    np.save(root / "vectors.npy", vectors)
+
+
+def measure(n: int, chunk: int, repeats: int, workdir: Path) -> dict:
+    """Median write and read rates over ``repeats`` rounds (see the module's
+    docstring for the order)."""
     rng = np.random.default_rng(n)
     vectors = rng.standard_normal((n, DIM), dtype=np.float32)
     keys = rng.bytes(32 * n).hex()
@@ -117,40 +142,47 @@ def measure(n: int, chunk: int, workdir: Path) -> dict:
     keyfile = workdir / f"keys-{n}.npy"
     np.save(keyfile, np.array(keys))
     expected = float(vectors.sum(dtype=np.float64))
-    rows = {"n": n}
-
-    ref = workdir / f"npy-{n}"
-    ref.mkdir()
-    t = time.perf_counter()
-    np.save(ref / "vectors.npy", vectors)
-    rows["npy_write"] = n / (time.perf_counter() - t)
-
-    v2 = workdir / f"v2-{n}"
-    cache = EmbeddingCache(v2)
-    t = time.perf_counter()
-    for start in range(0, n, chunk):
-        cache.put_many(NAMESPACE, keys[start : start + chunk], vectors[start : start + chunk])
-    cache.flush(NAMESPACE)  # as a transform does when it ends: index what it wrote
-    rows["v2_write"] = n / (time.perf_counter() - t)
-    del cache
-
+    writers = {"npy": write_npy, "v2": lambda r, k, v: write_v2(r, k, v, chunk)}
     if n <= V1_LIMIT:
-        v1 = workdir / f"v1-{n}"
-        t = time.perf_counter()
-        v1_write(v1, keys, vectors)
-        rows["v1_write"] = n / (time.perf_counter() - t)
-
-    runs = (("npy", ref), ("v2", v2), ("v2", v2), ("v1", workdir / f"v1-{n}"))
-    for kind, root in runs:
-        if kind == "v1" and n > V1_LIMIT:
-            continue
-        got = read_fresh(kind, root, keyfile)
-        assert got["rows"] == n and abs(got["sum"] - expected) < 1e-3 * n, (kind, got)
-        name = "v2_first" if kind == "v2" and "v2_first_read" not in rows else kind
-        rows[f"{name}_read"] = n / got["seconds"]
+        writers["v1"] = v1_write
+    writes = {kind: [] for kind in writers}
+    reads = {kind: [] for kind in writers}
+    rows = {"n": n}
+    for _ in range(repeats):
+        for kind, write in writers.items():
+            root = workdir / f"{kind}-{n}"
+            if root.exists():
+                shutil.rmtree(root)
+            t = time.perf_counter()
+            write(root, keys, vectors)
+            writes[kind].append(n / (time.perf_counter() - t))
+    os.sync()  # untimed: the reads below must not share the disk with writeback
+    for round_ in range(1 + repeats):  # round 0: an untimed warm-up read of each store
+        for kind in writers:
+            got = read_fresh(kind, workdir / f"{kind}-{n}", keyfile)
+            assert got["rows"] == n and abs(got["sum"] - expected) < 1e-3 * n, (kind, got)
+            if round_:
+                reads[kind].append(n / got["seconds"])
+    for kind in writers:
+        root = workdir / f"{kind}-{n}"
         rows[f"{kind}_bytes"] = disk_bytes(root, shards_only=kind == "v2") / n
-        if kind == "v2":
-            rows["v2_index_bytes"] = (disk_bytes(root) - disk_bytes(root, True)) / n
+    rows["v2_index_bytes"] = (
+        disk_bytes(workdir / f"v2-{n}") - disk_bytes(workdir / f"v2-{n}", True)
+    ) / n
+    for kind in writers:
+        rows[f"{kind}_write"] = float(np.median(writes[kind]))
+        rows[f"{kind}_read"] = float(np.median(reads[kind]))
+        rows[f"{kind}_read_all"] = reads[kind]
+    for other in ("v1", "npy"):
+        if other in writers:  # per round: the two reads ran side by side
+            rows[f"v2/{other}_read_min"] = min(
+                a / b for a, b in zip(reads["v2"], reads[other], strict=True)
+            )
+            rows[f"v2/{other}_write_min"] = min(
+                a / b for a, b in zip(writes["v2"], writes[other], strict=True)
+            )
+    for kind in writers:
+        shutil.rmtree(workdir / f"{kind}-{n}")
     return rows
 
 
@@ -160,41 +192,60 @@ def main() -> None:
     parser.add_argument(
         "--chunk", type=int, default=32, help="rows per put_many (a batch: one record)"
     )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="rounds per size; rates are their medians"
+    )
     args = parser.parse_args()
     print(
         f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"load {os.getloadavg()[0]:.1f}; {DIM}-d float32, chunk {args.chunk} rows"
+        f"load {os.getloadavg()[0]:.1f}; {DIM}-d float32, chunk {args.chunk} rows, "
+        f"median of {args.repeats} rounds (worst round's ratio in brackets)"
     )
     raw = DIM * 4
     header = (
-        f"{'rows':>9} | {'write/s v2':>11} {'v1':>9} {'npy':>11} {'v2/v1':>7} | "
-        f"{'hit/s v2 1st':>12} {'2nd':>10} {'v1':>8} {'npy':>11} {'1st/npy':>7} "
-        f"{'2nd/npy':>7} {'1st/v1':>7} {'2nd/v1':>7} | "
-        f"{'bytes/vec v2':>12} {'index':>5} {'v1':>6} {'v2/raw':>6}"
+        f"{'rows':>9} | {'write/s v2':>10} {'v1':>7} {'npy':>9} {'v2/v1':>11} | "
+        f"{'hit/s v2':>9} {'v1':>6} {'npy':>9} {'v2/npy':>13} {'v2/v1':>11} "
+        f"{'us/row v2':>9} {'npy':>6} | {'bytes/vec v2':>12} {'index':>5} {'v1':>6} "
+        f"{'v2/raw':>6}"
     )
     print(header)
+    results = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
-            r = measure(n, args.chunk, Path(tmp))
+            r = measure(n, args.chunk, args.repeats, Path(tmp))
+            results.append(r)
             v1w, v1r = r.get("v1_write"), r.get("v1_read")
-            first, second, npy = r["v2_first_read"], r["v2_read"], r["npy_read"]
+            v2r, npy = r["v2_read"], r["npy_read"]
+            to_npy = f"{v2r / npy:.0%} [{r['v2/npy_read_min']:.0%}]"
             print(
-                f"{n:>9,} | {r['v2_write']:>11,.0f} {_f(v1w):>9} {r['npy_write']:>11,.0f} "
-                f"{_ratio(r['v2_write'], v1w):>7} | {first:>12,.0f} {second:>10,.0f} "
-                f"{_f(v1r):>8} {npy:>11,.0f} {first / npy:>7.1%} {second / npy:>7.1%} "
-                f"{_ratio(first, v1r):>7} {_ratio(second, v1r):>7} | {r['v2_bytes']:>12,.0f} "
+                f"{n:>9,} | {r['v2_write']:>10,.0f} {_f(v1w):>7} {r['npy_write']:>9,.0f} "
+                f"{_ratio(r['v2_write'], v1w, r.get('v2/v1_write_min')):>11} | "
+                f"{v2r:>9,.0f} {_f(v1r):>6} {npy:>9,.0f} "
+                f"{to_npy:>13} "
+                f"{_ratio(v2r, v1r, r.get('v2/v1_read_min')):>11} "
+                f"{1e6 / v2r:>9.2f} {1e6 / npy:>6.2f} | {r['v2_bytes']:>12,.0f} "
                 f"{r['v2_index_bytes']:>5.0f} {_f(r.get('v1_bytes')):>6} "
                 f"{r['v2_bytes'] / raw:>6.3f}",
                 flush=True,
             )
+    first = results[0]
+    for r in results[1:]:
+        print(
+            f"# per-row hit cost at {r['n']:,} rows / at {first['n']:,}: "
+            f"v2 {first['v2_read'] / r['v2_read']:.2f}x, "
+            f"one np.load {first['npy_read'] / r['npy_read']:.2f}x"
+        )
+    print(f"# load {os.getloadavg()[0]:.1f} at the end")
 
 
 def _f(x) -> str:
     return "-" if x is None else f"{x:,.0f}"
 
 
-def _ratio(a, b) -> str:
-    return "-" if b is None else f"{a / b:.0f}x"
+def _ratio(a, b, worst=None) -> str:
+    if b is None:
+        return "-"
+    return f"{a / b:.0f}x" + ("" if worst is None else f" [{worst:.0f}x]")
 
 
 if __name__ == "__main__":

@@ -469,6 +469,25 @@ def test_a_store_that_cannot_be_written_computes_and_warns_once(text_embedder, t
     assert len(record) == 1
     np.testing.assert_allclose(out, text_embedder.transform(TEXTS[:2]), atol=1e-6)
     np.testing.assert_allclose(out2, text_embedder.transform(TEXTS[2:4]), atol=1e-6)
+    # What the directory would not take stays in this process's memory.
+    embedded = est.cache_stats_["rows_embedded"]
+    np.testing.assert_array_equal(est.transform(TEXTS[:4]), np.vstack([out, out2]))
+    assert est.cache_stats_["rows_embedded"] == embedded
+
+
+def test_a_directory_cache_keeps_no_copy_in_memory(tmp_path):
+    from sktransfer._cache import digest
+
+    keys = [digest(f"row{i}".encode()) for i in range(40)]
+    vectors = np.random.default_rng(0).standard_normal((40, 8)).astype(np.float32)
+    cache = EmbeddingCache(tmp_path / "c")
+    cache.put_many("ns", keys, vectors)
+    assert len(cache._memory) == 0
+    out, have = cache.get_rows("ns", keys, 8)  # served by the shards
+    assert have.all()
+    np.testing.assert_array_equal(out, vectors)
+    assert set(cache.get_many("ns", keys[:3])) == set(keys[:3])
+    assert len(cache._memory) == 0
 
 
 def test_clear_during_a_write_loses_nothing(text_embedder, tmp_path, monkeypatch, recwarn):
@@ -717,3 +736,76 @@ def test_auto_batch_size_resumes_after_out_of_memory_from_the_first_row_not_yiel
         _batching.run_loader(
             rows, _fails_once_at_second_batch(calls), batch_size=4, out_dim=1, **params
         )
+
+
+def test_the_bucket_lookup_is_a_binary_search():
+    """The index's constant-time lookup finds what np.searchsorted finds: the
+    newest copy of a key, a miss for an absent one, at every size."""
+    from sktransfer._cache._index import BAD, Index
+
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 7, 1000, 50_000):
+        index = Index()
+        prefix = np.sort(rng.integers(0, 2**64, n, dtype=np.uint64, endpoint=False))
+        if n > 10:  # a key stored three times, one copy damaged; clustered prefixes
+            prefix[5:8] = prefix[4]
+            prefix[-40:] = prefix[-41] + np.arange(40, dtype=np.uint64)
+        index.prefix = prefix
+        index.row_rec = np.arange(n, dtype=np.uint32)
+        index.row_idx = np.arange(n, dtype=np.uint32)
+        if n > 10:
+            index.row_rec[6] = BAD
+        asked = np.concatenate(
+            [
+                prefix,
+                rng.integers(0, 2**64, 100, dtype=np.uint64, endpoint=False),
+                np.array([0, 2**64 - 1], np.uint64),
+            ]
+        )
+        found, rec, row = index.lookup(asked)
+        at = np.minimum(np.searchsorted(prefix, asked), n - 1)
+        expected = (prefix[at] == asked) & (index.row_rec[at] != BAD)
+        np.testing.assert_array_equal(found, expected)
+        np.testing.assert_array_equal(rec[found], index.row_rec[at][found])
+        np.testing.assert_array_equal(row[found], index.row_idx[at][found])
+
+
+def test_reads_checked_on_another_thread_still_catch_damage(tmp_path, monkeypatch):
+    """Many small reads (each checked while the next is read): a damaged record
+    far into the file is caught, the rest served; a forked child reads too."""
+    import multiprocessing
+
+    from sktransfer._cache import _store, digest
+
+    monkeypatch.setattr(_store, "_SPAN_BYTES", 3 * _record_size(8, 16))
+    keys = [digest(f"span{i}".encode()) for i in range(160)]
+    vectors = np.random.default_rng(1).standard_normal((160, 16)).astype(np.float32)
+    cache = EmbeddingCache(tmp_path / "c")
+    for start in range(0, 160, 8):  # 20 records of 8 rows, one file
+        cache.put_many("ns", keys[start : start + 8], vectors[start : start + 8])
+    cache.flush("ns")
+    (shard,) = _shards(cache, "ns")
+    with open(shard, "r+b") as f:  # record 17, row 2: one float changed
+        f.seek(17 * _record_size(8, 16) + _matrix_offset(8) + (2 * 16 + 5) * 4)
+        f.write(np.float32(7.0).tobytes())
+    with pytest.warns(RuntimeWarning, match="fail their checksum"):
+        out, have = EmbeddingCache(tmp_path / "c").get_rows("ns", keys, 16)
+    assert np.flatnonzero(~have).tolist() == [17 * 8 + 2]
+    np.testing.assert_array_equal(out[have], vectors[have])
+
+    def child(queue):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got, ok = EmbeddingCache(tmp_path / "c").get_rows("ns", keys[:40], 16)
+        queue.put((got, ok))
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=child, args=(queue,))
+    proc.start()
+    got, ok = queue.get(timeout=60)
+    proc.join(60)
+    assert ok.all()
+    np.testing.assert_array_equal(got, vectors[:40])

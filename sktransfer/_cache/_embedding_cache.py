@@ -46,7 +46,8 @@ class EmbeddingCache:
     directory : str, path or None
         Where embeddings persist across processes; ``None`` keeps them in memory.
     max_memory_bytes : int, default=1 GiB
-        Bound on the in-memory layer; least recently used rows are dropped.
+        Bound on the in-memory layer; least recently used rows are dropped. A
+        directory cache keeps in memory only rows its directory would not take.
     max_bytes : int or None, default=None
         Bound on the directory's size; after a write that crosses it, the least
         recently used shard files are removed (a handle starts a new file
@@ -113,10 +114,7 @@ class EmbeddingCache:
                     memory.move_to_end(namespace + key)
                     found[key] = vec
             if self._disk is not None and len(found) < len(keys):
-                rest = [k for k in keys if k not in found]
-                from_disk = self._disk.get(namespace, rest)
-                self._memory_put_many(namespace, from_disk, fresh=True)
-                found.update(from_disk)
+                found.update(self._disk.get(namespace, [k for k in keys if k not in found]))
             self.stats["hits"] += len(found)
             self.stats["misses"] += len(keys) - len(found)
         return found
@@ -131,7 +129,7 @@ class EmbeddingCache:
         have = np.zeros(n, bool)
         with self._lock:
             memory = self._memory
-            rest = [] if memory else list(range(n))  # a fresh process: straight to disk
+            rest = [] if memory else range(n)  # nothing in memory: straight to disk
             for i, key in enumerate(keys if memory else ()):
                 vec = memory.get(namespace + key)
                 if vec is None:
@@ -144,7 +142,7 @@ class EmbeddingCache:
                 else:
                     self._wrong_width(namespace, vec.shape, dim)
             if self._disk is not None and rest:
-                rest_keys = [keys[i] for i in rest]
+                rest_keys = keys if len(rest) == n else [keys[i] for i in rest]
                 rest = np.asarray(rest, np.int64)
                 # Read straight into ``out``; not copied into the memory layer:
                 # reading the page-cached shards again costs about what a copy does.
@@ -168,25 +166,33 @@ class EmbeddingCache:
         )
 
     def put_many(self, namespace: str, keys: list[str], vectors: np.ndarray, meta=None) -> None:
-        """Store one embedding per key (on disk as one record, appended at once)."""
-        vectors = np.array(vectors, dtype=np.float32)  # owns its memory
+        """Store one embedding per key (on disk as one record, appended at once).
+
+        A directory cache keeps no copy in memory (reading its page-cached
+        shards back costs about what a copy does); only rows its directory
+        would not take are kept in the memory layer, so that a read-only store
+        still serves this process.
+        """
+        vectors = np.asarray(vectors, dtype=np.float32)
         if len(keys) != len(vectors):
             raise ValueError(f"{len(keys)} keys for {len(vectors)} vectors")
         with self._lock:
             self.stats["rows_embedded"] += len(keys)
+            if self._disk is not None and keys:
+                try:
+                    self._disk.put(namespace, list(keys), vectors, meta)
+                    if self.max_bytes is not None and self._disk.size() > self.max_bytes:
+                        self._disk.evict(self.max_bytes)
+                    return
+                except OSError as exc:
+                    self.warn_once(
+                        f"embedding cache {str(self.directory)!r} cannot be written "
+                        f"({exc.strerror or exc}); embeddings are computed and returned but "
+                        "not stored on disk. Pass a writable directory as cache=, or "
+                        "cache=None."
+                    )
+            vectors = np.array(vectors, dtype=np.float32)  # owns its memory
             self._memory_put_many(namespace, dict(zip(keys, vectors, strict=True)))
-            if self._disk is None or not keys:
-                return
-            try:
-                self._disk.put(namespace, list(keys), vectors, meta)
-                if self.max_bytes is not None and self._disk.size() > self.max_bytes:
-                    self._disk.evict(self.max_bytes)
-            except OSError as exc:
-                self.warn_once(
-                    f"embedding cache {str(self.directory)!r} cannot be written "
-                    f"({exc.strerror or exc}); embeddings are computed and returned but "
-                    "not stored. Pass a writable directory as cache=, or cache=None."
-                )
 
     def flush(self, namespace: str) -> None:
         """Index what this handle wrote under ``namespace`` (a transform calls it
@@ -289,15 +295,8 @@ class EmbeddingCache:
             return report
 
     # ------------------------------------------------------------ memory layer
-    def _memory_put_many(self, namespace, items: dict, fresh: bool = False) -> None:
-        """Add vectors; ``fresh``: none of the keys is in memory yet."""
+    def _memory_put_many(self, namespace, items: dict) -> None:
         memory = self._memory
-        if fresh:
-            memory.update(zip([namespace + k for k in items], items.values(), strict=True))
-            # Vectors of one namespace share a width (checked by the encoder).
-            per_row = next(iter(items.values())).nbytes if items else 0
-            self._memory_bytes += len(items) * per_row
-            items = {}
         for key, vec in items.items():
             old = memory.pop(namespace + key, None)  # a newer vector replaces it
             if old is not None:

@@ -32,6 +32,10 @@ import numpy as np
 MAGIC = b"SKTSHD02"
 _HEADER = struct.Struct("<8sQQII")
 HEADER_BYTES = _HEADER.size
+# The same header as a numpy record, to check many records' headers at once.
+HEADER_DTYPE = np.dtype(
+    [("magic", "S8"), ("n", "<u8"), ("dim", "<u8"), ("table_crc", "<u4"), ("matrix_crc", "<u4")]
+)
 KEY_BYTES = 32
 SUFFIX = ".shard"
 

@@ -33,6 +33,7 @@ import time
 import uuid
 import warnings
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,7 @@ from ._index import Index, prefix_of
 _TOUCH_EVERY_S = 60.0  # recency for eviction, recorded at most this often per file
 _COMPACT_BYTES = 64 << 20  # compaction writes files of about this size
 _ROTATE_BYTES = 256 << 20  # a writer starts a new file past this size
-_SPAN_BYTES = 32 << 20  # largest single read on the hit path
+_SPAN_BYTES = 4 << 20  # largest single read on the hit path (checked while the next is read)
 _MERGED_RECORD_ROWS = 4096
 _INDEX_AFTER_RECORDS = 32  # a reader that indexed this many records saves the index
 _QUIET_S = 600.0  # a file of another machine unchanged this long has no live writer
@@ -548,7 +549,7 @@ class _FileReader:
             rows_in_order = np.r_[False, (np.diff(row.astype(np.int64)) == 1) & steps]
             run_ok = np.add.reduceat(rows_in_order, starts) == ends - starts - 1
             direct = whole & run_ok & (row[starts] == 0)
-        i = 0
+        i, checks = 0, []
         while i < len(recs):  # a span: consecutive records of one kind, up to _SPAN_BYTES
             j = i + 1
             while (
@@ -561,7 +562,7 @@ class _FileReader:
                 j += 1
             span = slice(starts[i], ends[j - 1])
             if direct[i]:
-                self._direct(pos[span], rec[span], offsets[i:j], ns[i:j], dims[i:j])
+                checks.append(self._direct(pos[span], rec[span], offsets[i:j], ns[i:j], dims[i:j]))
             else:
                 self._gather(
                     pos[span],
@@ -575,49 +576,74 @@ class _FileReader:
                     sizes[i:j],
                 )
             i = j
+        for check in checks:
+            check.result()  # raises what the check raised
 
-    def _direct(self, pos, rec, offsets, ns, dims) -> None:
-        """Records read into ``out``: tables into one buffer, matrices in place."""
-        tables = (_shard.HEADER_BYTES + ns * (_shard.KEY_BYTES + 4)).tolist()
-        counts = ns.tolist()
-        firsts = np.r_[0, np.cumsum(ns)[:-1]].tolist()  # each record's first position
-        targets = self.targets[pos[firsts]].tolist()  # and its first row of out
-        head = bytearray(sum(tables))
+    def _direct(self, pos, rec, offsets, ns, dims):
+        """Records read into ``out``: tables into one buffer, matrices in place;
+        headers checked together, one CRC per record (a future: see below)."""
+        tables = _shard.HEADER_BYTES + ns * (_shard.KEY_BYTES + 4)
+        table_at = np.r_[0, np.cumsum(tables)[:-1]]  # each table's place in head
+        firsts = np.r_[0, np.cumsum(ns)[:-1]]  # each record's first position
+        targets = self.targets[pos[firsts]]  # and its first row of out
+        row_bytes = self.out.shape[1] * 4
+        head = bytearray(int(tables.sum()))
         head_view = memoryview(head)
         out_view = memoryview(self.out.reshape(-1)).cast("B")
-        row_bytes = self.out.shape[1] * 4
-        buffers, at = [], 0
-        for size, n, t in zip(tables, counts, targets, strict=True):
-            buffers.append(head_view[at : at + size])
-            buffers.append(out_view[t * row_bytes : (t + n) * row_bytes])
-            at += size
+        matrices = [
+            out_view[t * row_bytes : (t + n) * row_bytes]
+            for t, n in zip(targets.tolist(), ns.tolist(), strict=True)
+        ]
+        buffers = []
+        for at, size, m in zip(table_at.tolist(), tables.tolist(), matrices, strict=True):
+            buffers += (head_view[at : at + size], m)
         total = os.preadv(self.fd, buffers, int(offsets[0]))
-        ok = np.zeros(len(pos), bool)
-        at = read = 0
-        for k, (size, n) in enumerate(zip(tables, counts, strict=True)):
-            read += size + n * row_bytes
-            if read > total:
-                break  # the file was cut short
+        # Checked on another thread while the next span is read: zlib and the
+        # read both release the GIL, so the CRCs cost little wall time.
+        return _checker().submit(
+            self._check_direct,
+            pos,
+            rec,
+            ns,
+            dims,
+            tables,
+            table_at,
+            firsts,
+            targets,
+            head,
+            matrices,
+            total,
+        )
+
+    def _check_direct(
+        self, pos, rec, ns, dims, tables, table_at, firsts, targets, head, matrices, total
+    ) -> None:
+        row_bytes = self.out.shape[1] * 4
+        complete = np.cumsum(tables + ns * row_bytes) <= total  # else the file was cut short
+        raw = np.frombuffer(head, np.uint8)
+        headers = raw[table_at[:, None] + np.arange(_shard.HEADER_BYTES)].view(_shard.HEADER_DTYPE)
+        headers = headers.reshape(-1)
+        sound = (
+            complete
+            & (headers["magic"] == _shard.MAGIC)
+            & (headers["n"] == ns)
+            & (headers["dim"] == dims)
+        )
+        crcs = np.zeros(len(ns), np.uint32)
+        checked = np.flatnonzero(sound)
+        crcs[checked] = [zlib.crc32(matrices[k]) for k in checked.tolist()]
+        intact = sound & (crcs == headers["matrix_crc"])
+        ok = np.repeat(intact, ns)
+        for k in np.flatnonzero(sound & ~intact).tolist():  # damaged rows: which ones
             try:
-                rn, rdim, _, matrix_crc = _shard.parse_header(head_view[at : at + 32])
+                table = _shard.parse_table(head, int(table_at[k]))
             except _shard.ShardError:
-                rn = rdim = None
-            first = firsts[k]
-            if (rn, rdim) == (n, int(dims[k])):
-                if zlib.crc32(buffers[2 * k + 1]) == matrix_crc:
-                    ok[first : first + n] = True
-                else:
-                    try:
-                        table = _shard.parse_table(head, at)
-                        got = self.out[targets[k] : targets[k] + n]
-                        ok[first : first + n] = _shard.row_crcs(got) == table.crcs
-                    except _shard.ShardError:
-                        pass
-            at += size
-        key_at = np.repeat(np.cumsum([0, *tables[:-1]]) + _shard.HEADER_BYTES, ns)
-        rows = np.concatenate([np.arange(n) for n in counts])
-        key_at += rows * _shard.KEY_BYTES
-        same = self._keys_match(np.frombuffer(head, np.uint8), key_at, pos)
+                continue
+            got = self.out[targets[k] : targets[k] + ns[k]]
+            ok[firsts[k] : firsts[k] + ns[k]] = _shard.row_crcs(got) == table.crcs
+        rows = np.arange(len(pos)) - np.repeat(firsts, ns)
+        key_at = np.repeat(table_at + _shard.HEADER_BYTES, ns) + rows * _shard.KEY_BYTES
+        same = self._keys_match(raw, key_at, pos)
         self._done(pos, rec, rows, ok, same, direct=True)
 
     def _gather(self, pos, rec, row, starts, ends, offsets, ns, dims, sizes) -> None:
@@ -666,6 +692,18 @@ class _FileReader:
             self.blocks.append((pos[ok & same], None))
         if not ok.all():
             self.bad.append((rec[~ok], row[~ok]))
+
+
+_CHECKER: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _checker() -> ThreadPoolExecutor:
+    """This process's thread for checking what the hit path reads (a forked
+    child starts its own)."""
+    global _CHECKER
+    if _CHECKER is None or _CHECKER[0] != os.getpid():
+        _CHECKER = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="sktransfer-check"))
+    return _CHECKER[1]
 
 
 def _check_record(buf, base, n, dim, rows) -> np.ndarray:

@@ -5,7 +5,7 @@ For each size, random 384-d float32 vectors under random SHA-256 keys are
 * written: the shard store (``EmbeddingCache.put_many`` once per batch of
   ``--chunk`` rows, as a transform stores its batches: one record each,
   appended to the handle's file), the old one-``.npy``-per-row store (a
-  minimal copy of its writer, below), and one ``np.save``;
+  copy of its per-row code, below), and one ``np.save``;
 * read back in a fresh process (nothing in Python's memory; the OS page cache
   is warm, as it is right after a run) into one (n, 384) matrix: the store's
   ``get_rows`` (what ``transform`` calls; it loads the index the writer saved
@@ -41,8 +41,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -53,27 +55,93 @@ NAMESPACE = "0" * 32
 
 
 # ---------------------------------------------------------------- the old format
-def v1_write(root: Path, keys, vectors) -> None:
-    """One .npy per row through a temporary file and os.replace (the v1 store)."""
-    for key, vec in zip(keys, vectors, strict=True):
-        path = root / NAMESPACE / key[:2] / f"{key}.npy"
+class V1Store:
+    """The one-``.npy``-per-row store as sktransfer shipped it before the shard
+    store (``sktransfer/_cache.py`` before commit e6ffc27): the same per-row steps —
+    a memory layer behind a lock, a path per key, ``np.load`` / ``np.save``
+    through a temporary file and ``os.replace`` — without the parts that do
+    not touch rows (statistics, identity files, clearing)."""
+
+    def __init__(self, directory: Path, max_memory_bytes: int = 1 << 30):
+        self.directory = Path(directory)
+        self.max_memory_bytes = max_memory_bytes
+        self._memory: OrderedDict = OrderedDict()
+        self._memory_bytes = 0
+        self._lock = threading.RLock()
+
+    def get_many(self, namespace, keys):
+        found = {}
+        for key in keys:
+            vec = self._memory_get(namespace, key)
+            if vec is None:
+                vec = self._disk_get(namespace, key)
+                if vec is not None:
+                    self._memory_put(namespace, key, vec)
+            if vec is not None:
+                found[key] = vec
+        return found
+
+    def put_many(self, namespace, keys, vectors):
+        vectors = np.asarray(vectors, dtype=np.float32)
+        for key, vec in zip(keys, vectors, strict=True):
+            vec = np.array(vec)  # own its memory, not a view of the batch
+            self._memory_put(namespace, key, vec)
+            self._disk_put(namespace, key, vec)
+
+    def _memory_get(self, namespace, key):
+        with self._lock:
+            vec = self._memory.get((namespace, key))
+            if vec is not None:
+                self._memory.move_to_end((namespace, key))
+            return vec
+
+    def _memory_put(self, namespace, key, vec):
+        with self._lock:
+            if (namespace, key) in self._memory:
+                return
+            self._memory[(namespace, key)] = vec
+            self._memory_bytes += vec.nbytes
+            while self._memory_bytes > self.max_memory_bytes and self._memory:
+                _, old = self._memory.popitem(last=False)
+                self._memory_bytes -= old.nbytes
+
+    def _path(self, namespace, key) -> Path:
+        return self.directory / "v1" / namespace / key[:2] / f"{key}.npy"
+
+    def _disk_get(self, namespace, key):
+        try:
+            return np.load(self._path(namespace, key), allow_pickle=False)
+        except FileNotFoundError:
+            return None
+        except (ValueError, OSError, EOFError):
+            return None
+
+    def _disk_put(self, namespace, key, vec):
+        path = self._path(namespace, key)
         if path.exists():
-            continue
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-        with open(tmp, "wb") as f:
-            np.save(f, vec, allow_pickle=False)
-        os.replace(tmp, path)
-
-
-def v1_read(root: Path, keys) -> dict:
-    found = {}
-    for key in keys:
         try:
-            found[key] = np.load(root / NAMESPACE / key[:2] / f"{key}.npy", allow_pickle=False)
-        except FileNotFoundError:
-            pass
-    return found
+            with open(tmp, "wb") as f:
+                np.save(f, vec, allow_pickle=False)
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+
+def v1_write(root: Path, keys, vectors, chunk: int) -> None:
+    """Batches stored as a transform stored them: one put_many per batch."""
+    store = V1Store(root)
+    for start in range(0, len(keys), chunk):
+        store.put_many(NAMESPACE, keys[start : start + chunk], vectors[start : start + chunk])
+
+
+def v1_read(root: Path, keys) -> np.ndarray:
+    """What a transform did on a fresh handle: get_many, then one matrix."""
+    found = V1Store(root).get_many(NAMESPACE, keys)
+    return np.stack([found[k] for k in keys])
 
 
 # ---------------------------------------------------------------- hit path, fresh process
@@ -92,8 +160,7 @@ if kind == "v2":
 elif kind == "v1":
     from bench_cache_store import v1_read
     t = time.perf_counter()
-    found = v1_read(root, keys)
-    out = np.concatenate([found[k] for k in keys]).reshape(len(keys), -1)
+    out = v1_read(root, keys)
 else:
     t = time.perf_counter()
     out = np.load(root / "vectors.npy")
@@ -144,7 +211,7 @@ def measure(n: int, chunk: int, repeats: int, workdir: Path) -> dict:
     expected = float(vectors.sum(dtype=np.float64))
     writers = {"npy": write_npy, "v2": lambda r, k, v: write_v2(r, k, v, chunk)}
     if n <= V1_LIMIT:
-        writers["v1"] = v1_write
+        writers["v1"] = lambda r, k, v: v1_write(r, k, v, chunk)
     writes = {kind: [] for kind in writers}
     reads = {kind: [] for kind in writers}
     rows = {"n": n}
@@ -184,6 +251,32 @@ def measure(n: int, chunk: int, repeats: int, workdir: Path) -> dict:
     for kind in writers:
         shutil.rmtree(workdir / f"{kind}-{n}")
     return rows
+
+
+def lookup_costs(n: int, repeats: int) -> tuple[float, float]:
+    """Seconds per key to find n keys, in random order, in an index of n rows:
+    the store's bucket table, and one ``np.searchsorted`` on the same sorted
+    prefixes (medians of ``repeats``; the table is built once, untimed, as
+    a reader builds it once per index)."""
+    from sktransfer._cache._index import Index, prefix_of
+
+    rng = np.random.default_rng(n)
+    raw = np.frombuffer(rng.bytes(32 * n), np.uint8).reshape(n, 32)
+    index = Index()
+    index.prefix = np.sort(prefix_of(raw))
+    index.row_rec = index.row_idx = np.zeros(n, np.uint32)
+    asked = prefix_of(raw[rng.permutation(n)])
+    index.lookup(asked[:1])
+    bucket, binary = [], []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        found, _, _ = index.lookup(asked)
+        bucket.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        at = np.searchsorted(index.prefix, asked)
+        binary.append(time.perf_counter() - t)
+        assert found.all() and (index.prefix[at] == asked).all()
+    return float(np.median(bucket)) / n, float(np.median(binary)) / n
 
 
 def main() -> None:
@@ -228,6 +321,10 @@ def main() -> None:
                 f"{r['v2_bytes'] / raw:>6.3f}",
                 flush=True,
             )
+    print(f"{'rows':>9} | {'lookup ns/key, buckets':>22} {'np.searchsorted':>15} {'ratio':>6}")
+    for n in args.sizes:
+        bucket, binary = lookup_costs(n, args.repeats)
+        print(f"{n:>9,} | {bucket * 1e9:>22.0f} {binary * 1e9:>15.0f} {binary / bucket:>5.1f}x")
     first = results[0]
     for r in results[1:]:
         print(

@@ -183,6 +183,8 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         missing = np.flatnonzero(~have).tolist()
         meta = None
         todo = [first[distinct[j]] for j in missing]
+        order = self._batch_order(rows, todo)  # which rows share a batch
+        missing, todo = [missing[k] for k in order], [todo[k] for k in order]
         done = 0
         for vectors in self._embed_batches(rows, todo):
             part = missing[done : done + len(vectors)]
@@ -206,6 +208,11 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             return found
         where = {key: j for j, key in enumerate(distinct)}
         return found[np.fromiter((where[k] for k in keys), np.int64, len(keys))]
+
+    def _batch_order(self, rows, positions):
+        """The order in which the rows at ``positions`` are cut into batches
+        (indices into ``positions``); as given unless an encoder knows better."""
+        return range(len(positions))
 
     def _embed_batches(self, rows, positions):
         """Embed the rows at ``positions`` batch by batch, yielding each batch's

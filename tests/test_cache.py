@@ -475,6 +475,28 @@ def test_a_store_that_cannot_be_written_computes_and_warns_once(text_embedder, t
     assert est.cache_stats_["rows_embedded"] == embedded
 
 
+def test_cached_text_batches_group_texts_of_similar_length(text_embedder, monkeypatch):
+    """Misses are embedded and stored batch by batch, longest texts first (as
+    one sentence-transformers call orders them), not in the order given: a
+    batch pads to its longest text."""
+    texts = [("word " * n).strip() for n in (3, 40, 1, 25, 7, 60, 2, 33, 12, 5, 48, 9)]
+    texts += texts[:2]  # duplicates are embedded once
+    est = _text(EmbeddingCache(), batch_size=4)
+    calls = []
+    embed = type(est)._embed
+
+    def spy(self, rows, positions):
+        calls.append([len(rows.values[i]) for i in positions])
+        return embed(self, rows, positions)
+
+    monkeypatch.setattr(type(est), "_embed", spy)
+    out = est.transform(texts)
+    assert [len(c) for c in calls] == [4, 4, 4]
+    lengths = [n for call in calls for n in call]
+    assert lengths == sorted(lengths, reverse=True)
+    np.testing.assert_allclose(out, text_embedder.transform(texts), atol=1e-5)
+
+
 def test_a_directory_cache_keeps_no_copy_in_memory(tmp_path):
     from sktransfer._cache import digest
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import warnings
 
+import numpy as np
+
 from .._backbones import Backbone, get_backbone
 from .._batching import check_batch_size, with_batch_size
 from .._device import check_compile, prepared_module
@@ -179,6 +181,14 @@ class TextEmbedder(BaseEmbedder):
         if get_dim is not None:
             return get_dim()
         return len(self.model_.encode(["a"], batch_size=1, convert_to_numpy=True)[0])
+
+    def _batch_order(self, rows, positions):
+        """Longest texts first, as sentence-transformers orders one call: rows
+        of one batch are padded to its longest, so batches cut from rows in
+        their given order (the cache embeds and stores batch by batch) would
+        each pad to the longest of a random sample and run several times
+        slower on texts of mixed lengths."""
+        return np.argsort([-len(rows.values[i]) for i in positions], kind="stable")
 
     def _embed(self, rows, positions):
         texts = [rows.values[i] for i in positions]

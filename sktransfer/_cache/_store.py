@@ -247,10 +247,6 @@ class ShardStore:
                     pass
         return blocks, retry
 
-    @staticmethod
-    def _check_record(buf, base, n, dim, rows) -> np.ndarray:
-        return _check_record(buf, base, n, dim, rows)
-
     def damaged(self, namespace: str) -> None:
         """Rows of ``namespace`` were found unusable: their replacements go to a
         new file, which is newer than any holding the damage."""

@@ -827,7 +827,11 @@ def test_reads_checked_on_another_thread_still_catch_damage(tmp_path, monkeypatc
     queue = ctx.Queue()
     proc = ctx.Process(target=child, args=(queue,))
     proc.start()
-    got, ok = queue.get(timeout=60)
-    proc.join(60)
+    try:
+        got, ok = queue.get(timeout=60)
+    finally:
+        proc.join(10)
+        if proc.is_alive():
+            proc.kill()
     assert ok.all()
     np.testing.assert_array_equal(got, vectors[:40])

@@ -279,7 +279,9 @@ def test_a_planted_vector_of_the_wrong_shape_is_replaced(text_embedder, tmp_path
     folder = tmp_path / "c" / "v2" / est.embedding_id_
     folder.mkdir(parents=True)
     key = digest(text_row_key("alpha"))
-    _shard.write(str(folder / "0-planted.shard"), [key], np.ones((1, 5), np.float32))
+    (folder / "0-planted.shard").write_bytes(
+        _shard.encode(bytes.fromhex(key), np.ones((1, 5), np.float32))
+    )
     with pytest.warns(RuntimeWarning, match=r"shape \(5,\)"):
         out = est.transform(["alpha"])
     np.testing.assert_allclose(out, text_embedder.transform(["alpha"]), atol=1e-6)

@@ -92,20 +92,6 @@ def encode_parts(raw_keys: bytes, vectors: np.ndarray) -> list:
     return [header, raw_keys, crc_bytes, memoryview(vectors).cast("B")]
 
 
-def write(path: str, keys: list[str], vectors: np.ndarray) -> None:
-    """Write a one-record shard for hex ``keys`` atomically (temporary name, then
-    rename)."""
-    record = encode(bytes.fromhex("".join(keys)), vectors)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(record)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def parse_header(head) -> tuple[int, int, int, int]:
     """(n, dim, table CRC, matrix CRC) of a record header."""
     if len(head) < HEADER_BYTES:

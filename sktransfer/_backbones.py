@@ -234,6 +234,12 @@ def get_backbone(name, *, kind: str = "image", family: str = "auto") -> Backbone
     """
     _builtins()
     _check_kind(kind)
+    if isinstance(name, str) and not name.strip():
+        raise ValueError(
+            f"model={name!r} is empty: pass a model name, or leave model out for the "
+            f"default (sktransfer.list_backbones({kind!r}) lists the registered {kind} "
+            "models)."
+        )
     known = families(kind)
     if family != "auto" and family not in known + _entry_families(kind):
         raise ValueError(f"backend={family!r}; use 'auto' or one of {known} for {kind} models.")

@@ -130,7 +130,7 @@ def test_imagenet_normalised_floats_are_an_error_saying_undo_it(cat):
 
 
 def test_the_first_bad_row_of_a_batch_is_named_before_decoding():
-    X = np.zeros((6, 4, 4), np.float32)
+    X = np.zeros((6, 4, 5), np.float32)
     X[2, 0, 0] = 1.5
     X[4, 0, 0] = 3.0
     with pytest.raises(ValueError, match=r"^row 2: float pixel values range from 0 to 1.5"):
@@ -469,12 +469,15 @@ def test_truncation_message_names_the_rows():
 # ------------------------------------------------------- generated input
 
 
-def _rule_allows(X: np.ndarray) -> bool:
-    """The documented rules, written out independently of the implementation."""
+def _rule_allows(X: np.ndarray, as_list: bool = False) -> bool:
+    """The documented rules, written out independently of the implementation
+    (``as_list``: ``X`` passed as a list of its images)."""
     if X.dtype.kind not in "uifb" or X.ndim not in (3, 4):
         return False
     if X.ndim == 4 and X.shape[-1] not in (1, 3, 4):
         return False
+    if X.ndim == 3 and X.shape[-1] in (1, 3, 4) and not as_list:
+        return False  # one H×W×C image or N grey images that narrow: not guessed
     n, h, w = X.shape[:3]
     if n == 0 or h == 0 or w == 0 or max(h, w) > 1000 * min(h, w):
         return False
@@ -542,8 +545,8 @@ def test_generated_arrays_give_a_documented_error_or_the_documented_pixels():
     )
     @given(X=_arrays())
     def check(X):
-        allowed = _rule_allows(X)
         for as_list in (False, True):
+            allowed = _rule_allows(X, as_list)
             try:
                 rows = image_rows(list(X) if as_list and X.ndim >= 3 else X)
                 images = [load_rgb(v, rows.name(i)) for i, v in enumerate(rows.values)]
@@ -772,3 +775,148 @@ def test_generated_arrays_through_the_image_encoder(image_embedder):
         assert np.isfinite(np.delete(out, sorted(refused), axis=0)).all()
 
     check()
+
+
+# ------------------------------------------------ parameters and ambiguous input
+# Parameters are checked in fit (nothing happens in __init__), each error naming
+# the parameter, its value and the fix; input whose meaning is ambiguous is
+# refused with the ways to say what it is.
+EIGHT = np.zeros((1, 8, 8, 3), np.uint8)
+
+
+@pytest.mark.parametrize("size", [0, -5, 2.5])
+def test_image_size_must_be_a_positive_int(size):
+    from sktransfer import ImageEmbedder
+
+    est = ImageEmbedder(image_size=size)  # stored as given; checked in fit
+    with pytest.raises(ValueError, match=rf"^image_size={size}: use a positive number of pixels"):
+        est.fit(EIGHT)
+
+
+@pytest.mark.parametrize("layer", [5, 99, -6])
+def test_a_timm_layer_out_of_range_names_the_stages(layer):
+    from sktransfer import ImageEmbedder
+
+    with pytest.raises(
+        ValueError, match=rf"^layer={layer}: this model has 5 stages; pass an index from 0 to 4"
+    ):
+        ImageEmbedder(image_size=32, layer=layer).fit(EIGHT)
+    assert ImageEmbedder(image_size=32, layer=-5).fit(EIGHT).n_features_out_ == 16
+
+
+@pytest.mark.parametrize("model", ["efficientnet_lite0", "resnet18"])
+@pytest.mark.parametrize("given", ["gone/lite0.pth", "lite0.safetensors", "weights.bin", "dir/"])
+def test_a_weights_path_that_does_not_exist_says_so(model, given, tmp_path, monkeypatch):
+    from sktransfer import ImageEmbedder
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dir").mkdir()
+    why = "it is a directory, not a file" if given == "dir/" else "no such file"
+    with pytest.raises(ValueError, match=rf"^weights='{re.escape(given)}': {why}\. .*current"):
+        ImageEmbedder(model=model, weights=given, image_size=32).fit(EIGHT)
+
+
+def test_a_weights_file_holding_code_names_the_file_and_is_not_run(tmp_path):
+    import torch
+
+    from sktransfer import ImageEmbedder
+
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path = tmp_path / "lite0.pth"
+    torch.save({"conv_stem.weight": Payload()}, path)
+    with pytest.raises(ValueError) as caught:
+        ImageEmbedder(weights=str(path), image_size=32).fit(EIGHT)
+    message = str(caught.value)
+    assert message.startswith(f"weights={str(path)!r}: the file holds code as well as tensors")
+    assert "weights_only=False" in message and "UnpicklingError" not in message
+    assert not marker.exists()
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a torch file" * 4)
+    with pytest.raises(ValueError, match=r"^weights='.*junk.pt': cannot read the file as torch"):
+        ImageEmbedder(weights=str(junk), image_size=32).fit(EIGHT)
+
+
+@pytest.mark.parametrize("cls", ["ImageEmbedder", "TextEmbedder", "StaticEmbedder"])
+def test_an_empty_model_name_is_named_in_fit(cls):
+    import sktransfer
+
+    est = getattr(sktransfer, cls)().set_params(model="")
+    X = EIGHT if cls == "ImageEmbedder" else ["a text"]
+    with pytest.raises(ValueError, match=r"^model='' is empty: pass a model name"):
+        est.fit(X)
+
+
+@pytest.mark.parametrize(
+    ("X", "match"),
+    [
+        (np.array([["a", "b"], ["c", "d"]]), r"^X is a 2-D array of shape \(2, 2\).*X\[:, 0\]"),
+        (
+            np.array([["a", "b"], ["c", "d"]], dtype=object),
+            r"^X is a 2-D array of shape \(2, 2\).*X\[:, 0\]",
+        ),
+        ([["a", "b"], ["c", "d"], ["e", "f"]], r"^X is 2-D: a list of 3 lists.*row\[0\]"),
+        ((("a", "b"), ("c", "d")), r"^X is 2-D: a tuple of 2 tuples.*df\['col'\]"),
+    ],
+    ids=["str-array", "object-array", "list-of-lists", "tuple-of-tuples"],
+)
+def test_texts_given_as_a_table_say_it_is_2d_and_which_column_to_pass(X, match, text_embedder):
+    with pytest.raises(ValueError, match=match) as caught:
+        text_embedder.transform(X)
+    assert "astype(str)" not in str(caught.value)
+    with pytest.raises(ValueError, match=match):
+        text_rows(X, check_each=False)  # the shape of X is checked whatever on_error says
+
+
+def test_a_list_row_in_texts_is_named_without_astype_advice():
+    with pytest.raises(TypeError, match=r"^row 1: expected a string, got a list of 2 values") as c:
+        text_rows(["one text", ["two", "parts"]])
+    assert "astype(str)" not in str(c.value)
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_one_hxwxc_array_is_refused_with_how_to_pass_it(channels, image_embedder, cat):
+    img = cat if channels == 3 else np.zeros((48, 64, channels), np.uint8)
+    with pytest.raises(ValueError) as caught:
+        image_embedder.transform(img)
+    message = str(caught.value)
+    assert message.startswith(f"X is a 3-D array of shape (48, 64, {channels}): one H×W×C image")
+    assert "[img]" in message and "img[None]" in message and "X[..., None]" in message
+    with pytest.raises(ValueError, match=r"^X is a 3-D array"):
+        image_rows(img, check_each=False)
+
+
+def test_the_ways_to_pass_one_image_or_grey_images_agree(image_embedder, cat, digits_images):
+    one = image_embedder.transform([cat])
+    np.testing.assert_allclose(image_embedder.transform(cat[None]), one, atol=1e-5)
+    grey = digits_images[0][:3, :, :3]  # three images 3 pixels wide: ambiguous as they are
+    with pytest.raises(ValueError, match=r"^X is a 3-D array of shape \(3, 28, 3\)"):
+        image_embedder.transform(grey)
+    as_channel = image_embedder.transform(grey[..., None])
+    np.testing.assert_allclose(image_embedder.transform(list(grey)), as_channel, atol=1e-5)
+    stack = digits_images[0][:2]  # N×H×W with a last axis that is no channel count
+    assert image_embedder.transform(stack).shape == (2, 1280)
+
+
+def test_a_closed_pil_image_names_the_row(image_embedder, cat, tmp_path):
+    path = tmp_path / "cat.png"
+    Image.fromarray(cat).save(path)
+    with Image.open(path) as opened:
+        pass  # the with block closes it
+    closed = Image.fromarray(cat)
+    closed.close()
+    for row in (closed, opened):
+        with pytest.raises(ValueError, match=r"^row 1: this PIL\.Image is closed.*img\.copy\(\)"):
+            image_rows([cat, row])
+    lenient = clone(image_embedder).set_params(on_error="nan")
+    with pytest.warns(UserWarning, match=r"1 of 2 rows"):
+        out = lenient.fit([cat]).transform([cat, closed])
+    assert np.isnan(out[1]).all() and "is closed" in lenient.failed_rows_[0]["cause"]
+    lazy = Image.open(path)  # opened, not yet decoded: usable
+    np.testing.assert_allclose(
+        image_embedder.transform([lazy]), image_embedder.transform([cat]), atol=1e-5
+    )

@@ -84,7 +84,7 @@ def test_parametrize_with_checks_skips_by_tag_only(estimator):
         ("check_estimator_cloneable", "passed")
     ]
     numbers = np.random.default_rng(0).normal(size=(10, 3))
-    with pytest.raises((TypeError, ValueError), match=r"row 0: expected a string|2-D numeric"):
+    with pytest.raises(ValueError, match=r"^X is a 2-D (numeric )?array of shape \(10, 3\)"):
         clone(estimator).fit(numbers)
     X = INPUTS[_ids(estimator)]
     assert clone(estimator).fit(X).transform(X).shape[0] == len(X)

@@ -158,10 +158,46 @@ def test_registered_static_backbone_and_errors(distilled):
         distill_static(model="all-MiniLM-L6-v2", path="unused", dim=1)
 
 
-def test_empty_text_is_zero_and_bad_rows_follow_on_error(distilled):
-    with pytest.warns(UserWarning, match=r"1 of 3 rows .*row 2: text is missing"):
-        out = StaticEmbedder(model=distilled, on_error="nan").fit_transform(["", "good", None])
-    assert not out[0].any() and np.isfinite(out[1]).all() and np.isnan(out[2]).all()
+def test_texts_with_no_known_token_follow_on_error_like_word_vectors(distilled):
+    # "" has no token; the emoji are tokens the vocabulary lacks ([UNK], dropped).
+    X = ["good coffee", "", "\U0001f642\U0001f642", "cold tea"]
+    est = StaticEmbedder(model=distilled).fit(X)  # fit loads; it does not look at words
+    with pytest.raises(
+        ValueError, match=r"^row 1: no token of this text has a vector \(it has no tokens;"
+    ):
+        est.transform(X)
+    with pytest.raises(ValueError, match=r"^row 0: no token .*its tokens \['\[UNK\]'"):
+        est.transform(X[2:3])
+    est.set_params(on_error="zero")
+    with pytest.warns(UserWarning, match=r"2 of 4 rows .* zero vectors.*row 1: no token.*row 2"):
+        out = est.transform(X)
+    assert est.oov_rows_ == [1, 2] and [f["row"] for f in est.failed_rows_] == [1, 2]
+    assert not out[[1, 2]].any() and out[0].any() and out[3].any()
+    est.set_params(on_error="nan")
+    with pytest.warns(UserWarning, match=r"3 of 5 rows .*NaN.*row 4: text is missing"):
+        out = est.transform([*X, None])
+    assert np.isnan(out[[1, 2, 4]]).all() and np.isfinite(out[[0, 3]]).all()
+    assert est.oov_rows_ == [1, 2]  # the missing row is not an out-of-vocabulary row
+    np.testing.assert_allclose(
+        out[[0, 3]], StaticEmbedder(model=distilled).fit_transform([X[0], X[3]])
+    )
+
+
+def test_a_static_directory_missing_a_file_names_it(distilled, tmp_path):
+    broken = shutil.copytree(distilled, tmp_path / "broken")
+    os.remove(Path(broken) / "tokenizer.json")
+    with pytest.raises(ValueError, match=r"the directory lacks tokenizer\.json") as caught:
+        StaticEmbedder(model=broken).fit(TEXTS)
+    assert "sentence-transformers" not in str(caught.value)
+
+
+def test_dim_wider_than_the_teacher_is_refused_before_distilling(teacher, tmp_path):
+    out = tmp_path / "wide"
+    with pytest.raises(
+        ValueError, match=r"^dim=64 is wider than the teacher: .* gives 32 numbers per token"
+    ):
+        distill_static(model=teacher, path=out, dim=64)
+    assert not out.exists()
 
 
 def test_static_and_word_encoders_never_import_torch_and_agree_across_processes(distilled):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -80,3 +82,22 @@ def test_unknown_model_fails_in_fit_with_a_fix(monkeypatch, tmp_path):
     est = TextEmbedder(model=str(tmp_path / "missing-model-dir"))
     with pytest.raises(ValueError, match="cannot load text model"):
         est.fit(["x"])
+
+
+def test_the_guide_names_every_cache_value_the_encoders_accept(tmp_path):
+    import joblib
+
+    from sktransfer._cache import resolve_cache
+
+    guide = Path(__file__).resolve().parents[1] / "docs" / "guide" / "text.md"
+    row = next(line for line in guide.read_text().splitlines() if line.startswith("| `cache` |"))
+    for written in ("`None`", "`False`", "`True`", '`"memory"`', "directory", "`joblib.Memory`"):
+        assert written in row, written
+    assert "`EmbeddingCache`" in row
+    # ... and each does what the row says.
+    assert resolve_cache(None) is None and resolve_cache(False) is None
+    assert resolve_cache("memory") is resolve_cache(True)
+    assert resolve_cache(str(tmp_path)) is not resolve_cache(True)
+    assert resolve_cache(joblib.Memory(str(tmp_path))) is resolve_cache(tmp_path / "sktransfer")
+    with pytest.raises(TypeError, match=r"cache=3: use None \(off\), True or 'memory'"):
+        resolve_cache(3)

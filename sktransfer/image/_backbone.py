@@ -9,13 +9,14 @@ are shared through the store of loaded models.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from numbers import Integral
 
 from torch import nn
 
 from .._backbones import Backbone, get_backbone
 from .._registry import shared_model
 from ._pooling import PooledFeatures, check_pooling
-from ._state_dict import weights_identity
+from ._state_dict import check_weights_path, weights_identity
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -36,9 +37,12 @@ def build_image_backbone(
 ) -> ImageBackbone:
     """Load (or fetch from the store of loaded models) and wrap an image backbone."""
     check_pooling(pooling)
-    if layer is not None and not isinstance(layer, (int, str)):
+    check_image_size(image_size)
+    if layer is not None and (isinstance(layer, bool) or not isinstance(layer, (int, str))):
         raise TypeError(f"layer={layer!r} must be None, a stage index (int) or a node name (str).")
     entry = get_backbone(model, kind="image", family=backend)
+    if entry.family in ("timm", "torchvision"):  # a registered loader reads weights its own way
+        check_weights_path(weights)
     identity = _entry_identity(entry, weights)
     key = (entry.family, identity["arch"], identity["weights"], str(device))
     base = shared_model(("image", *key), lambda: _load(entry, weights).eval().to(device))
@@ -56,6 +60,23 @@ def build_image_backbone(
     return ImageBackbone(
         module=module.eval(), preprocess=preprocess, input_size=size, identity=identity
     )
+
+
+def check_image_size(image_size) -> None:
+    """Raise unless ``image_size`` is None or a positive int."""
+    if image_size is None:
+        return
+    if isinstance(image_size, bool) or not isinstance(image_size, Integral) or image_size < 1:
+        raise ValueError(
+            f"image_size={_plain(image_size)!r}: use a positive number of pixels, the side of the "
+            "square the model sees (e.g. 224, or 96 to run faster), or None for the "
+            "weights' own size."
+        )
+
+
+def _plain(value):
+    """A NumPy scalar as the Python number it holds, so messages show ``4``."""
+    return value.item() if hasattr(value, "item") and getattr(value, "ndim", None) == 0 else value
 
 
 def _load(entry: Backbone, weights):

@@ -34,6 +34,10 @@ class ImageEmbedder(BaseEmbedder):
         ``"DEFAULT"`` (the reference pretrained weights), a torchvision enum
         name such as ``"IMAGENET1K_V1"``, a timm pretrained tag such as
         ``"ra_in1k"``, a path to a state dict file, or ``None`` (random init).
+        A value that looks like a path (a path separator, or a suffix such as
+        ``.pth``, ``.pt``, ``.bin``, ``.safetensors``) but names no file is an
+        error, and so is a file that holds more than tensors (a pickled class
+        or function): it is read with ``torch.load(weights_only=True)``.
     backend : {"auto", "torchvision", "timm"} or a registered family, default="auto"
         Which family provides ``model``; ``"auto"`` tries registered entries,
         then torchvision, then timm.
@@ -47,9 +51,11 @@ class ImageEmbedder(BaseEmbedder):
         index (``-2`` is the stage before last), or for torchvision a graph
         node name. timm stages are the model's own feature stages; torchvision
         stages end where the resolution of the NCHW feature maps drops, before
-        the classifier's global pool.
+        the classifier's global pool. An index out of range is an error in
+        ``fit`` naming the model's stages.
     image_size : int or None, default=None
-        Override the input side length of the weights' preprocessing.
+        Override the input side length of the weights' preprocessing: a
+        positive number of pixels.
     batch_size : int or "auto", default=32
         Images per forward pass. ``"auto"`` starts at 32 on a CPU and 256 on a
         GPU, and halves on each out-of-memory error.

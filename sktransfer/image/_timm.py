@@ -71,7 +71,16 @@ def timm_features(module, pooling, layer, size, key):
     from ._pooling import TimmFeatures
 
     if isinstance(layer, str):
-        raise ValueError("for timm models, layer is a stage index (an int), e.g. -2.")
+        raise ValueError(
+            f"layer={layer!r}: for timm models, layer is a stage index (an int), e.g. -2."
+        )
+    stages = len(getattr(module, "feature_info", None) or ())
+    if layer is not None and stages and not -stages <= layer < stages:
+        raise ValueError(
+            f"layer={layer}: this model has {stages} stages; pass an index from 0 to "
+            f"{stages - 1} (or -1 to -{stages} from the last), or None for the last "
+            "feature map."
+        )
     return TimmFeatures(module, pooling, layer)
 
 

@@ -2,8 +2,14 @@
 
 A row is a file path (``str`` / ``os.PathLike``), the encoded bytes of a file,
 a ``PIL.Image``, or one image as an array (``H×W``, ``H×W×1``, ``H×W×3`` or
-``H×W×4``). A numeric array ``X`` is a batch: ``N×H×W`` grayscale or
-``N×H×W×C`` colour. Every image becomes 8-bit RGB.
+``H×W×4``). A numeric array ``X`` is a batch: ``N×H×W×C`` colour (C of 1, 3 or
+4), or ``N×H×W`` grayscale. Every image becomes 8-bit RGB.
+
+Shapes are never guessed. A 3-D ``X`` whose last axis is 1, 3 or 4 could be one
+``H×W×C`` image or a stack of grey images that narrow, so it is an error that
+says how to pass either: one image as a list, ``[img]``, or as a batch of one,
+``img[None]``; grey images as ``X[..., None]`` (``N×H×W×1``) or a list of
+``H×W`` arrays, ``list(X)``. Any other 3-D ``X`` is ``N×H×W`` grayscale.
 
 Pixel conventions: one rule per type, applied to the whole input, never
 guessed from an image's values.
@@ -127,6 +133,15 @@ def _check_batch(X: np.ndarray, values: bool = True) -> None:
             f"X is a {X.ndim}-D numeric array of shape {X.shape}; a batch of images "
             "is (N, H, W) or (N, H, W, C)."
         )
+    if X.ndim == 3 and X.shape[-1] in _CHANNELS:
+        n, c = X.shape[0], X.shape[-1]
+        s = "s" if c > 1 else ""
+        raise ValueError(
+            f"X is a 3-D array of shape {X.shape}: one H×W×C image with {c} channel{s}, "
+            f"or {n} grey images (N×H×W) {c} pixel{s} wide? Shapes are not guessed. "
+            "Pass one image as a list, [img], or as a batch of one, img[None]; pass "
+            "grey images as X[..., None] (N×H×W×1) or as a list, list(X)."
+        )
     if X.ndim == 4 and X.shape[-1] not in _CHANNELS:
         raise ValueError(
             f"X has shape {X.shape}: its last axis ({X.shape[-1]}) is not a channel "
@@ -246,6 +261,7 @@ def _check_row(value, name: str) -> None:
         if len(value) == 0:
             raise ValueError(f"{name}: got empty bytes where an image file was expected.")
     elif isinstance(value, Image.Image):
+        _check_open(value, name)
         _check_size(value.size, name)
     elif isinstance(value, np.ndarray):
         _check_array(value, name)
@@ -263,6 +279,27 @@ def _check_row(value, name: str) -> None:
         raise TypeError(
             f"{name}: cannot read an image from a {type(value).__name__}; pass a file "
             "path, bytes, a PIL.Image or a numpy array."
+        )
+
+
+def _check_open(img: Image.Image, name: str) -> None:
+    """Raise naming the row if ``img`` was closed (its pixels are gone)."""
+    # Closing replaces the pixel store with a stand-in that raises on any use. An
+    # image opened lazily has none yet: its file is decoded on first use, so the
+    # file must still be open (a `with Image.open(...)` block closes only the file).
+    state = vars(img)
+    core = state.get("_im", state.get("im"))
+    try:
+        getattr(core, "mode", None)
+        closed = core is None and bool(getattr(img, "tile", None)) and getattr(img, "fp", 1) is None
+    except ValueError:
+        closed = True
+    if closed:
+        raise ValueError(
+            f"{name}: this PIL.Image is closed (img.close() was called, or the `with "
+            "Image.open(...)` block around it ended), so its pixels are gone. Pass it "
+            "before closing it, a copy made while it is open (img.copy()), or its file "
+            "path."
         )
 
 
@@ -301,6 +338,7 @@ def load_rgb(value, name: str, max_pixels: int | None = MAX_PIXELS) -> Image.Ima
     decoding; ``None`` is no limit.
     """
     if isinstance(value, Image.Image):
+        _check_open(value, name)
         _check_size(value.size, name)
         return _to_rgb(_upright(value), name)
     if isinstance(value, np.ndarray):

@@ -3,8 +3,11 @@
 A row is a ``str``. Rules, checked for every row before anything is embedded:
 
 * a missing value (``None``, NaN, ``pd.NA``) is an error naming the row;
-* anything that is not a ``str`` (bytes, numbers, lists) is an error naming the
-  row and the conversion to make (``b.decode("utf-8")``, ``X.astype(str)``);
+* ``X`` with more than one column (a 2-D array, a list of lists) is an error
+  giving its shape and the column to pass (``X[:, 0]``, ``df["col"]``); an
+  ``N×1`` array of strings is its one column;
+* anything else that is not a ``str`` (bytes, numbers, a list) is an error naming
+  the row and the conversion to make (``b.decode("utf-8")``, ``X.astype(str)``);
 * a string that is not valid Unicode text (a lone surrogate such as
   ``"\\ud800"``, left by decoding with ``errors="surrogateescape"`` or by a
   broken JSON file) is an error naming the row: tokenizers cannot encode it.
@@ -18,6 +21,8 @@ window; :func:`count_truncated` finds those rows so the encoder can say so.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ._rows import Rows, is_missing, to_rows
 
 
@@ -25,13 +30,42 @@ def text_rows(X, *, check_each: bool = True) -> Rows:
     """Rows of ``X`` checked to be strings, with the row named on failure
     (``check_each=False``: only ``X`` as a whole is checked; see
     :func:`check_text_row` for each row)."""
+    _check_one_column(X)
     rows = to_rows(X, what="texts")
     if len(rows) == 0:
         raise ValueError("X holds no texts: at least one row is needed.")
+    if rows.values and all(_is_sequence(v) for v in rows.values):
+        first = rows.values[0]
+        raise ValueError(
+            f"X is 2-D: a {type(X).__name__} of {len(rows)} {type(first).__name__}s (the "
+            f"first holds {len(first)} items), where one text per row is expected. Pass "
+            "one column of texts, e.g. [row[0] for row in X], or df['col'] for a "
+            "DataFrame column."
+        )
     if check_each:
         for i, value in enumerate(rows.values):
             check_text_row(value, rows.name(i))
     return rows
+
+
+def _check_one_column(X) -> None:
+    """Refuse an array of more than one column (an ``N×1`` column of strings is
+    read as its one column)."""
+    if not isinstance(X, np.ndarray) or X.ndim < 2:
+        return
+    if X.ndim == 2 and X.shape[1] == 1 and X.dtype.kind in "OUS":
+        return
+    column = "e.g. X[:, 0]" if X.ndim == 2 else "a 1-D array"
+    raise ValueError(
+        f"X is a {X.ndim}-D array of shape {X.shape}, where one text per row is "
+        f"expected. Pass one column of texts, {column}, or df['col'] for a DataFrame "
+        "column."
+    )
+
+
+def _is_sequence(value) -> bool:
+    """A row that is itself several values (a list, tuple or array), not one text."""
+    return isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim > 0)
 
 
 def check_text_row(value, name: str) -> None:
@@ -49,6 +83,12 @@ def check_text_row(value, name: str) -> None:
         raise TypeError(
             f"{name}: expected a string, got {type(value).__name__} "
             f"({value!r:.60}). Decode it first, e.g. value.decode('utf-8')."
+        )
+    if _is_sequence(value):
+        raise TypeError(
+            f"{name}: expected a string, got a {type(value).__name__} of {len(value)} "
+            f"values ({value!r:.60}); each row is one text. Pass one column of texts, or "
+            "join the parts, e.g. ' '.join(parts)."
         )
     raise TypeError(
         f"{name}: expected a string, got {type(value).__name__} "

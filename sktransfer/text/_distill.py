@@ -45,8 +45,9 @@ def distill_static(
     path : str or path
         Directory to write the static model to.
     dim : int, default=256
-        Size of the static vectors (PCA of the teacher's token outputs; at most
-        the teacher's width).
+        Size of the static vectors (PCA of the teacher's token outputs): at most
+        the teacher's width (384 for MiniLM), else an error before any
+        distilling.
     device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
         Where the teacher runs during distillation.
     overwrite : bool, default=False
@@ -114,6 +115,12 @@ def _distill(entry, dim: int, device):
         raise ValueError(
             f"cannot distil {entry.name!r}: its first module is "
             f"{type(teacher[0]).__name__}, not a transformer."
+        )
+    width = getattr(getattr(transformer, "config", None), "hidden_size", None)
+    if isinstance(width, int) and dim > width:
+        raise ValueError(
+            f"dim={dim} is wider than the teacher: {entry.name!r} gives {width} numbers "
+            f"per token, and PCA can keep at most that many. Pass dim={width} or less."
         )
     return distill_from_model(
         model=transformer,

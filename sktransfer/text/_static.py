@@ -75,6 +75,39 @@ def is_static_dir(folder) -> bool:
     return bool(_layout_files(Path(folder)))
 
 
+def _is_transformer_dir(folder) -> bool:
+    """Whether ``folder`` holds a sentence-transformers model whose first module is
+    a transformer (model2vec writes a ``modules.json`` too, naming its static
+    embedding)."""
+    import json
+
+    try:
+        modules = json.loads((Path(folder) / "modules.json").read_text(encoding="utf-8"))
+        first = str(modules[0].get("type", ""))
+    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return False
+    return first.endswith(".Transformer")
+
+
+def _missing_files(folder) -> str:
+    """What the layout closest to ``folder``'s files lacks, in words."""
+    from model2vec.persistence.datamodels import FOLDER_LAYOUTS
+
+    def missing(layout) -> list[str]:
+        paths = (layout.embeddings, layout.config, layout.tokenizer)
+        return [p.as_posix() for p in paths if not (Path(folder) / p).exists()]
+
+    gaps = min((missing(layout) for layout in FOLDER_LAYOUTS), key=len)
+    if len(gaps) == 3:
+        return "the directory holds no model.safetensors, tokenizer.json and config.json"
+    names = " and ".join(gaps)
+    return (
+        f"the directory lacks {names}, which a static model needs (its vectors, "
+        "tokenizer and config, in model2vec's layout); copy the whole model directory, "
+        "or distil it again with sktransfer.text.distill_static"
+    )
+
+
 def load_static_model(source: str):
     """Load a ``model2vec.StaticModel`` from a directory or a hub name, or raise
     ``ValueError`` saying what the source is and what to do."""
@@ -85,15 +118,16 @@ def load_static_model(source: str):
             "static models need the model2vec package: pip install 'sktransfer[static]'"
         ) from exc
     local = os.path.isdir(source)
-    if local and not is_static_dir(source):
-        hint = (
-            "it is a sentence-transformers model, not a static one; distil a static "
-            f"model from it first: sktransfer.text.distill_static(model={source!r}, "
-            "path='its-static-copy'), then StaticEmbedder(model='its-static-copy')"
-            if os.path.isfile(os.path.join(source, "modules.json"))
-            else "the directory holds no model.safetensors, tokenizer.json and config.json"
+    if local and _is_transformer_dir(source):
+        raise ValueError(
+            f"cannot load static model {source!r}: it is a sentence-transformers model, "
+            "not a static one (its first module is a transformer); distil a static model "
+            "from it first: "
+            f"sktransfer.text.distill_static(model={source!r}, path='its-static-copy'), "
+            "then StaticEmbedder(model='its-static-copy')."
         )
-        raise ValueError(f"cannot load static model {source!r}: {hint}.")
+    if local and not is_static_dir(source):
+        raise ValueError(f"cannot load static model {source!r}: {_missing_files(source)}.")
     try:
         return StaticModel.from_pretrained(source, force_download=False)
     except Exception as exc:  # the hub raises many types; all mean "could not load"
@@ -149,9 +183,10 @@ class StaticEmbedder(NumpyTextEmbedder):
         Reuse embeddings of texts seen before (see :class:`~sktransfer.EmbeddingCache`).
         Keys are the model files' SHA-256, model2vec's version and each text.
     on_error : {"raise", "nan", "zero"}, default="raise"
-        What an unusable row (missing, not a string, not valid Unicode) does:
-        an error naming it, or a NaN (zero) output row listed in ``failed_rows_``.
-        A text with no token (``""``) is a zero vector, not an error.
+        What an unusable row (missing, not a string, not valid Unicode, or no
+        token with a vector: ``""``, or only tokens the model does not know)
+        does: an error naming it, or a NaN (zero) output row listed in
+        ``failed_rows_`` with a warning (as :class:`~sktransfer.WordVectorEmbedder` does).
 
     Attributes
     ----------
@@ -163,6 +198,9 @@ class StaticEmbedder(NumpyTextEmbedder):
         Embedding size (the distillation's ``dim``).
     vocabulary_size_ : int
         Tokens with a vector.
+    oov_rows_ : list of int
+        Positions of the rows of the last ``transform`` with no token that has
+        a vector (``on_error`` other than ``"raise"``).
     embedding_id_ : str
         Digest of what determines the embeddings (the cache namespace).
     cache_stats_ : dict
@@ -198,6 +236,7 @@ class StaticEmbedder(NumpyTextEmbedder):
         self.on_error = on_error
 
     _libraries = ("numpy", "model2vec", "tokenizers")
+    _unit = "token"
 
     def _backbone(self) -> Backbone:
         if not isinstance(self.model, (str, os.PathLike)):
@@ -218,6 +257,13 @@ class StaticEmbedder(NumpyTextEmbedder):
     def _fit_backbone(self, device) -> None:
         super()._fit_backbone(device)
         self.vocabulary_size_ = len(self.model_.tokens)
+
+    def _has_vectors(self, texts) -> list[bool]:
+        # model2vec's own tokenization, which drops the unknown token, as encode does.
+        return [bool(ids) for ids in self.model_.tokenize(list(texts))]
+
+    def _units_of(self, text) -> list:
+        return self.model_.tokenizer.encode(text, add_special_tokens=False).tokens
 
     def _loaded_identity(self) -> dict:
         entry = self._backbone()

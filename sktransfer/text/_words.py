@@ -10,11 +10,8 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 
 from .._registry import shared_model
-from ..base import check_on_error
-from ..io import check_text_row, split_usable, text_rows
 from ._numpy import NumpyTextEmbedder, check_rows_per_step, files_digest
 from ._word_vectors import (
     check_vectors_file,
@@ -25,9 +22,6 @@ from ._word_vectors import (
     train_word2vec,
     vectors_digest,
 )
-
-# In every "no word has a vector" message, so oov_rows_ can pick those rows out.
-OOV = "no word of this text has a vector"
 
 
 class WordVectorEmbedder(NumpyTextEmbedder):
@@ -172,10 +166,7 @@ class WordVectorEmbedder(NumpyTextEmbedder):
         -------
         self
         """
-        check_on_error(self.on_error)
-        rows = text_rows(X, check_each=self.on_error == "raise")
-        if self.on_error != "raise":  # unusable rows are left out of the corpus
-            rows = split_usable(rows, check_text_row)[0]
+        rows = self._fit_rows(X)  # unusable rows are left out of the corpus
         words_of = self._words_of()
         corpus = [words_of(text) for text in rows.values]
         self._weights_, self._default_weight_ = pooling_weights(self.pooling, corpus)
@@ -190,25 +181,7 @@ class WordVectorEmbedder(NumpyTextEmbedder):
         known = sum(w in index for words in corpus for w in words)
         self.vocabulary_size_ = len(self.model_.words)
         self.corpus_coverage_ = known / total if total else 0.0
-        self.oov_rows_ = []
         return self
-
-    def fit_transform(self, X, y=None, **fit_params):
-        """Fit on ``X``, then embed it."""
-        return self.fit(X, y).transform(X)
-
-    def transform(self, X):
-        """Embed each row of ``X`` (see the class docstring for rows with no
-        known word).
-
-        Returns
-        -------
-        ndarray of shape (n_rows, n_features_out_), dtype float32
-        """
-        check_is_fitted(self)
-        out = super().transform(X)
-        self.oov_rows_ = [f["row"] for f in self.failed_rows_ if OOV in f["cause"]]
-        return out
 
     def _words_of(self):
         return tokenizer(self.token_pattern, bool(self.lowercase))
@@ -266,19 +239,14 @@ class WordVectorEmbedder(NumpyTextEmbedder):
             "token_pattern": self.token_pattern,
         }
 
-    def _check_row(self, value, name):
-        check_text_row(value, name)
-        words = self._words_of()(value)
-        index = self.model_.index
-        if not any(w in index for w in words):
-            shown = f"its words {words[:3]!r}" if words else "it has no words"
-            fix = (
-                " Pass on_error='zero' or 'nan' to give such rows a zero (NaN) vector, or "
-                "use vectors that cover these words."
-                if self.on_error == "raise"
-                else ""
-            )
-            raise ValueError(f"{name}: {OOV} ({shown}; {len(index)} words have vectors).{fix}")
+    _unit = "word"
+
+    def _units_of(self, text) -> list:
+        return self._words_of()(text)
+
+    def _has_vectors(self, texts) -> list[bool]:
+        words_of, index = self._words_of(), self.model_.index
+        return [any(w in index for w in words_of(text)) for text in texts]
 
     def _embed(self, rows, positions):
         words_of, index = self._words_of(), self.model_.index

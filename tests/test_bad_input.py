@@ -694,23 +694,13 @@ LABEL_CASES = {
     ),
     "one-class": (["pos"] * 4, r"y holds 1 class \('pos'\) but a classifier needs at least 2"),
 }
-CLASSIFIERS = (
-    "PrototypeClassifier",
-    "ZeroShotClassifier(labels)",
-    "ZeroShotClassifier",
-    "DistilledClassifier",
-    "SetFitClassifier",
-    "TextClassifier",
-    "ImageClassifier",
-    "make_late_fusion",
-)
 
 
 @pytest.mark.parametrize(
     ("name", "case"),
     [
         (name, case)
-        for name in CLASSIFIERS
+        for name in _label_checked_classifiers()
         for case in LABEL_CASES
         if not (case == "one-class" and name in FIXED_CLASSES)
     ],

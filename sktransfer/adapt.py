@@ -98,7 +98,7 @@ class DAPipeline(Pipeline):
     ``-1`` (NaN for a regressor) marks a target row. ``y`` may be a list or an
     array: the pipeline masks target labels in a copy, never in the caller's
     ``y``. Predictions need no ``sample_domain``: rows without one are target
-    rows.
+    rows. Loading a pickled one imports skada with the configuration kept too.
     """
 
     def _checked(self, X, y, params):
@@ -146,6 +146,14 @@ class DAPipeline(Pipeline):
         with _routing():
             return super().fit_predict(X, y, **params)
 
+    def __reduce__(self):
+        # The state is pickled apart, so that loading imports skada through
+        # _skada() (configuration kept) before it meets skada's classes; a plain
+        # pickle would import skada first, switching routing on for the process.
+        import pickle
+
+        return _restore, (type(self), pickle.dumps(self.__getstate__()))
+
     predict = _routed("predict")
     predict_proba = _routed("predict_proba")
     predict_log_proba = _routed("predict_log_proba")
@@ -156,10 +164,21 @@ class DAPipeline(Pipeline):
     inverse_transform = _routed("inverse_transform")
 
 
+def _restore(cls, state: bytes):
+    """A pickled :class:`DAPipeline`, skada imported with the configuration kept."""
+    import pickle
+
+    _skada()
+    pipe = cls.__new__(cls)
+    pipe.__setstate__(pickle.loads(state))
+    return pipe
+
+
 def _adapter_name(pipe) -> str | None:
     """The class name of the pipeline's first skada adapter (a step that needs
     target rows), or None."""
     try:
+        _skada()
         from skada.base import BaseAdapter
     except ImportError:  # pragma: no cover - a DAPipeline is built through skada
         return None

@@ -377,14 +377,28 @@ def test_domain_adaptation_leaves_sklearn_config_alone():
         exec(ORDINARY_CALLS, {})
 
 
-def test_importing_skada_through_sktransfer_leaves_sklearn_config_alone():
-    """In a fresh process, where skada's import is not done yet."""
+def test_importing_skada_through_sktransfer_leaves_sklearn_config_alone(tmp_path):
+    """In a fresh process, where skada's import is not done yet: building and
+    fitting a pipeline, and loading a saved one."""
     import os
     import subprocess
     import sys
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
+    source, y, target, _ = shifted(n=20)
+    X, y_masked, _ = da_rows(source, y, target)
+    saved = tmp_path / "pipe.pkl"
+    saved.write_bytes(pickle.dumps(make_coral_pipeline(FunctionTransformer()).fit(X, y_masked)))
+    load = (
+        "import pickle, sklearn, numpy as np\n"
+        "before = sklearn.get_config()\n"
+        f"pipe = pickle.loads(open({str(saved)!r}, 'rb').read())\n"
+        "assert sklearn.get_config() == before, 'loading changed the config'\n"
+        "pipe.predict(np.zeros((2, 4)))\n"
+        "assert sklearn.get_config() == before, 'predict changed the config'\n"
+        "import sys; assert 'skada' in sys.modules\n" + ORDINARY_CALLS + "print('config kept')\n"
+    )
     code = (
         "import sklearn, numpy as np\n"
         "before = sklearn.get_config()\n"
@@ -401,8 +415,9 @@ def test_importing_skada_through_sktransfer_leaves_sklearn_config_alone():
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
     }
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "config kept" in result.stdout
+    for script in (code, load):
+        result = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=root
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "config kept" in result.stdout

@@ -18,8 +18,9 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 @pytest.fixture(autouse=True)
 def _sklearn_config_per_test():
     """Each test starts from scikit-learn's configuration as the session found it:
-    importing skada (or building a DA pipeline) switches metadata routing on for
-    the whole process, which would change how later tests route fit parameters."""
+    importing skada directly switches metadata routing on for the whole process
+    (sktransfer's own import of it does not), which would change how later tests
+    route fit parameters."""
     import sklearn
 
     with sklearn.config_context():

@@ -39,7 +39,9 @@ def main():
     )
     X, y = df[["text", "retweet_count", "favorite_count", "hour"]], df["source"]
 
-    numbers = make_pipeline(FunctionTransformer(np.log1p), StandardScaler())
+    numbers = make_pipeline(
+        FunctionTransformer(np.log1p, feature_names_out="one-to-one"), StandardScaler()
+    )
     hour = OneHotEncoder(handle_unknown="ignore")
     with_text = ColumnTransformer(
         [

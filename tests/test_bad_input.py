@@ -646,6 +646,77 @@ def test_labels_of_one_kind_keep_their_type(text_embedder):
     assert clf.classes_.dtype.kind == "i" and clf.predict(LABEL_TEXTS[:1])[0] in (0, 1)
 
 
+def _label_checked_classifiers():
+    """Every public classifier, built so that reaching a backbone would fail: the
+    labels must be refused before anything loads."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sktransfer import (
+        DistilledClassifier,
+        ImageClassifier,
+        SetFitClassifier,
+        TextClassifier,
+        TextEmbedder,
+    )
+    from sktransfer.fusion import make_late_fusion
+    from sktransfer.similarity import PrototypeClassifier, ZeroShotClassifier
+
+    numbers = np.arange(8.0).reshape(4, 2)
+    nowhere = TextEmbedder(model="no-such-model-anywhere")
+    teacher = LogisticRegression().fit(numbers, ["neg", "pos", "neg", "pos"])
+    return {
+        "PrototypeClassifier": (PrototypeClassifier(), numbers),
+        "ZeroShotClassifier(labels)": (
+            ZeroShotClassifier(labels=["neg", "pos"], encoder=nowhere),
+            LABEL_TEXTS,
+        ),
+        "ZeroShotClassifier": (ZeroShotClassifier(encoder=nowhere), LABEL_TEXTS),
+        "DistilledClassifier": (DistilledClassifier(teacher, LogisticRegression()), numbers),
+        "SetFitClassifier": (SetFitClassifier(encoder=nowhere), LABEL_TEXTS),
+        "TextClassifier": (TextClassifier(encoder=nowhere), LABEL_TEXTS),
+        "ImageClassifier": (ImageClassifier(encoder="no-such-model-anywhere"), numbers),
+        "make_late_fusion": (make_late_fusion([("a", FunctionTransformer())], cv=2), numbers),
+    }
+
+
+# Classes fixed before fit (ZeroShotClassifier's labels, a teacher's classes) need
+# not all appear in y.
+FIXED_CLASSES = ("ZeroShotClassifier(labels)", "DistilledClassifier")
+
+
+LABEL_CASES = {
+    "missing": (["pos", "neg", None, "neg"], r"y is missing at row 2 \(1 of 4 rows\)"),
+    "missing-in-series": (
+        pd.Series(["pos", np.nan, "neg", "pos"], index=list("abcd")),
+        r"y is missing at row 1 \(index 'b'\)",
+    ),
+    "mixed-kinds": (
+        [1, "neg", 0, "pos"],
+        r"mixes labels of different kinds \(number, string: row 0: 1",
+    ),
+    "one-class": (["pos"] * 4, r"y holds 1 class \('pos'\) but a classifier needs at least 2"),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "case"),
+    [
+        (name, case)
+        for name in _label_checked_classifiers()
+        for case in LABEL_CASES
+        if not (case == "one-class" and name in FIXED_CLASSES)
+    ],
+)
+def test_every_classifier_applies_the_label_rule(name, case):
+    """Missing labels named by row, mixed kinds refused (not turned into strings),
+    one class refused: the same rule and words for every classifier."""
+    y, match = LABEL_CASES[case]
+    est, X = _label_checked_classifiers()[name]
+    with pytest.raises(ValueError, match=match):
+        est.fit(X, y)
+
+
 # ---------------------------------------------------------------- on_error
 def test_on_error_nan_keeps_rows_aligned_and_names_the_failures(text_embedder):
     from sklearn.base import clone

@@ -275,3 +275,108 @@ def test_fitted_on_gpu_unpickles_on_cpu_only_machine():
         again = pickle.loads(blob)
     assert again.device_.type == "cpu"
     np.testing.assert_allclose(again.transform(X), expected, atol=1e-6)
+
+
+# ------------------------------------------------ scikit-learn's probability tools
+# Every public classifier, with cheap params. cross_val_predict(method="predict_proba")
+# and StackingClassifier encode y as 0..k-1 before fitting; CalibratedClassifierCV and
+# the neg_log_loss scorer read the probability columns in the order of sorted classes.
+ANIMALS = np.array(["bird", "cat", "dog"])  # string labels: the encoding shows
+ANIMAL_CODES = np.arange(36) % 3
+ANIMAL_TEXTS = np.array(
+    [
+        f"{['a sparrow', 'a kitten', 'a puppy'][c]} {['sat', 'slept', 'played'][i % 3]} "
+        f"by the {['door', 'window', 'tree', 'car'][i % 4]}"
+        for i, c in enumerate(ANIMAL_CODES)
+    ],
+    dtype=object,
+)
+PROBA_CLASSIFIERS = [
+    "PrototypeClassifier",
+    "ZeroShotClassifier",
+    "DistilledClassifier",
+    "SetFitClassifier",
+    "TextClassifier",
+    "ImageClassifier",
+    "make_late_fusion",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_text_model(tmp_path_factory):
+    from random_models import write_tiny_text_model
+
+    return write_tiny_text_model(tmp_path_factory.mktemp("tiny_text"))
+
+
+def _probabilistic(name, tiny_text_model):
+    """(classifier, X) for the classifier called ``name``: numbers for those that take
+    any encoder, texts for those that take texts only."""
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sktransfer import DistilledClassifier, ImageClassifier, SetFitClassifier, TextClassifier
+    from sktransfer.fusion import make_late_fusion
+
+    numbers = np.random.default_rng(0).normal(size=(len(ANIMAL_CODES), 3))
+    numbers[:, 0] += 2.0 * ANIMAL_CODES
+    identity = FunctionTransformer()
+    tuned = dict(encoder=identity, max_epochs=20, lr=3e-2, device="cpu", random_state=0)
+    teacher = FrozenEstimator(LogisticRegression().fit(numbers, ANIMALS[ANIMAL_CODES]))
+    return {
+        "PrototypeClassifier": (PrototypeClassifier(), numbers),
+        # labels out of sorted order: the probability columns must still follow classes_
+        "ZeroShotClassifier": (ZeroShotClassifier(labels=["dog", "cat", "bird"]), ANIMAL_TEXTS),
+        "DistilledClassifier": (DistilledClassifier(teacher, LogisticRegression()), numbers),
+        "SetFitClassifier": (
+            SetFitClassifier(
+                encoder=TextEmbedder(model=tiny_text_model, batch_size=16),
+                n_iterations=1,
+                max_epochs=5,
+                device="cpu",
+                random_state=0,
+            ),
+            ANIMAL_TEXTS,
+        ),
+        "TextClassifier": (TextClassifier(**tuned), numbers),
+        "ImageClassifier": (ImageClassifier(**tuned), numbers),
+        "make_late_fusion": (
+            make_late_fusion(
+                [("a", FunctionTransformer(_first_column)), ("b", FunctionTransformer())], cv=3
+            ),
+            numbers,
+        ),
+    }[name]
+
+
+def _first_column(X):
+    return X[:, :1]
+
+
+@pytest.mark.parametrize("name", PROBA_CLASSIFIERS)
+def test_probabilities_work_with_sklearn_tools(name, tiny_text_model):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import StackingClassifier
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_val_score
+
+    est, X = _probabilistic(name, tiny_text_model)
+    y = ANIMALS[ANIMAL_CODES]
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    proba = cross_val_predict(est, X, y, cv=cv, method="predict_proba")
+    assert proba.shape == (len(y), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    # The columns are the sorted classes: their argmax is what predict says.
+    predicted = cross_val_predict(est, X, y, cv=cv)
+    assert (ANIMALS[proba.argmax(axis=1)] == predicted).mean() > 0.95
+    # neg_log_loss reads the columns in sorted order too: the same loss per fold.
+    scores = cross_val_score(est, X, y, cv=cv, scoring="neg_log_loss")
+    expected = [-log_loss(y[test], proba[test], labels=ANIMALS) for _, test in cv.split(X, y)]
+    np.testing.assert_allclose(scores, expected, rtol=1e-3)
+    calibrated = CalibratedClassifierCV(est, cv=cv).fit(X, y)
+    assert calibrated.classes_.tolist() == ANIMALS.tolist()
+    np.testing.assert_allclose(calibrated.predict_proba(X[:4]).sum(axis=1), 1.0, atol=1e-6)
+    stack = StackingClassifier([("clf", est)], cv=cv).fit(X, y)
+    assert stack.predict_proba(X[:4]).shape == (4, 3)
+    assert set(stack.predict(X)) <= set(ANIMALS)

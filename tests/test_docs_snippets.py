@@ -4,7 +4,10 @@ the guides match the estimators.
 The ```python blocks of one file run in order in one namespace (a later block may
 use what an earlier one defined), in a temporary working directory with HOME
 pointing there too, so that examples writing ``report/`` or ``~/.cache/...`` leave
-nothing behind. A block written as a doctest (``>>>``) has its outputs checked.
+nothing behind. A block written as a doctest (``>>>``) has its outputs checked;
+a block followed by a ```text block shows what it prints there, and what it
+prints must match it (numbers to within 0.03: scores may move by a row or two
+between CPUs).
 
 A block that cannot run in the test suite is marked in the Markdown with an HTML
 comment on the line before it, ``<!-- skip: the reason -->``; every such block must
@@ -15,7 +18,9 @@ silently.
 from __future__ import annotations
 
 import ast
+import contextlib
 import doctest
+import io
 import re
 from pathlib import Path
 
@@ -49,6 +54,42 @@ def blocks(path: Path) -> list[tuple[int, int, str, str | None]]:
     return found
 
 
+SHOWN = re.compile(r"[ \t]*\n*```text\n(?P<out>.*?)^```", re.S | re.M)
+
+
+def shown_outputs(path: Path) -> dict[int, str]:
+    """``{index of a python block: the ```text block right after it}``."""
+    text = path.read_text(encoding="utf-8")
+    shown = {}
+    for k, m in enumerate(BLOCK.finditer(text), start=1):
+        after = SHOWN.match(text, m.end())
+        if after:
+            shown[k] = after.group("out")
+    return shown
+
+
+def _number(token: str):
+    try:
+        return float(token.strip("[](),'\""))
+    except ValueError:
+        return None
+
+
+def same_output(printed: str, shown: str, tolerance: float = 0.03) -> bool:
+    """Token by token; numbers to within ``tolerance``."""
+    a, b = printed.split(), shown.split()
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        fx, fy = _number(x), _number(y)
+        if fx is not None and fy is not None:
+            if abs(fx - fy) > tolerance:
+                return False
+        elif x != y:
+            return False
+    return True
+
+
 def name(path: Path) -> str:
     return str(path.relative_to(ROOT))
 
@@ -79,6 +120,19 @@ def test_blocks_are_read_with_their_skip_marks(tmp_path):
     ]
 
 
+def test_shown_outputs_are_read_and_compared(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(
+        "```python\nprint(0.5)\n```\n\n```text\n0.512\n```\n\n```python\nx = 1\n```\n"
+        "\nText.\n\n```text\nnot an output\n```\n",
+        encoding="utf-8",
+    )
+    assert shown_outputs(page) == {1: "0.512\n"}
+    assert same_output("0.5 ['a' 'b']\n", "0.512 ['a' 'b']")
+    assert not same_output("0.65\n", "0.686")  # a majority-class score is not the shown one
+    assert not same_output("0.5 a", "0.5 b") and not same_output("1 2", "1")
+
+
 def test_the_runner_finds_the_blocks_it_should():
     # If the pattern broke, every file would pass by running nothing.
     assert len(DOC_FILES) >= 9
@@ -92,6 +146,7 @@ def test_python_blocks_run(path, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("SKTRANSFER_CACHE", str(tmp_path / "sktransfer-cache"))
     namespace: dict = {"__name__": "__docs__"}
+    shown = shown_outputs(path)
     ran = 0
     for k, line, code, reason in blocks(path):
         if reason:
@@ -103,10 +158,16 @@ def test_python_blocks_run(path, tmp_path, monkeypatch):
             runner.run(test, clear_globs=False)
             assert runner.failures == 0, f"{where}: {runner.failures} doctest example(s) failed"
         else:
+            printed = io.StringIO()
             try:
-                exec(compile(code, where, "exec"), namespace)
+                with contextlib.redirect_stdout(printed):
+                    exec(compile(code, where, "exec"), namespace)
             except Exception as exc:
                 raise AssertionError(f"{where} raised {type(exc).__name__}: {exc}") from exc
+            if k in shown:
+                assert same_output(printed.getvalue(), shown[k]), (
+                    f"{where} printed\n{printed.getvalue()}but the page shows\n{shown[k]}"
+                )
         ran += 1
     assert ran > 0
 

@@ -2,9 +2,12 @@
 CORAL), and the fine-tuning estimators' ``domain_loss`` (Deep CORAL).
 
 skada routes ``sample_domain`` through scikit-learn's metadata routing, which
-importing skada switches on for the whole process; every test here runs inside
-a config context that switches it on, and the root conftest puts the
-configuration back after each test.
+importing skada switches on for the whole process. sktransfer imports it with
+the configuration put back, and its DA pipelines switch routing on inside their
+own methods only. skada's own pipelines (used as-is in some tests here) need it
+on: every test here runs inside a config context that switches it on (the tests
+of the configuration itself switch it off first), and the root conftest puts
+the configuration back after each test.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from sktransfer import ImageClassifier, TextClassifier, TextEmbedder
 from sktransfer.adapt import coral_gap, make_coral_pipeline
 from sktransfer.finetune._core import TransferClassifier
 
-skada = pytest.importorskip("skada")
+with sklearn.config_context():  # skada's import switches routing on for the process
+    skada = pytest.importorskip("skada")
 
 
 @pytest.fixture(autouse=True)
@@ -230,12 +234,14 @@ def test_domain_loss_errors_name_the_fix():
         TransferClassifier(**{**DEEP, "head": "linear"}, domain_loss="coral").fit(
             X, y_masked, sample_domain=domain
         )
-    with pytest.raises(ValueError, match="none were given: pass sample_domain"):
+    with pytest.raises(ValueError, match="needs at least 2 target rows; got 0 of 20 rows"):
         TransferClassifier(**DEEP, domain_loss="coral").fit(source, y)
-    with pytest.raises(ValueError, match="one domain label per row"):
+    with pytest.raises(ValueError, match="sample_domain has 2 labels but X has 40 rows"):
         TransferClassifier(**DEEP, domain_loss="coral").fit(X, y_masked, sample_domain=[1, -2])
-    with pytest.raises(ValueError, match="every row as a target row"):
+    with pytest.raises(ValueError, match="all 40 rows are target rows"):
         TransferClassifier(**DEEP).fit(X, y_masked, sample_domain=-np.ones(len(X)))
+    with pytest.raises(ValueError, match=r"got 1 \(row 20\) of 21 rows"):
+        TransferClassifier(**DEEP, domain_loss="coral").fit(X[:21], y_masked[:21])
     with pytest.raises(ValueError, match="domain_loss"):
         TransferClassifier(**DEEP, domain_loss="mmd").fit(X, y_masked, sample_domain=domain)
 
@@ -258,3 +264,160 @@ def test_deep_coral_trains_text_layers(tiny_text_model):
     ).fit(X, y, sample_domain=np.r_[[1] * 4, [-2] * 4])
     assert len(clf.net_.history) == 2 and np.isfinite(clf.net_.history[:, "domain_loss"]).all()
     assert clf.predict_proba(target).shape == (4, 2)
+
+
+# ------------------------------------------------------------- input rules
+def _coral_rows(n_target):
+    source, y, target, _ = shifted(n=30)
+    return da_rows(source, y, target[:n_target])
+
+
+REFUSED = {
+    "one target row": r"CORALAdapter .* needs at least 2 target rows; got 1 \(row 30\)",
+    "no target rows": r"needs at least 2 target rows; got 0 of 30 rows.*fit the estimator",
+    "only target rows": r"all 30 rows are target rows .*positive sample_domain",
+    "sample_domain too short": r"sample_domain has 59 labels but X has 60 rows",
+    "y too short": r"y has 59 labels but X has 60 rows",
+}
+
+
+@pytest.mark.parametrize(
+    ("case", "by"),
+    [
+        (case, by)
+        for case in REFUSED
+        for by in ("sample_domain", "label -1")
+        if not (by == "label -1" and case == "sample_domain too short")
+    ],
+)
+def test_coral_pipeline_refuses_rows_it_cannot_use(case, by):
+    """Before any work, naming the parameter, the count and the fix (one target row
+    used to give a constant model, the others a bare NumPy error)."""
+    X, y, domain = _coral_rows(1 if case == "one target row" else 30)
+    if case == "no target rows":
+        X, y, domain = X[:30], y[:30], domain[:30]
+    elif case == "only target rows":
+        X, y, domain = X[30:], y[30:], domain[30:]
+    elif case == "sample_domain too short":
+        domain = domain[:-1]
+    elif case == "y too short":
+        y = y[:-1]
+    params = {"sample_domain": domain} if by == "sample_domain" else {}
+    with pytest.raises(ValueError, match=REFUSED[case]):
+        make_coral_pipeline(FunctionTransformer()).fit(X, y, **params)
+
+
+def test_a_label_of_minus_one_alone_marks_the_target_rows():
+    """The documented rule, in the pipeline and the fine-tuners: no sample_domain,
+    the same model as with it."""
+    source, y, target, _ = shifted(n=40)
+    X, y_masked, domain = da_rows(source, y, target)
+    with sklearn.config_context(enable_metadata_routing=False):
+        by_domain = make_coral_pipeline(FunctionTransformer()).fit(
+            X, y_masked, sample_domain=domain
+        )
+        by_label = make_coral_pipeline(FunctionTransformer()).fit(X, y_masked)
+        np.testing.assert_allclose(
+            by_label.predict_proba(target), by_domain.predict_proba(target), atol=1e-12
+        )
+
+
+def test_y_may_be_a_list_and_is_never_written_to():
+    """skada masks target labels in place; the pipeline gives it a copy."""
+    source, y, target, _ = shifted(n=30)
+    X, y_masked, domain = da_rows(source, y, target)
+    as_array = make_coral_pipeline(FunctionTransformer()).fit(X, y_masked, sample_domain=domain)
+    as_list = make_coral_pipeline(FunctionTransformer()).fit(
+        X, list(y_masked), sample_domain=domain
+    )
+    np.testing.assert_array_equal(as_list.predict(target), as_array.predict(target))
+    y_target_known = np.r_[y, y[:30]]  # target labels the caller holds: never masked
+    make_coral_pipeline(FunctionTransformer()).fit(X, y_target_known, sample_domain=domain)
+    np.testing.assert_array_equal(y_target_known, np.r_[y, y[:30]])
+
+
+# ------------------------------------------------------------- sklearn's config
+ORDINARY_CALLS = """
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(40, 3))
+y, w = (X[:, 0] > 0).astype(int), np.ones(40)
+make_pipeline(LogisticRegression()).fit(X, y, logisticregression__sample_weight=w)
+GridSearchCV(LogisticRegression(), {"C": [1.0]}, cv=2).fit(X, y, sample_weight=w)
+cross_val_score(LogisticRegression(), X, y, cv=2, params={"sample_weight": w})
+"""
+
+
+def test_domain_adaptation_leaves_sklearn_config_alone():
+    """Building, fitting, using, cloning and pickling a DA pipeline, and a fine-tuner's
+    domain loss: scikit-learn's configuration is what it was, and ordinary calls that
+    routing would break still work."""
+    source, y, target, y_target = shifted(n=30)
+    X, y_masked, domain = da_rows(source, y, target)
+    with sklearn.config_context(enable_metadata_routing=False):
+        before = sklearn.get_config()
+        pipe = make_coral_pipeline(FunctionTransformer())
+        assert sklearn.get_config() == before
+        pipe.fit(X, y_masked, sample_domain=domain)
+        pipe.predict(target), pipe.predict_proba(target), pipe.score(target, y_target)
+        pickle.loads(pickle.dumps(clone(pipe).fit(X, y_masked))).decision_function(target)
+        from sktransfer.adapt import CORALAdapter, make_da_pipeline
+
+        make_da_pipeline(FunctionTransformer(), CORALAdapter(reg=0.1), LogisticRegression()).fit(
+            X, y_masked, sample_domain=domain
+        ).predict(target)
+        TransferClassifier(**{**DEEP, "max_epochs": 1}, domain_loss="coral").fit(
+            X, y_masked, sample_domain=domain
+        )
+        assert sklearn.get_config() == before
+        exec(ORDINARY_CALLS, {})
+
+
+def test_importing_skada_through_sktransfer_leaves_sklearn_config_alone(tmp_path):
+    """In a fresh process, where skada's import is not done yet: building and
+    fitting a pipeline, and loading a saved one."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    source, y, target, _ = shifted(n=20)
+    X, y_masked, _ = da_rows(source, y, target)
+    saved = tmp_path / "pipe.pkl"
+    saved.write_bytes(pickle.dumps(make_coral_pipeline(FunctionTransformer()).fit(X, y_masked)))
+    load = (
+        "import pickle, sklearn, numpy as np\n"
+        "before = sklearn.get_config()\n"
+        f"pipe = pickle.loads(open({str(saved)!r}, 'rb').read())\n"
+        "assert sklearn.get_config() == before, 'loading changed the config'\n"
+        "pipe.predict(np.zeros((2, 4)))\n"
+        "assert sklearn.get_config() == before, 'predict changed the config'\n"
+        "import sys; assert 'skada' in sys.modules\n" + ORDINARY_CALLS + "print('config kept')\n"
+    )
+    code = (
+        "import sklearn, numpy as np\n"
+        "before = sklearn.get_config()\n"
+        "from sklearn.preprocessing import FunctionTransformer\n"
+        "from sktransfer.adapt import CORALAdapter, make_coral_pipeline\n"
+        "rng = np.random.default_rng(0)\n"
+        "X = np.r_[rng.normal(size=(20, 3)), 3 * rng.normal(size=(20, 3))]\n"
+        "y = np.r_[(X[:20, 0] > 0).astype(int), [-1] * 20]\n"
+        "make_coral_pipeline(FunctionTransformer()).fit(X, y).predict(X[20:])\n"
+        "assert sklearn.get_config() == before, sklearn.get_config()\n"
+        "import sys; assert 'skada' in sys.modules\n" + ORDINARY_CALLS + "print('config kept')\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+    }
+    for script in (code, load):
+        result = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=root
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "config kept" in result.stdout

@@ -93,6 +93,13 @@ def test_every_example_has_small_arguments():
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(SMALL) == sorted(MODELS)
 
 
+def test_every_example_is_listed_in_the_docs():
+    listed = re.findall(
+        r"^\| `(\w+\.py)` \|", (EXAMPLES.parent / "docs" / "examples.md").read_text(), re.M
+    )
+    assert sorted(listed) == sorted(p.name for p in EXAMPLES.glob("*.py"))
+
+
 def figures(out: str, names: list[str]) -> dict[str, tuple[float, float]]:
     """``{model: (mean, std)}`` from the printed lines, each model exactly once."""
     found = {}

@@ -44,19 +44,22 @@ def zero_shot(encoder):
 
 
 def test_zero_shot_needs_only_label_names(zero_shot):
-    assert zero_shot.n_labelled_ == 0 and list(zero_shot.classes_) == TOPICS
+    # The classes are sorted, as scikit-learn's classifiers keep them.
+    assert zero_shot.n_labelled_ == 0 and list(zero_shot.classes_) == sorted(TOPICS)
+    assert zero_shot.label_names_ == sorted(TOPICS)
     assert zero_shot.predict(UNSEEN).tolist() == TOPICS
     np.testing.assert_allclose(zero_shot.class_embeddings_, zero_shot.label_embeddings_)
     proba = zero_shot.predict_proba(UNSEEN)
     assert zero_shot.temperature_ == 0.05  # the documented default with no labelled rows
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-    np.testing.assert_array_equal(proba.argmax(axis=1), [0, 1, 2])
+    np.testing.assert_array_equal(proba.argmax(axis=1), np.searchsorted(sorted(TOPICS), TOPICS))
     S = zero_shot.decision_function(UNSEEN)
     np.testing.assert_allclose(proba, np.exp(log_softmax(S / 0.05, axis=1)), rtol=1e-6)
 
 
 def test_label_names_go_through_the_template(encoder, zero_shot):
-    expected = encoder.fit(["x"]).transform([f"This text is about {t}." for t in TOPICS])
+    names = zero_shot.label_names_
+    expected = encoder.fit(["x"]).transform([f"This text is about {t}." for t in names])
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
     np.testing.assert_allclose(zero_shot.label_embeddings_, expected, atol=1e-5)
     plain = ZeroShotClassifier(labels=TOPICS, encoder=encoder, template=None).fit(TEXTS)
@@ -67,16 +70,33 @@ def test_labels_as_a_dict_map_codes_to_names(encoder):
     codes = {"S": "sports", "C": "cooking", "F": "finance"}
     clf = ZeroShotClassifier(labels=codes, encoder=encoder).fit(TEXTS)
     assert clf.predict(UNSEEN).tolist() == ["S", "C", "F"]
-    assert clf.label_names_ == TOPICS
+    assert clf.classes_.tolist() == ["C", "F", "S"]
+    assert clf.label_names_ == ["cooking", "finance", "sports"]
+
+
+def test_an_integer_y_is_read_as_sklearns_encoding_of_the_names(encoder):
+    """cross_val_predict(method="predict_proba") and StackingClassifier pass y encoded
+    as 0..k-1 (the classes in sorted order): the codes stand for the sorted names."""
+    by_name = ZeroShotClassifier(labels=TOPICS, encoder=encoder).fit(TEXTS, Y)
+    codes = np.searchsorted(sorted(TOPICS), Y)  # what LabelEncoder makes of Y
+    by_code = ZeroShotClassifier(labels=TOPICS, encoder=encoder).fit(TEXTS, codes)
+    assert by_code.classes_.tolist() == [0, 1, 2] and by_code.label_names_ == sorted(TOPICS)
+    np.testing.assert_allclose(by_code.predict_proba(UNSEEN), by_name.predict_proba(UNSEEN))
+    assert by_code.predict(UNSEEN).tolist() == np.searchsorted(sorted(TOPICS), TOPICS).tolist()
+    with pytest.raises(ValueError, match=r"row 0: label 5 is not a class code 0\.\.2"):
+        ZeroShotClassifier(labels=TOPICS, encoder=encoder).fit(TEXTS, codes + 3)
+    # Integer classes of one's own: a dict with integer keys, classes as written.
+    own = {2: "sports", 0: "cooking", 1: "finance"}
+    clf = ZeroShotClassifier(labels=own, encoder=encoder).fit(TEXTS, [2, 2, 0, 0, 1, 1])
+    assert clf.predict(UNSEEN).tolist() == [2, 0, 1]
+    with pytest.raises(ValueError, match="mixes classes of different kinds"):
+        ZeroShotClassifier(labels={0: "sports", "c": "cooking"}, encoder=encoder).fit(TEXTS)
 
 
 def test_few_shot_blends_prototypes_with_label_names(encoder, zero_shot):
     names_only = ZeroShotClassifier(encoder=encoder, prototype_weight=0.0).fit(TEXTS, Y)
-    assert sorted(names_only.classes_) == sorted(TOPICS)
-    order = [TOPICS.index(c) for c in names_only.classes_]
-    np.testing.assert_allclose(
-        names_only.class_embeddings_, zero_shot.label_embeddings_[order], atol=1e-6
-    )
+    assert names_only.classes_.tolist() == zero_shot.classes_.tolist() == sorted(TOPICS)
+    np.testing.assert_allclose(names_only.class_embeddings_, zero_shot.label_embeddings_, atol=1e-6)
     protos = ZeroShotClassifier(encoder=encoder, prototype_weight=1.0).fit(TEXTS, Y)
     E = encoder.transform(TEXTS)
     E /= np.linalg.norm(E, axis=1, keepdims=True)
@@ -95,8 +115,11 @@ def test_few_shot_blends_prototypes_with_label_names(encoder, zero_shot):
 
 def test_a_class_with_no_rows_keeps_its_label_name(encoder, zero_shot):
     clf = ZeroShotClassifier(labels=TOPICS, encoder=encoder).fit(TEXTS[:4], Y[:4])
-    np.testing.assert_allclose(clf.class_embeddings_[2], zero_shot.label_embeddings_[2], atol=1e-6)
-    assert not np.allclose(clf.class_embeddings_[0], zero_shot.label_embeddings_[0])
+    finance, sports = list(clf.classes_).index("finance"), list(clf.classes_).index("sports")
+    np.testing.assert_allclose(
+        clf.class_embeddings_[finance], zero_shot.label_embeddings_[finance], atol=1e-6
+    )
+    assert not np.allclose(clf.class_embeddings_[sports], zero_shot.label_embeddings_[sports])
 
 
 def test_auto_temperature_minimises_the_held_out_log_loss(encoder):

@@ -73,7 +73,8 @@ class DistilledClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         The fitted student; it alone predicts, so the teacher is not needed
         (nor loaded) at prediction time.
     classes_ : ndarray of shape (n_classes,)
-        The student's class labels: the teacher's, for a fine-tuning student.
+        The student's class labels: the teacher's, for a fine-tuning student
+        (their codes for an encoded ``y``, see Notes).
     n_unlabelled_ : int
         Rows of the last ``fit`` that had no label.
 
@@ -89,7 +90,12 @@ class DistilledClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     Labels: ``-1`` marks an unlabelled row. With integer labels that is the
     integer ``-1``; with string labels, put the strings and the integer ``-1``
     in an object array (``y = np.asarray(y, dtype=object); y[mask] = -1``). A
-    string ``"-1"`` is an error, as is a label the teacher does not know.
+    string ``"-1"`` is an error, as is a label the teacher does not know. The
+    labelled rows follow the fine-tuners' rule: all strings or all numbers,
+    none missing. An integer ``y`` for a teacher whose classes are strings is
+    scikit-learn's encoding of them (``cross_val_predict(method="predict_proba")``
+    and ``StackingClassifier`` pass ``y`` so): ``i`` is the teacher's ``i``-th
+    class in sorted order, and ``classes_`` are then the codes ``0..k-1``.
 
     Examples
     --------
@@ -152,7 +158,9 @@ class DistilledClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 "DistilledClassifier requires y to be passed, but the target y is None; "
                 "pass -1 for rows without a label."
             )
-        codes = label_codes(y, classes)
+        codes, encoded = label_codes(y, classes)
+        if encoded:  # scikit-learn's encoding of the teacher's classes
+            classes = np.arange(len(classes))
         proba = teacher_proba(self.teacher, X, classes, order)
         labelled = codes >= 0
         # The teacher's choice where there is no label.

@@ -4,6 +4,10 @@
 With integer labels that is the integer ``-1``; with string labels ``y`` is an
 object array holding the strings and the integer ``-1`` (a string array cannot
 hold it, and the string ``"-1"`` is refused rather than guessed at).
+
+The labelled rows follow the fine-tuners' label rule (one kind, none missing),
+and an integer ``y`` for a teacher whose classes are names is scikit-learn's
+encoding of them (``finetune._targets``).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import numbers
 
 import numpy as np
 
+from ..finetune._targets import ENCODED_RULE, check_labels, is_encoded
 from ..io._rows import Rows
 
 UNLABELLED = -1
@@ -30,20 +35,24 @@ def is_unlabelled(value) -> bool:
     )
 
 
-def label_codes(y, classes: np.ndarray) -> np.ndarray:
+def label_codes(y, classes: np.ndarray) -> tuple[np.ndarray, bool]:
     """The position of each row's label in ``classes``, ``-1`` for unlabelled
-    rows; an error naming the rows whose label is neither."""
+    rows, and whether ``y`` is scikit-learn's encoding of ``classes``; an error
+    naming the rows whose label is neither."""
     index = list(y.index) if hasattr(y, "index") and hasattr(y, "iloc") else None
-    values = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y, dtype=None)
+    values = y.to_numpy() if hasattr(y, "to_numpy") else y
+    # A list keeps its values as given: np.asarray would turn 1 and "a" into strings.
+    values = np.asarray(values, dtype=object if isinstance(values, (list, tuple)) else None)
     if values.ndim != 1:
         raise ValueError(
             f"y has shape {values.shape}; distillation takes one label per row (1-D y)."
         )
-    rows = Rows(list(values), index)
-    if values.dtype.kind in "US" and (values == "-1").any():
-        at = np.flatnonzero(values == "-1")
+    listed = values.tolist()
+    rows = Rows(listed, index)
+    strings = [i for i, v in enumerate(listed) if isinstance(v, str) and v == "-1"]
+    if strings:
         raise ValueError(
-            f"y holds the string '-1' at {rows.describe(list(at))}: strings are labels; to {RULE}."
+            f"y holds the string '-1' at {rows.describe(strings)}: strings are labels; to {RULE}."
         )
     known = classes.tolist()
     if any(is_unlabelled(c) for c in known):
@@ -51,10 +60,21 @@ def label_codes(y, classes: np.ndarray) -> np.ndarray:
             f"the teacher has a class -1 among {known[:10]}, which the "
             f"semi-supervised rule reserves for unlabelled rows; relabel that class."
         )
-    position = {c: i for i, c in enumerate(known)}
+    labelled = [i for i, v in enumerate(listed) if not is_unlabelled(v)]
+    if labelled:
+        part = np.empty(len(labelled), dtype=object)
+        part[:] = [listed[i] for i in labelled]
+        if index is not None:
+            import pandas as pd
+
+            part = pd.Series(part, index=[index[i] for i in labelled], dtype=object)
+        checked = check_labels(part, positions=labelled)
+        encoded = is_encoded(checked, known)
+    else:
+        encoded = False
+    position = {c: i for i, c in enumerate(range(len(known)) if encoded else known)}
     codes = np.empty(len(values), dtype=np.int64)
     bad = []
-    listed = values.tolist()
     for i, v in enumerate(listed):
         if is_unlabelled(v):
             codes[i] = UNLABELLED
@@ -65,8 +85,14 @@ def label_codes(y, classes: np.ndarray) -> np.ndarray:
             bad.append(i)
     if bad:
         shown = ", ".join(f"{rows.name(i)}: {listed[i]!r}" for i in bad[:3])
+        if encoded:
+            raise ValueError(
+                f"y holds codes that are not classes 0..{len(known) - 1} ({shown}; "
+                f"{len(bad)} rows): {ENCODED_RULE}, here {known[:10]}. Use those labels, "
+                f"or {RULE}."
+            )
         raise ValueError(
             f"y holds labels the teacher does not know ({shown}; {len(bad)} rows); "
             f"its classes are {known[:10]}. Use those labels, or {RULE}."
         )
-    return codes
+    return codes, encoded

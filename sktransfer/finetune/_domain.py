@@ -24,6 +24,7 @@ from skorch.dataset import unpack_data
 from torch import nn
 from torch.utils.data import Dataset
 
+from .._domains import check_counts, target_rows
 from ._net import Batch, Net
 
 
@@ -56,52 +57,24 @@ def split_domains(est, X, y, sample_weight, sample_domain):
     rows (None when the estimator has no domain loss, so they are left out).
 
     Target rows come from ``sample_domain`` (negative = target) or, without it and
-    with a domain loss, from skada's masked labels (-1, or NaN for regressors)."""
+    with a domain loss, from skada's masked labels (-1, or NaN for regressors); see
+    ``sktransfer._domains``."""
     domain_loss = getattr(est, "domain_loss", None)
-    if sample_domain is None:
-        if domain_loss is None or y is None:
-            return X, y, sample_weight, None
-        target = _masked_labels(est, y)
-        if not target.any():
-            raise ValueError(
-                f"domain_loss={domain_loss!r} trains on unlabelled target rows, but none "
-                "were given: pass sample_domain (positive for source rows, negative for "
-                "target rows) or mark target rows with the label -1 "
-                f"{'(NaN for regressors) ' if is_regressor(est) else ''}as skada does."
-            )
-    else:
-        sample_domain = np.asarray(sample_domain)
-        n = len(y) if y is not None else len(sample_domain)
-        if sample_domain.shape != (n,):
-            raise ValueError(
-                f"sample_domain has shape {sample_domain.shape} but X has {n} rows: pass "
-                "one domain label per row (positive: source, negative: target)."
-            )
-        target = sample_domain < 0
+    if sample_domain is None and (domain_loss is None or y is None):
+        return X, y, sample_weight, None
+    regression = is_regressor(est)
+    target = target_rows(X, y, sample_domain, regression=regression)
+    check_counts(
+        target,
+        min_target=0 if domain_loss is None else 2,
+        why=f"domain_loss={domain_loss!r} compares the covariance of source and target features",
+        regression=regression,
+    )
     source = np.flatnonzero(~target)
-    if len(source) == 0:
-        raise ValueError(
-            "sample_domain marks every row as a target row (negative): at least one "
-            "labelled source row (positive domain label) is needed to train."
-        )
-    if domain_loss is not None and target.sum() < 2:
-        raise ValueError(
-            f"domain_loss={domain_loss!r} compares the covariance of source and target "
-            f"features, but {int(target.sum())} row is a target row; pass at least two "
-            "unlabelled target rows (negative sample_domain)."
-        )
     X_target = _safe_indexing(X, np.flatnonzero(target)) if domain_loss is not None else None
     if sample_weight is not None:
         sample_weight = _safe_indexing(np.asarray(sample_weight), source)
     return _safe_indexing(X, source), _safe_indexing(y, source), sample_weight, X_target
-
-
-def _masked_labels(est, y) -> np.ndarray:
-    values = np.asarray(y)
-    if values.dtype.kind not in "iuf":  # string labels are never masked
-        return np.zeros(len(values), dtype=bool)
-    masked = np.isnan(values) if is_regressor(est) else values == -1
-    return masked.reshape(len(values), -1).all(axis=1)
 
 
 class DomainExamples(Dataset):

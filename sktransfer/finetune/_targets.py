@@ -8,7 +8,15 @@ these arrays in ``_training``.
 Labels follow one rule: every label of ``y`` is of one kind, all strings or all
 numbers (bools count as numbers), and none is missing. A missing label (None,
 NaN, pandas' NA) or a mix of kinds is an error naming the rows, never a class
-of its own or a silent conversion to strings.
+of its own or a silent conversion to strings. A classifier needs two classes at
+least. Every classifier of the package checks its labels here.
+
+Encoded labels: scikit-learn's ``cross_val_predict(method="predict_proba")`` and
+``StackingClassifier`` encode ``y`` as ``0..k-1`` (``LabelEncoder``: the classes in
+sorted order) before fitting. A classifier whose classes are names fixed before
+``fit`` (``ZeroShotClassifier``'s ``labels``, a distilled student's teacher) reads
+an integer ``y`` by that same rule: the value ``i`` is the ``i``-th name in sorted
+order, and its ``classes_`` are then the codes ``0..k-1``.
 """
 
 from __future__ import annotations
@@ -23,9 +31,10 @@ from sklearn.utils.validation import _check_sample_weight, _num_samples, check_a
 from ..io._rows import Rows, is_missing
 
 
-def check_labels(y):
+def check_labels(y, *, positions=None):
     """``y`` as a 1-D or 2-D array after the label rule above, or an error that
-    names the offending rows and the fix."""
+    names the offending rows and the fix. ``positions``: where the rows of ``y``
+    are in the user's ``y`` when ``y`` is a subset of it."""
     index = list(y.index) if hasattr(y, "index") and hasattr(y, "iloc") else None
     if hasattr(y, "to_numpy"):
         y = y.to_numpy()
@@ -46,7 +55,7 @@ def check_labels(y):
         y[:] = values
         if all(isinstance(v, (list, tuple, np.ndarray)) for v in values) and values:
             y = np.asarray(values)
-    rows = Rows(y, index) if y.ndim == 1 else None  # names rows in the errors below
+    rows = Rows(y, index, positions) if y.ndim == 1 else None  # names rows in the errors below
     if rows is not None and y.dtype.kind in "OfU":
         missing = [i for i, v in enumerate(y) if is_missing(v)]
         if missing:
@@ -74,6 +83,44 @@ def check_labels(y):
     return y
 
 
+def check_n_classes(classes) -> None:
+    """An error unless there are two classes at least."""
+    classes = list(np.asarray(classes).tolist())
+    if len(classes) < 2:
+        held = f"1 class ({classes[0]!r})" if classes else "no labels"
+        raise ValueError(
+            f"y holds {held} but a classifier needs at least 2 classes; check the target column."
+        )
+
+
+def check_classes(y):
+    """``(y, classes)``: 1-D single-label ``y`` after the label rule, and its sorted
+    classes, two at least; an error otherwise."""
+    y = column_or_1d(check_labels(y), warn=True)
+    check_classification_targets(y)
+    classes = unique_labels(y)
+    check_n_classes(classes)
+    return y, classes
+
+
+def is_encoded(y, names) -> bool:
+    """True when ``y`` holds integers (not bools) and every one of ``names`` is a
+    string: ``y`` is then read as scikit-learn's encoding of the sorted names (see
+    above)."""
+    values = np.asarray(y)
+    if values.dtype.kind == "O":
+        values = np.asarray(values.tolist())
+    names = list(np.asarray(names, dtype=object).tolist())
+    return values.dtype.kind in "iu" and len(names) > 0 and all(isinstance(n, str) for n in names)
+
+
+ENCODED_RULE = (
+    "an integer y for classes that are names is read as scikit-learn's encoding of them "
+    "(LabelEncoder, as cross_val_predict and StackingClassifier pass y: 0 is the first "
+    "name in sorted order)"
+)
+
+
 class ClassifierTargets(ClassifierMixin):
     """Labels of any type, single- or multi-label."""
 
@@ -85,11 +132,7 @@ class ClassifierTargets(ClassifierMixin):
             self._label_dtype = y.dtype
             return
         labels = unique_labels(y) if classes is None else np.unique(np.asarray(classes))
-        if len(labels) < 2:
-            raise ValueError(
-                f"y holds 1 class ({labels[0]!r}) but a classifier needs at least 2 classes; "
-                "check the target column."
-            )
+        check_n_classes(labels)
         self.classes_ = labels
 
     def _check_y(self, y):

@@ -7,9 +7,22 @@ from sklearn.ensemble import StackingClassifier
 from sklearn.pipeline import Pipeline
 
 
+class LateFusionClassifier(StackingClassifier):
+    """scikit-learn's :class:`~sklearn.ensemble.StackingClassifier`, whose ``fit``
+    first checks ``y`` by the label rule of every sktransfer classifier: one kind
+    of label (all strings or all numbers), none missing (named by row), two
+    classes at least. Built by :func:`make_late_fusion`."""
+
+    def fit(self, X, y, **fit_params):
+        from ..finetune._targets import check_classes
+
+        y, _ = check_classes(y)
+        return super().fit(X, y, **fit_params)
+
+
 def make_late_fusion(
     encoders, *, head=None, final_estimator=None, cv=5, passthrough=False, n_jobs=None
-) -> StackingClassifier:
+) -> LateFusionClassifier:
     """A :class:`~sklearn.ensemble.StackingClassifier` of one head per encoder.
 
     Each encoder gets its own copy of ``head`` (``Pipeline([(name, encoder),
@@ -42,7 +55,10 @@ def make_late_fusion(
 
     Returns
     -------
-    StackingClassifier
+    LateFusionClassifier
+        A :class:`~sklearn.ensemble.StackingClassifier` whose ``fit`` checks
+        the labels as every sktransfer classifier does (one kind, none missing,
+        two classes at least) before scikit-learn encodes them.
 
     Examples
     --------
@@ -74,7 +90,7 @@ def make_late_fusion(
         (name, enc if _dropped(enc) else Pipeline([(name, enc), ("head", clone(head))]))
         for name, enc in encoders
     ]
-    return StackingClassifier(
+    return LateFusionClassifier(
         estimators,
         final_estimator=final,
         cv=cv,

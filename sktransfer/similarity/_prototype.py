@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
 from .._normalize import l2_normalize
+from ..finetune._targets import check_classes
 from ._classes import (
     DEFAULT_TEMPERATURE,
     CosineClassifierMixin,
@@ -32,6 +32,9 @@ class PrototypeClassifier(CosineClassifierMixin, ClassifierMixin, BaseEstimator)
     ``temperature="auto"`` fits it by minimising the log loss of the training
     rows, each left out of its own prototype (classes with one row cannot be
     left out and do not count); when that leaves too few rows it is ``0.05``.
+
+    Labels follow the fine-tuners' rule: all strings or all numbers, none
+    missing, two classes at least; anything else is an error naming the rows.
 
     Parameters
     ----------
@@ -73,17 +76,18 @@ class PrototypeClassifier(CosineClassifierMixin, ClassifierMixin, BaseEstimator)
     def fit(self, X, y):
         """Embed ``X`` and average each class's rows into its prototype."""
         check_temperature(self.temperature)
+        y, classes = check_classes(y)
         if self.encoder is None:
-            X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
+            X = validate_data(self, X, dtype=(np.float64, np.float32))
             self.encoder_ = None
             E = X
         else:
             self.encoder_ = clone(self.encoder)
             E = np.asarray(self.encoder_.fit_transform(X, y))
-            if len(E) != len(y):
-                raise ValueError(f"X has {len(E)} rows but y has {len(y)} labels.")
-        check_classification_targets(y)
-        self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
+        if len(E) != len(y):
+            raise ValueError(f"X has {len(E)} rows but y has {len(y)} labels.")
+        self.classes_ = classes
+        codes = np.searchsorted(classes, y)
         E = l2_normalize(np.asarray(E, dtype=np.float64))
         self.prototypes_, own = class_vectors(E, codes, len(self.classes_))
         self.temperature_ = (

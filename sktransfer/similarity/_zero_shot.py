@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
 from .._normalize import l2_normalize
+from ..finetune._targets import ENCODED_RULE, check_classes, check_labels, is_encoded
 from ._classes import (
     DEFAULT_TEMPERATURE,
     CosineClassifierMixin,
@@ -36,12 +37,29 @@ class ZeroShotClassifier(CosineClassifierMixin, ClassifierMixin, BaseEstimator):
     make the fitted temperature overconfident); with no labelled rows it is
     ``0.05``. Rankings (``predict``) never depend on the temperature.
 
+    Labels follow the fine-tuners' rule (all strings or all numbers, none
+    missing); the classes are sorted, as scikit-learn's classifiers keep them.
+    ``y`` may hold only some of the ``labels`` (a class with no rows keeps its
+    name alone), but without ``labels`` it needs two classes at least.
+
+    Encoded labels: scikit-learn's ``cross_val_predict(method="predict_proba")``
+    and ``StackingClassifier`` encode ``y`` as integers ``0..k-1`` before
+    fitting (``LabelEncoder``: the classes in sorted order). So an integer ``y``
+    with ``labels`` that are names (a list of strings, or a dict whose keys are
+    strings) is read by that rule: the value ``i`` is the ``i``-th class in
+    sorted order, ``classes_`` are the codes ``0..k-1`` and ``label_names_`` the
+    names they stand for. A value outside ``0..k-1`` is an error. To code the
+    classes yourself in another order, give ``labels={0: "sports", 1: "food"}``:
+    integer keys are classes as written. Without ``labels`` the names come from
+    ``y``, which then must hold strings.
+
     Parameters
     ----------
     labels : list of str, dict or None, default=None
         The classes. A list of label names (the names are the classes), or a
         dict ``{class: name}`` when the classes are codes (``{"sci.space":
         "outer space"}``). ``None``: the classes of ``y``, as written.
+        Classes are kept in sorted order (see above).
     template : str, default="This text is about {}."
         How a label name becomes a text; ``{}`` is replaced by the name.
     encoder : transformer or None, default=None
@@ -59,7 +77,8 @@ class ZeroShotClassifier(CosineClassifierMixin, ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     classes_ : ndarray
-        The classes, in the order of the probability columns.
+        The classes, sorted, in the order of the probability columns (the codes
+        ``0..k-1`` for an encoded ``y``, see above).
     label_names_ : list of str
         The names embedded for the classes.
     encoder_ : transformer
@@ -115,13 +134,18 @@ class ZeroShotClassifier(CosineClassifierMixin, ClassifierMixin, BaseEstimator):
         weight = check_weight(self.prototype_weight)
         check_temperature(self.temperature)
         template = _check_template(self.template)
+        if y is not None:
+            y = check_labels(y)
         classes, names = _classes(self.labels, y)
+        encoded = y is not None and self.labels is not None and is_encoded(y, classes)
+        if encoded:
+            classes = np.arange(len(classes))  # scikit-learn's encoding, see above
         self.encoder_ = _default_encoder() if self.encoder is None else clone(self.encoder)
         self.classes_, self.label_names_ = classes, names
         if y is None:
             self.encoder_.fit(X)
         else:
-            codes = _codes(y, classes)
+            codes = _codes(y, classes, encoded)
             E = l2_normalize(np.asarray(self.encoder_.fit_transform(X), dtype=np.float64))
             if len(E) != len(codes):
                 raise ValueError(f"X has {len(E)} rows but y has {len(codes)} labels.")
@@ -172,19 +196,22 @@ def _check_template(template) -> str:
 
 
 def _classes(labels, y):
-    """(classes as an array, the name embedded for each)."""
+    """(classes as a sorted array, the name embedded for each)."""
     if labels is None:
         if y is None:
             raise ValueError(
                 "no classes: give labels=[...] (zero-shot: fit(X) with no y), or labelled "
                 "rows fit(X, y), whose classes are then the label names."
             )
-        classes = np.unique(np.asarray(y))
+        _, classes = check_classes(y)
         for cls in classes.tolist():
             if not isinstance(cls, str) or not cls.strip():
                 raise ValueError(
                     f"the classes are those of y, but {cls!r} is not a name to embed; give "
-                    "labels=[...] (the names are the classes) or labels={class: name}."
+                    "labels=[...] (the names are the classes) or labels={class: name}. "
+                    "scikit-learn's cross_val_predict(method='predict_proba') and "
+                    "StackingClassifier pass y encoded as 0..k-1: there, labels= keeps "
+                    "the names."
                 )
         return classes, list(classes.tolist())
     if isinstance(labels, dict):
@@ -205,12 +232,16 @@ def _classes(labels, y):
     classes = [cls for cls, _ in items]
     if len(set(classes)) != len(classes):
         raise ValueError(f"labels={labels!r} names a class twice.")
-    return np.asarray(classes, dtype=object if isinstance(labels, dict) else None), [
-        n for _, n in items
-    ]
+    if len({isinstance(c, (str, np.str_)) for c in classes}) > 1:
+        raise ValueError(
+            f"labels={labels!r} mixes classes of different kinds (strings and others); "
+            "use one kind for all, e.g. all strings."
+        )
+    items.sort(key=lambda item: item[0])  # scikit-learn's order of classes
+    return np.asarray([c for c, _ in items]), [n for _, n in items]
 
 
-def _codes(y, classes) -> np.ndarray:
+def _codes(y, classes, encoded=False) -> np.ndarray:
     """The position in ``classes`` of each label, or an error naming the first
     label that is not a class."""
     y = np.asarray(y, dtype=object).ravel()
@@ -220,6 +251,12 @@ def _codes(y, classes) -> np.ndarray:
         try:
             codes[i] = where[value]
         except (KeyError, TypeError):
+            if encoded:
+                raise ValueError(
+                    f"row {i}: label {value!r} is not a class code 0..{len(classes) - 1}: "
+                    f"{ENCODED_RULE}. Pass the names themselves as y, or give "
+                    "labels={code: name} for codes of your own."
+                ) from None
             raise ValueError(
                 f"row {i}: label {value!r} is not one of the classes {list(where)!r}; "
                 "add it to labels=, or drop the row."

@@ -17,7 +17,6 @@ Subclasses describe only what differs between text and images:
 from __future__ import annotations
 
 import sys
-import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
@@ -25,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._cache import digest, library_versions, namespace_of, resolve_cache
 from ._normalize import l2_normalize
+from ._warn import warn
 
 ON_ERROR = {"raise": None, "nan": np.nan, "zero": 0.0}
 
@@ -115,12 +115,10 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             out[positions] = self._transform_rows(usable)
         shown = "; ".join(f["cause"].rstrip(".") for f in failed[:3])
         more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
-        warnings.warn(
+        warn(
             f"{len(failed)} of {n} rows could not be embedded and are "
             f"{'NaN' if self.on_error == 'nan' else 'zero'} vectors (on_error="
-            f"{self.on_error!r}): {shown}{more}. failed_rows_ lists them.",
-            UserWarning,
-            stacklevel=3,
+            f"{self.on_error!r}): {shown}{more}. failed_rows_ lists them."
         )
         return out
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 
 import numpy as np
 
@@ -12,6 +11,7 @@ from .._batching import check_batch_size, with_batch_size
 from .._device import check_compile, prepared_module
 from .._precision import autocast_for, check_precision
 from .._registry import shared_model
+from .._warn import warn
 from ..base import BaseEmbedder
 from ..io import (
     check_text_row,
@@ -223,7 +223,7 @@ class TextEmbedder(BaseEmbedder):
             del self._cut
         if cut:
             window = self.model_.max_seq_length
-            warnings.warn(truncation_message(rows, cut, window), UserWarning, stacklevel=4)
+            warn(truncation_message(rows, cut, window))
         return out
 
     def __sklearn_tags__(self):

@@ -170,6 +170,7 @@ def _cross_validate(candidates, X, y, task, folds, bar) -> list[Result]:
             bar.step(len(folds) - done)
         res.seconds = time.perf_counter() - start
         results.append(res)
+        bar.mark()
     if first is not None and all(r.error for r in results):
         raise first  # nothing to rank: the first cause, with its traceback
     return results

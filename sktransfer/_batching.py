@@ -164,7 +164,7 @@ def iter_loader(dataset, module: Callable, **params):
     yielding each batch's outputs as a float32 array as soon as it is computed.
 
     ``params`` are those of :func:`_forward` (``device``, ``batch_size``,
-    ``num_workers``, ``autocast``, ``channels_last``, ``verbose``, ``kind``,
+    ``num_workers``, ``autocast``, ``channels_last``, ``kind``,
     ``key``). One ``DataLoader`` serves all rows, so ``num_workers="auto"`` is
     resolved from their number. With ``batch_size="auto"`` an out-of-memory
     error halves the batch size and a new loader resumes from the first row
@@ -193,7 +193,6 @@ def _forward(
     num_workers,
     autocast,
     channels_last: bool = False,
-    verbose: bool = False,
     kind: str = "image",
     key: Hashable = None,
 ):
@@ -202,42 +201,43 @@ def _forward(
     Decoding runs in worker processes that prefetch the next batches; on CUDA
     batches go through pinned memory and non-blocking copies. Each batch is
     computed under inference mode and autocast, which are left before it is
-    yielded so that they do not leak into the caller's code.
+    yielded so that they do not leak into the caller's code. The rows done
+    are counted in the open progress display, if any (``_progress.advance``).
     """
     from torch.utils.data import DataLoader, Subset
-    from tqdm.auto import tqdm
+
+    from ._progress import advance
 
     n_rows = len(dataset)
     size = start_batch_size(batch_size, device, kind, key)
     workers = resolve_num_workers(num_workers, device, n_rows, size)
     cuda = device.type == "cuda"
     done = 0  # rows yielded so far
-    with tqdm(total=n_rows, desc="images", unit="img", disable=not verbose) as bar:
-        while done < n_rows:
-            rest = dataset if done == 0 else Subset(dataset, range(done, n_rows))
-            loader = DataLoader(
-                rest,
-                batch_size=size,
-                num_workers=workers,
-                pin_memory=cuda,
-                prefetch_factor=2 if workers else None,
-            )
-            batches = iter(loader)
-            while True:
-                try:
-                    batch = next(batches, None)
-                    if batch is None:
-                        break
-                    with torch.inference_mode(), autocast():
-                        batch = batch.to(device, non_blocking=True)
-                        if channels_last:
-                            batch = batch.contiguous(memory_format=torch.channels_last)
-                        outputs = module(batch).float()
-                except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
-                    del batches, loader  # stop its workers before starting new ones
-                    size = smaller_batch_size(exc, size, batch_size, device)
+    while done < n_rows:
+        rest = dataset if done == 0 else Subset(dataset, range(done, n_rows))
+        loader = DataLoader(
+            rest,
+            batch_size=size,
+            num_workers=workers,
+            pin_memory=cuda,
+            prefetch_factor=2 if workers else None,
+        )
+        batches = iter(loader)
+        while True:
+            try:
+                batch = next(batches, None)
+                if batch is None:
                     break
-                done += len(outputs)
-                bar.update(len(outputs))
-                yield outputs
+                with torch.inference_mode(), autocast():
+                    batch = batch.to(device, non_blocking=True)
+                    if channels_last:
+                        batch = batch.contiguous(memory_format=torch.channels_last)
+                    outputs = module(batch).float()
+            except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
+                del batches, loader  # stop its workers before starting new ones
+                size = smaller_batch_size(exc, size, batch_size, device)
+                break
+            done += len(outputs)
+            advance(len(outputs))
+            yield outputs
     remember_batch_size(batch_size, key, size)

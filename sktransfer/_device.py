@@ -3,9 +3,9 @@ runs and how its module is laid out for that device."""
 
 from __future__ import annotations
 
-import warnings
-
 import torch
+
+from ._warn import warn
 
 
 def resolve_device(device="auto") -> torch.device:
@@ -51,11 +51,10 @@ def device_after_unpickle(requested, saved: torch.device) -> torch.device:
         return resolve_device(requested)
     except ValueError:
         fallback = resolve_device("auto")
-        warnings.warn(
+        warn(
             f"this estimator was fitted on {saved} (device={requested!r}), which "
             f"this machine lacks; it runs on {fallback} instead.",
             RuntimeWarning,
-            stacklevel=3,
         )
         return fallback
 

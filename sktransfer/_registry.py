@@ -3,6 +3,8 @@
 Clones of an encoder (one per fold and per candidate in ``GridSearchCV``) ask for
 the same weights on the same device; they all get one shared copy instead of
 loading it again. The key names what determines the weights, never object ids.
+The model libraries' own loading bars and messages are silenced while a model
+loads, and put back after (``_progress.quiet_libraries``).
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ _LOCK = threading.RLock()
 
 
 def shared_model(key: Hashable, load: Callable[[], object]):
-    """Return the object stored under ``key``, calling ``load()`` on first use."""
+    """Return the object stored under ``key``, calling ``load()`` on first use
+    (with the model libraries quiet)."""
+    from ._progress import quiet_libraries
+
     with _LOCK:
         if key not in _MODELS:
-            _MODELS[key] = load()
+            with quiet_libraries():
+                _MODELS[key] = load()
         return _MODELS[key]
 
 

@@ -17,7 +17,6 @@ Subclasses describe only what differs between text and images:
 from __future__ import annotations
 
 import sys
-import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
@@ -25,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._cache import digest, library_versions, namespace_of, resolve_cache
 from ._normalize import l2_normalize
+from ._warn import warn
 
 ON_ERROR = {"raise": None, "nan": np.nan, "zero": 0.0}
 
@@ -115,12 +115,10 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             out[positions] = self._transform_rows(usable)
         shown = "; ".join(f["cause"].rstrip(".") for f in failed[:3])
         more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
-        warnings.warn(
+        warn(
             f"{len(failed)} of {n} rows could not be embedded and are "
             f"{'NaN' if self.on_error == 'nan' else 'zero'} vectors (on_error="
-            f"{self.on_error!r}): {shown}{more}. failed_rows_ lists them.",
-            UserWarning,
-            stacklevel=3,
+            f"{self.on_error!r}): {shown}{more}. failed_rows_ lists them."
         )
         return out
 
@@ -158,7 +156,8 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def _transform_rows(self, rows):
         store = resolve_cache(self.cache)
         if store is None:
-            out = self._embed(rows, list(range(len(rows))))
+            with self._counting(len(rows)):
+                out = self._embed(rows, list(range(len(rows))))
             self.cache_stats_["rows_embedded"] += len(rows)
         else:
             out = self._embed_cached(store, rows)
@@ -186,12 +185,13 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         order = self._batch_order(rows, todo)  # which rows share a batch
         missing, todo = [missing[k] for k in order], [todo[k] for k in order]
         done = 0
-        for vectors in self._embed_batches(rows, todo):
-            part = missing[done : done + len(vectors)]
-            meta = meta or {**self._identity(), "libraries": library_versions(self._libraries)}
-            store.put_many(namespace, [distinct[j] for j in part], vectors, meta=meta)
-            found[part] = vectors
-            done += len(vectors)
+        with self._counting(len(todo)):
+            for vectors in self._embed_batches(rows, todo):
+                part = missing[done : done + len(vectors)]
+                meta = meta or {**self._identity(), "libraries": library_versions(self._libraries)}
+                store.put_many(namespace, [distinct[j] for j in part], vectors, meta=meta)
+                found[part] = vectors
+                done += len(vectors)
         if missing:
             store.flush(namespace)
         stats = self.cache_stats_
@@ -208,6 +208,16 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             return found
         where = {key: j for j, key in enumerate(distinct)}
         return found[np.fromiter((where[k] for k in keys), np.int64, len(keys))]
+
+    def _counting(self, n_rows: int):
+        """A progress count of the ``n_rows`` rows to embed: shown in the open
+        display (a fine-tuning fit, an evaluation), or in one of its own with
+        ``verbose``. The embedding loops advance it."""
+        from ._progress import counting
+
+        return counting(
+            "embedding", n_rows, "rows", verbose=self.verbose, title=type(self).__name__
+        )
 
     def _batch_order(self, rows, positions):
         """The order in which the rows at ``positions`` are cut into batches

@@ -16,12 +16,12 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-import warnings
 from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
+from .._warn import warn
 from ._store import ShardStore
 
 _FORMAT = "v2"
@@ -226,7 +226,7 @@ class EmbeddingCache:
         warned = self._disk._warned if self._disk is not None else self._warned
         if message not in warned:
             warned.add(message)
-            warnings.warn(message, RuntimeWarning, stacklevel=3)
+            warn(message, RuntimeWarning)
 
     # ------------------------------------------------------------ upkeep
     def check_location(self) -> None:

@@ -31,7 +31,6 @@ import shutil
 import socket
 import time
 import uuid
-import warnings
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -39,6 +38,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .._warn import warn
 from . import _shard
 from ._index import Index, prefix_of
 
@@ -90,7 +90,7 @@ class ShardStore:
     def warn_once(self, message: str) -> None:
         if message not in self._warned:
             self._warned.add(message)
-            warnings.warn(message, RuntimeWarning, stacklevel=4)
+            warn(message, RuntimeWarning)
 
     # ------------------------------------------------------------ index
     def _listing(self, namespace: str) -> dict[str, tuple[int, float]]:

@@ -14,7 +14,6 @@ Files written by older versions are pickles (joblib). They load only with
 
 from __future__ import annotations
 
-import warnings
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from .._warn import warn
 from ._data import FOLDER_IMAGE, Columns, DataError, list_images, prepare_features, read_table
 
 FORMAT = "sktransfer-pipeline/2"
@@ -330,11 +330,9 @@ def predict_rows(bundle: dict, df: pd.DataFrame, *, base_dir=None, proba=True) -
         if len(empty):
             shown = ", ".join(map(str, empty[:10]))
             more = f" and {len(empty) - 10} more" if len(empty) > 10 else ""
-            warnings.warn(
+            warn(
                 f"text column {name!r} is missing in {len(empty)} row"
-                f"{'s' * (len(empty) != 1)} ({shown}{more}); they are predicted as empty text.",
-                UserWarning,
-                stacklevel=2,
+                f"{'s' * (len(empty) != 1)} ({shown}{more}); they are predicted as empty text."
             )
     X = prepare_features(df, columns, base_dir=base_dir)
     from ._crossval import predict_once

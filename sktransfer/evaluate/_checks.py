@@ -10,10 +10,9 @@ shared process-wide, so the candidates' own fits reuse it).
 
 from __future__ import annotations
 
-import warnings
-
 import pandas as pd
 
+from .._warn import PartFailedWarning, warn
 from ..io._image import MAX_PIXELS, check_image_row
 from ..io._text import _check_encodable
 from ._crossval import failure
@@ -104,10 +103,10 @@ def load_models(
                     sizes[(kind, model)] = _parameters(encoder)
             except Exception as exc:  # whatever the cause, that model's candidates cannot run
                 failed[(kind, model)] = cause = failure(exc)
-                warnings.warn(
+                warn(
                     f"{kind} model {model!r} cannot be loaded ({cause}); "
                     "its candidates are skipped.",
-                    stacklevel=2,
+                    PartFailedWarning,
                 )
     return failed
 

@@ -10,7 +10,6 @@ and ``predict_proba``.
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +24,8 @@ from sklearn.metrics import (
     r2_score,
 )
 from sklearn.model_selection import KFold, StratifiedKFold
+
+from .._warn import PartFailedWarning, warn
 
 # name -> (scorer(y_true, y_pred), higher is better)
 METRICS = {
@@ -165,10 +166,11 @@ def _cross_validate(candidates, X, y, task, folds, bar) -> list[Result]:
             res.error = failure(exc)
             res.scores, res.oof_pred, res.history = {}, None, None
             res.histories, res.oof_proba, res.classes = None, None, None
-            warnings.warn(f"{cand.name}: failed and is left out ({res.error}).", stacklevel=3)
+            warn(f"{cand.name}: failed and is left out ({res.error}).", PartFailedWarning)
             bar.step(len(folds) - done)
         res.seconds = time.perf_counter() - start
         results.append(res)
+        bar.mark()
     if first is not None and all(r.error for r in results):
         raise first  # nothing to rank: the first cause, with its traceback
     return results

@@ -76,6 +76,7 @@ def label_efficiency(
                     pass
                 rows.append({**row, "train_rows": n, "score": value})
                 progress.step()
+        progress.mark()  # this candidate's curve is done
     return pd.DataFrame(rows)
 
 

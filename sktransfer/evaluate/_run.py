@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from sklearn.base import clone
 
 from .._cache import resolve_cache
 from .._subset import stratified_subset
+from .._warn import PartFailedWarning, warn
 from ..distributed._client import joblib_backend
 from ..io._image import MAX_PIXELS
 from ._candidates import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, Candidate, build_candidates
@@ -304,9 +304,9 @@ def evaluate(
         runs = {id(c) for c in runnable}
         bar.add((len(runnable) - len(candidates)) * len(folds))  # models that did not load
         if unloadable and not any(c.kind == "transfer" for c in runnable):
-            warnings.warn(
+            warn(
                 "no transfer candidate is left: only the reference and the baselines are scored.",
-                stacklevel=2,
+                PartFailedWarning,
             )
         # Under a scheduler the folds run on the cluster (joblib's dask backend); the
         # candidates are consumed inside the block, as the generator runs lazily.

@@ -145,7 +145,17 @@ class FineTuner(BaseEstimator):
     def _train(self, X, y, sample_weight, *, partial, classes=None, sample_domain=None, soft=None):
         """``sample_domain``: skada's convention, target rows train the domain loss only
         (``_domain.split_domains``); ``soft``: train on soft targets instead of ``y``
-        alone (``_soft.fit_soft``)."""
+        alone (``_soft.fit_soft``). One progress display counts what the call
+        embeds and trains (``verbose``)."""
+        from .._progress import display
+
+        with display(f"{type(self).__name__}.fit", enabled=self.verbose):
+            return self._train_shown(
+                X, y, sample_weight, partial=partial, classes=classes,
+                sample_domain=sample_domain, soft=soft,
+            )  # fmt: skip
+
+    def _train_shown(self, X, y, sample_weight, *, partial, classes, sample_domain, soft):
         from .._device import resolve_device
         from ._domain import split_domains
         from ._training import examples, fit_net
@@ -249,10 +259,12 @@ class FineTuner(BaseEstimator):
 
     # ------------------------------------------------------------ prediction
     def _forward(self, X) -> np.ndarray:
+        from .._progress import display
         from ._training import predict_logits
 
         check_is_fitted(self)
-        return predict_logits(self.net_, self.plan_.inputs(X, training=False))
+        with display(f"{type(self).__name__}.predict", enabled=self.verbose):
+            return predict_logits(self.net_, self.plan_.inputs(X, training=False))
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "net_")

@@ -104,7 +104,13 @@ split: two fits with the same seed give the same model on a CPU.""",
         '{"auto", "cpu", "cuda", "cuda:N", "mps"}',
         "Where training runs (the encoder embeds on its own ``device``).",
     ),
-    "verbose": ("int", "1: skorch's table of losses per epoch; 2: also a progress bar per epoch."),
+    "verbose": (
+        "int",
+        """0: nothing is printed. 1: a progress line on stderr while ``fit`` or
+``predict`` runs past 2 s, counted in rows embedded, pairs (SetFit) and
+training batches, with the time left (plain lines at most every 30 s when
+stderr is not a terminal). 2: also skorch's table of losses per epoch.""",
+    ),
     "warm_start": (
         "bool",
         """If True, ``fit`` continues from the weights of the previous ``fit`` instead

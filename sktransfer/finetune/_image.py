@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .._batching import resolve_num_workers, start_batch_size
+from .._progress import counting
 from ..image import ImageEmbedder
 from ..image._pooling import TimmFeatures
 from ..io import image_rows
@@ -145,5 +146,6 @@ class ImageBackbonePlan:
         prefix = nn.Sequential(*stem, *blocks[: self.start])
         key = ("image-prefix", enc.embedding_id_, self.start, str(enc.device_))
         # out_dim is not read: a fit has rows, a prediction of no rows fails earlier
-        features = enc._run(enc._dataset(rows, preprocess=preprocess), prefix, key, out_dim=0)
+        with counting("frozen blocks", len(rows), "rows"):
+            features = enc._run(enc._dataset(rows, preprocess=preprocess), prefix, key, out_dim=0)
         return torch.from_numpy(features)

@@ -8,15 +8,18 @@ feature map (frozen prefix), an image tensor, or a dict of token tensors.
 from __future__ import annotations
 
 import math
+import sys
 
 import torch
 from skorch import NeuralNet
+from skorch.callbacks import Callback, PrintLog
 from skorch.utils import to_tensor
 from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset, default_collate
 
 from .._normalize import l2_normalize
+from .._progress import current, is_terminal, plain
 
 
 def frozen_modules(module: nn.Module) -> list[str]:
@@ -146,14 +149,52 @@ class Schedule:
         return low + (1 - low) * (1 + math.cos(math.pi * t)) / 2
 
 
+class EpochTable(PrintLog):
+    """skorch's table of losses per epoch, written above sktransfer's progress
+    line, and without colour codes when stdout is not a terminal."""
+
+    def format_row(self, row, key, color):
+        text = super().format_row(row, key, color)
+        return text if is_terminal(sys.stdout) or not isinstance(text, str) else plain(text)
+
+    def _sink(self, text, verbose):
+        if not verbose:
+            return
+        shown = current()
+        if self.sink is print and shown is not None:
+            shown.write(text, file=sys.stdout)
+        else:
+            self.sink(text)
+
+
+class CountBatches(Callback):
+    """Advance a progress count after each training batch: by one, or by the
+    batch's rows (``rows=True``)."""
+
+    def __init__(self, count, rows: bool = False):
+        self.count, self.rows = count, rows
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        if training:
+            self.count.update(len(batch[1]) if self.rows else 1)
+
+
 class Net(NeuralNet):
     """skorch's ``NeuralNet`` with per-row weights in the loss.
 
     The criterion is built with ``reduction="none"``; each row's loss is
     averaged over its outputs, multiplied by its weight (``X["w"]``, which the
     estimator normalises to mean 1 over the training rows) and averaged.
-    Only parameters that require a gradient reach the optimizer.
+    Only parameters that require a gradient reach the optimizer. The table of
+    losses (``verbose``) is :class:`EpochTable`.
     """
+
+    @property
+    def _default_callbacks(self):
+        return [
+            (name, EpochTable() if name == "print_log" else callback)
+            for name, callback in super()._default_callbacks
+        ]
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         loss = super().get_loss(y_pred, y_true, X=X, training=training)

@@ -38,7 +38,7 @@ PARAMETERS = {
     "domain_weight": 1.0,
     "random_state": None,
     "device": "auto",
-    "verbose": 0,
+    "verbose": 1,
     "warm_start": False,
 }
 DOMAIN = ("domain_loss", "domain_weight")

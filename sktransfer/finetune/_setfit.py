@@ -3,7 +3,8 @@
 Tunstall et al. (2022): with 8-64 labelled texts per class, first fine-tune the
 sentence encoder contrastively on pairs of texts (same class: cosine similarity
 towards 1; different classes: towards 0), then train a head on the tuned
-encoder's embeddings. Both stages train through skorch.
+encoder's embeddings. Both stages train through skorch; the progress display
+counts the pairs, then the rows embedded and the head's batches.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from .._progress import counting
 from ..io import text_rows
 from ..text import TextEmbedder
-from ._net import Net, collate
+from ._net import CountBatches, Net, collate
 from ._plans import as_features
 from ._text import SentenceBody, TokenizedTexts
-from ._training import seeded
+from ._training import seeded, table_verbosity
 
 
 def sentence_pairs(labels: np.ndarray, n_iterations: int, rng) -> list[tuple[int, int, float]]:
@@ -121,11 +123,13 @@ class SetFitPlan:
             iterator_train__shuffle=True,
             iterator_train__collate_fn=collate,
             train_split=None,
-            verbose=s["verbose"],
+            verbose=table_verbosity(s["verbose"]),
             device=str(self.device),
         )
         if s["contrastive_epochs"]:
-            with seeded(self.seed, self.device):
+            total = s["contrastive_epochs"] * len(pairs)
+            with seeded(self.seed, self.device), counting("contrastive", total, "pairs") as count:
+                net.set_params(callbacks=[("progress", CountBatches(count, rows=True))])
                 net.fit(PairDataset(TokenizedTexts(text_rows(X).values, model), pairs))
         self.tuned = TunedTextEmbedder.around(enc, model.eval())
         return self.inputs(X), None, enc.n_features_out_

@@ -12,8 +12,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._progress import counting
 from ..heads import MLPHead, head_layers
-from ._net import Examples, L2Normalize, Net, Schedule, TransferModule, collate
+from ._net import CountBatches, Examples, L2Normalize, Net, Schedule, TransferModule, collate
 from ._params import HEAD_PREFIX
 
 OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
@@ -101,20 +102,32 @@ def make_net(est, module: nn.Module, device, plan, criterion=None) -> Net:
         iterator_train__shuffle=True,
         train_split=None,
         predict_nonlinearity=None,
-        verbose=int(est.verbose),
+        verbose=table_verbosity(est.verbose),
         device=str(device),
         **loaders,
         **extra,
     )
 
 
-def configure(net, est, n_train: int, valid, partial: bool) -> None:
-    """Set what differs between calls: epochs, validation, callbacks."""
-    from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
+def table_verbosity(verbose) -> int:
+    """skorch's ``verbose`` for an estimator's: its table of losses per epoch
+    from ``verbose=2`` on (1 shows sktransfer's progress line only)."""
+    return int(int(verbose) >= 2)
+
+
+def n_batches(est, n_train: int, partial: bool) -> int:
+    """Training batches one call runs (all epochs; fewer if it stops early)."""
+    return (1 if partial else est.max_epochs) * math.ceil(n_train / est.batch_size)
+
+
+def configure(net, est, n_train: int, valid, partial: bool, count=None) -> None:
+    """Set what differs between calls: epochs, validation, callbacks
+    (``count``: a progress count advanced after each training batch)."""
+    from skorch.callbacks import EarlyStopping, LRScheduler
     from skorch.helper import predefined_split
 
     epochs = 1 if partial else est.max_epochs
-    callbacks = []
+    callbacks = [("progress", CountBatches(count))] if count is not None else []
     if valid is not None:
         stop = EarlyStopping(
             monitor="valid_loss", patience=est.patience, load_best=est.restore_best
@@ -127,8 +140,6 @@ def configure(net, est, n_train: int, valid, partial: bool) -> None:
             policy=torch.optim.lr_scheduler.LambdaLR, lr_lambda=schedule, step_every="batch"
         )
         callbacks.append(("lr_schedule", scheduler))
-    if int(est.verbose) >= 2:
-        callbacks.append(("progress_bar", ProgressBar()))
     net.set_params(
         max_epochs=epochs,
         callbacks=callbacks,
@@ -140,6 +151,7 @@ def release(net) -> None:
     """Drop per-call state (validation data, best weights, schedule) from the net,
     and put back the learning rates a schedule moved."""
     net.set_params(callbacks=[], train_split=None)
+    net.initialize_callbacks()  # set_params built callbacks_ from the old list
     optimizer = getattr(net, "optimizer_", None)
     for group in getattr(optimizer, "param_groups", []):
         if "initial_lr" in group:
@@ -159,13 +171,14 @@ def fit_net(est, net, plan, train, valid, *, body, width, seed, device, partial,
             first = True
         else:
             first = False
-        configure(net, est, len(train), valid, partial)
-        try:
-            if first:
-                net.initialize()
-            net.partial_fit(train)
-        finally:
-            release(net)
+        with counting("training", n_batches(est, len(train), partial), "batches") as count:
+            configure(net, est, len(train), valid, partial, count)
+            try:
+                if first:
+                    net.initialize()
+                net.partial_fit(train)
+            finally:
+                release(net)
     return net
 
 

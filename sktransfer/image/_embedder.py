@@ -86,7 +86,9 @@ class ImageEmbedder(BaseEmbedder):
     normalize : bool, default=False
         L2-normalise each embedding.
     verbose : bool, default=False
-        Show a progress bar while embedding, and cache statistics.
+        Show a progress line on stderr counting the rows embedded (once a call
+        runs past 2 s; plain lines at most every 30 s when stderr is not a
+        terminal), and cache statistics.
     cache : None, True, "memory", path, joblib.Memory or EmbeddingCache, default=None
         Reuse embeddings of images seen before (see :class:`EmbeddingCache`).
         Keys are the backbone's identity (architecture, weights digest,
@@ -260,7 +262,6 @@ class ImageEmbedder(BaseEmbedder):
             "num_workers": self.num_workers,
             "autocast": autocast_for(self.precision, self.device_),
             "channels_last": self.channels_last,
-            "verbose": self.verbose,
             "kind": "image",
         }
 

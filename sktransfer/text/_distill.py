@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import ExitStack, contextmanager
+from functools import partial
 from numbers import Integral
 from pathlib import Path
 
@@ -28,6 +30,7 @@ def distill_static(
     dim: int = 256,
     device="auto",
     overwrite: bool = False,
+    verbose: int = 1,
 ) -> str:
     """Distil a static model from a sentence-transformers model and save it.
 
@@ -52,6 +55,10 @@ def distill_static(
         Where the teacher runs during distillation.
     overwrite : bool, default=False
         Replace what ``path`` holds when it is not this distillation.
+    verbose : int, default=1
+        1: a progress line on stderr counting the teacher's tokens encoded,
+        with the time left (plain lines at most every 30 s when stderr is not
+        a terminal); 0: nothing is printed.
 
     Returns
     -------
@@ -90,7 +97,10 @@ def distill_static(
             f"path={str(out)!r} already holds something other than this distillation "
             f"(of {entry.name!r} to dim={dim}); choose another path, or pass overwrite=True."
         )
-    static = _distill(entry, int(dim), device)
+    from .._progress import display
+
+    with display("distill_static", enabled=verbose):
+        static = _distill(entry, int(dim), device)
     out.mkdir(parents=True, exist_ok=True)
     static.save_pretrained(out)
     saved.write_text(json.dumps(record, indent=2, sort_keys=True))
@@ -106,10 +116,12 @@ def _distill(entry, dim: int, device):
             "pip install 'sktransfer[static]'"
         ) from exc
     from .._device import resolve_device
+    from .._progress import quiet_libraries
 
     device = resolve_device(device)
     # A fresh copy, not the shared one: model2vec reshapes the teacher's embeddings.
-    teacher = entry.loader(device)
+    with quiet_libraries():
+        teacher = entry.loader(device)
     transformer = getattr(teacher[0], "auto_model", None)
     if transformer is None:
         raise ValueError(
@@ -122,13 +134,48 @@ def _distill(entry, dim: int, device):
             f"dim={dim} is wider than the teacher: {entry.name!r} gives {width} numbers "
             f"per token, and PCA can keep at most that many. Pass dim={width} or less."
         )
-    return distill_from_model(
-        model=transformer,
-        tokenizer=teacher.tokenizer,
-        device=str(device),
-        pca_dims=dim,
-        pooling=_pooling(teacher),
-    )
+    with _counted_tokens():
+        return distill_from_model(
+            model=transformer,
+            tokenizer=teacher.tokenizer,
+            device=str(device),
+            pca_dims=dim,
+            pooling=_pooling(teacher),
+        )
+
+
+class _Count:
+    """What model2vec's encoding loop takes for its tqdm bar: a progress count."""
+
+    def __init__(self, stack, total=None, desc=None, unit=None, **_):
+        from .._progress import counting
+
+        self.count = stack.enter_context(counting("encoding", total, "tokens"))
+
+    def update(self, n=1):
+        self.count.update(n)
+
+    def close(self):
+        pass
+
+
+@contextmanager
+def _counted_tokens():
+    """model2vec counts the vocabulary it encodes (the long part) with a tqdm bar
+    of its own, which writes ``\r`` updates into logs and ignores ``verbose``;
+    for the call, that count goes to sktransfer's display instead."""
+    try:
+        from model2vec.distill import inference
+    except ImportError:
+        yield
+        return
+    original = inference.tqdm
+    with ExitStack() as stack:
+        inference.tqdm = partial(_Count, stack)
+        try:
+            yield
+        finally:
+            inference.tqdm = original
 
 
 def _pooling(teacher) -> str:

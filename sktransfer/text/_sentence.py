@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 
 import numpy as np
 
@@ -12,6 +11,7 @@ from .._batching import check_batch_size, with_batch_size
 from .._device import check_compile, prepared_module
 from .._precision import autocast_for, check_precision
 from .._registry import shared_model
+from .._warn import warn
 from ..base import BaseEmbedder
 from ..io import (
     check_text_row,
@@ -57,7 +57,9 @@ class TextEmbedder(BaseEmbedder):
     normalize : bool, default=False
         L2-normalise each embedding (cosine similarity becomes a dot product).
     verbose : bool, default=False
-        Show a progress bar while embedding, and cache statistics.
+        Show a progress line on stderr counting the rows embedded (once a call
+        runs past 2 s; plain lines at most every 30 s when stderr is not a
+        terminal), and cache statistics.
     cache : None, True, "memory", path, joblib.Memory or EmbeddingCache, default=None
         Reuse embeddings of rows seen before (see :class:`EmbeddingCache`):
         ``True`` / ``"memory"`` for the process-wide memory cache, a directory
@@ -196,12 +198,7 @@ class TextEmbedder(BaseEmbedder):
 
         def run(batch_size):
             with autocast():
-                return self.model_.encode(
-                    texts,
-                    batch_size=batch_size,
-                    convert_to_numpy=True,
-                    show_progress_bar=bool(self.verbose),
-                )
+                return encode_counted(self.model_, texts, batch_size)
 
         key = (*self._source_key(), str(self.device_))
         out = with_batch_size(run, self.batch_size, self.device_, "text", key)
@@ -223,13 +220,42 @@ class TextEmbedder(BaseEmbedder):
             del self._cut
         if cut:
             window = self.model_.max_seq_length
-            warnings.warn(truncation_message(rows, cut, window), UserWarning, stacklevel=4)
+            warn(truncation_message(rows, cut, window))
         return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         return tags
+
+
+_QUIET = {"convert_to_numpy": True, "show_progress_bar": False}  # sktransfer counts the rows
+
+
+def encode_counted(model, texts: list, batch_size: int, chunk: int = 256):
+    """``model.encode(texts)``, telling the open progress count how many rows
+    are done every ``chunk`` rows or so.
+
+    Longer inputs are cut, longest first as sentence-transformers orders one
+    call, into whole numbers of batches: the batches (and so the padding)
+    are those of one call over all of them.
+    """
+    from .._progress import advance
+
+    step = batch_size * max(1, chunk // batch_size)
+    if len(texts) <= step:
+        out = model.encode(texts, batch_size=batch_size, **_QUIET)
+        advance(len(texts))
+        return out
+    order = np.argsort([-len(text) for text in texts], kind="stable")
+    parts = []
+    for start in range(0, len(texts), step):
+        part = [texts[i] for i in order[start : start + step]]
+        parts.append(model.encode(part, batch_size=batch_size, **_QUIET))
+        advance(len(part))
+    out = np.empty((len(texts), parts[0].shape[1]), dtype=parts[0].dtype)
+    out[order] = np.concatenate(parts)
+    return out
 
 
 def check_backend(backend) -> None:

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from .._backbones import Backbone, get_backbone, register_family
+from .._progress import advance
 from .._registry import shared_model
 from ._numpy import NumpyTextEmbedder, check_rows_per_step, files_digest
 
@@ -178,7 +179,9 @@ class StaticEmbedder(NumpyTextEmbedder):
         vectors are already unit length (distilled models: yes), the way a
         sentence-transformers model's ``Normalize`` module does.
     verbose : bool, default=False
-        Show a progress bar while embedding, and cache statistics.
+        Show a progress line on stderr counting the rows embedded (once a call
+        runs past 2 s; plain lines at most every 30 s when stderr is not a
+        terminal), and cache statistics.
     cache : None, True, "memory", path, joblib.Memory or EmbeddingCache, default=None
         Reuse embeddings of texts seen before (see :class:`~sktransfer.EmbeddingCache`).
         Keys are the model files' SHA-256, model2vec's version and each text.
@@ -276,9 +279,11 @@ class StaticEmbedder(NumpyTextEmbedder):
     def _embed(self, rows, positions):
         texts = [rows.values[i] for i in positions]
         # max_length=None: a static model has no window, every token counts.
-        return self.model_.encode(
+        out = self.model_.encode(
             texts,
             batch_size=int(self.batch_size),
             max_length=None,
-            show_progress_bar=bool(self.verbose),
+            show_progress_bar=False,  # sktransfer's display counts the rows
         )
+        advance(len(texts))
+        return out

@@ -596,6 +596,31 @@ def test_palette_images_are_keyed_by_their_colours():
     c = a.copy()
     c.info["transparency"] = 0
     assert image_row_key(c) != image_row_key(a)
+    # With an RGBA palette, a transparent index's alpha decides what it shows.
+    d, e = (Image.fromarray(indices, mode="P") for _ in range(2))
+    d.putpalette([0, 0, 0, 255] * 4 + [0] * 1008, "RGBA")
+    e.putpalette([0, 0, 0, 0] * 4 + [0] * 1008, "RGBA")
+    d.info["transparency"] = e.info["transparency"] = 0
+    assert image_row_key(d) != image_row_key(e)
+
+
+def test_pil_images_are_keyed_by_their_exif_orientation(image_embedder, digits_images, tmp_path):
+    """The same pixels under another EXIF orientation are another (turned)
+    picture: a cache must not serve one's vector for the other, even in one
+    transform (where equal keys are embedded once)."""
+    from sktransfer.io import image_row_key
+
+    upright = Image.fromarray(digits_images[0][7]).convert("RGB")
+    turned = upright.copy()
+    turned.getexif()[0x0112] = 6  # "rotate 90° clockwise to display"
+    assert turned.tobytes() == upright.tobytes()
+    assert image_row_key(turned) != image_row_key(upright)
+    plain = image_embedder.transform([upright, turned])  # no cache
+    assert np.abs(plain[0] - plain[1]).max() > 1e-3
+    for cache in (EmbeddingCache(), EmbeddingCache(tmp_path / "c")):
+        est = ImageEmbedder(image_size=96, cache=cache).fit(np.zeros((1, 8, 8, 3), np.uint8))
+        np.testing.assert_allclose(est.transform([upright, turned]), plain, atol=1e-4)
+        np.testing.assert_allclose(est.transform([turned]), plain[1:], atol=1e-4)
 
 
 def test_torchvision_default_weights_are_keyed_by_what_they_resolve_to():

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -321,6 +322,88 @@ def test_the_index_is_derived_from_the_shards(text_embedder, tmp_path, monkeypat
     assert fresh_read(10)["rows_embedded"] == 0
     _shards(a.cache, a.embedding_id_)[0].unlink()  # a's file: rows 0 and 1
     assert fresh_read(10) == {"hits": 8, "misses": 2, "rows_embedded": 2}
+
+
+def _craft_index(folder, edit):
+    """Rewrite ``folder``'s index through ``edit(meta, tables)`` (the JSON head
+    and the raw bytes after it) with a valid checksum: what a stray program or
+    a crafted file leaves, which the checksum cannot tell from a real index."""
+    import json
+    import struct
+    import zlib
+
+    from sktransfer._cache import _index
+
+    path = folder / _index.NAME
+    data = path.read_bytes()
+    _, meta_len, _, _ = struct.unpack_from("<8sQII", data)
+    meta = json.loads(data[24 : 24 + meta_len])
+    tables = edit(meta, bytearray(data[24 + meta_len :]))
+    head = json.dumps(meta).encode()
+    head += b" " * (-len(head) % 8)
+    body = head + bytes(tables)
+    path.write_bytes(struct.pack("<8sQII", b"SKTIDX01", len(head), zlib.crc32(body), 0) + body)
+
+
+def _set(dtype, at):
+    """An edit that writes ``value`` at entry ``at`` of the table starting at
+    byte ``start`` of the tables."""
+
+    def edit(start, value):
+        def apply(meta, tables):
+            np.frombuffer(tables, dtype, 1, start + at * np.dtype(dtype).itemsize)[...] = value
+            return tables
+
+        return apply
+
+    return edit
+
+
+@pytest.mark.parametrize("damage", ["rows", "width", "offset", "row", "record count", "file name"])
+def test_a_damaged_index_never_sizes_a_read(tmp_path, damage):
+    """An index with a valid checksum but absurd numbers (record sizes of
+    terabytes, offsets past the file, a row past its record, a file outside the
+    store) is refused with one warning and rebuilt from the shards: every row
+    is still found, and no read is sized by it."""
+    from sktransfer._cache import _shard, digest
+
+    rng = np.random.default_rng(0)
+    keys = [digest(f"row{i}".encode()) for i in range(40)]
+    vectors = rng.standard_normal((40, 16)).astype(np.float32)
+    writer = EmbeddingCache(tmp_path / "c")
+    for start in range(0, 40, 8):  # one file of five 8-row records
+        writer.put_many("ns", keys[start : start + 8], vectors[start : start + 8])
+    writer.flush("ns")
+    folder = tmp_path / "c" / "v2" / "ns"
+    records = 5
+    # tables: rec_offset u8[5] | rec_file u4[5] | rec_n u4[5] | rec_dim u4[5] | pad | rows
+    rows_at = 8 * records + 12 * records + (-(12 * records) % 8)
+    if damage == "file name":  # records read from a file planted outside the namespace
+        planted = b"".join(
+            _shard.encode(bytes.fromhex("".join(keys[i : i + 8])), -vectors[i : i + 8])
+            for i in range(0, 40, 8)
+        )
+        (folder.parent / "planted.shard").write_bytes(planted)
+    edit = {
+        "rows": _set("<u4", 1)(8 * records + 4 * records, 2**32 - 16),
+        "width": _set("<u4", 1)(8 * records + 8 * records, 2**32 - 16),
+        "offset": _set("<u8", 1)(0, 2**62),
+        "row": _set("<u4", 3)(rows_at + 8 * 40 + 4 * 40, 2**31),
+        "record count": lambda meta, t: meta.update(records=2**40) or t,
+        "file name": lambda meta, t: meta.update(names=["../planted.shard"]) or t,
+    }[damage]
+    _craft_index(folder, edit)
+    reader = EmbeddingCache(tmp_path / "c")
+    with pytest.warns(RuntimeWarning, match=r"index .*shards\.idx' is damaged") as record:
+        found = reader.get_many("ns", keys)
+        again = reader.get_many("ns", keys)
+    assert len([w for w in record if "damaged" in str(w.message)]) == 1
+    for got in (found, again):
+        np.testing.assert_array_equal(np.stack([got[k] for k in keys]), vectors)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the rebuilt index replaced the damaged one
+        fresh = EmbeddingCache(tmp_path / "c").get_many("ns", keys)
+    assert len(fresh) == 40
 
 
 @pytest.mark.parametrize("k", [0, 3])

@@ -775,6 +775,38 @@ def test_cache_command(text_embedder, tmp_path, capsys):
     assert main(["cache", "info", str(tmp_path / "nowhere")]) == 2
 
 
+def test_cache_info_on_a_damaged_store(text_embedder, tmp_path, capsys):
+    """`cache info` names the model behind each namespace, and lists damage
+    plainly: no warning with a source line, and no claim that it recomputes
+    anything (it embeds nothing)."""
+    import warnings
+
+    from sktransfer.cli import main
+
+    est = _text(EmbeddingCache(tmp_path / "c"), batch_size=2)
+    est.transform(TEXTS[:6])  # one file, three records
+    (shard,) = _shards(est.cache, est.embedding_id_)
+    with open(shard, "r+b") as f:  # a byte of the second record's key table flipped
+        f.seek(_record_size(2) + 40)
+        byte = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    (shard.parent / "shards.idx").unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["cache", "info", str(tmp_path / "c")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    out = captured.out
+    assert f"{est.embedding_id_}: TextEmbedder(model='all-MiniLM-L6-v2'): 4 rows" in out
+    assert f"damaged: shard {str(shard)!r} is damaged at byte {_record_size(2)}" in out
+    assert "recomput" not in out and "RuntimeWarning" not in out
+    assert "'prune' removes the damage" in out
+    info = EmbeddingCache(tmp_path / "c").info()["namespaces"][est.embedding_id_]
+    assert info["model"] == "TextEmbedder(model='all-MiniLM-L6-v2')"
+    assert len(info["damage"]) == 1
+
+
 def test_bulk_reads_give_each_key_its_own_vector(tmp_path):
     """Any order, any subset, across records and files, from a fresh handle."""
     from sktransfer._cache import digest

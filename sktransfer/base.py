@@ -16,6 +16,7 @@ Subclasses describe only what differs between text and images:
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -134,6 +135,20 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self.cache_stats_ = {"hits": 0, "misses": 0, "rows_embedded": 0}
         self.failed_rows_ = []
 
+    def _cache_label(self) -> str:
+        """The estimator and model that write a namespace, as ``sktransfer cache
+        info`` names it (not part of the namespace: two names of one model
+        share their vectors)."""
+        model = getattr(self, "model", None)
+        if isinstance(model, os.PathLike):
+            model = os.fspath(model)
+        shown = (
+            f"model={model!r}"
+            if isinstance(model, str)
+            else f"model of type {type(model).__name__}"
+        )
+        return f"{type(self).__name__}({shown})"
+
     def _embedding_id(self) -> str:
         """The cache namespace of the vectors ``_embed`` computes now.
 
@@ -188,7 +203,11 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         with self._counting(len(todo)):
             for vectors in self._embed_batches(rows, todo):
                 part = missing[done : done + len(vectors)]
-                meta = meta or {**self._identity(), "libraries": library_versions(self._libraries)}
+                meta = meta or {
+                    **self._identity(),
+                    "libraries": library_versions(self._libraries),
+                    "written_by": self._cache_label(),  # for `sktransfer cache info`
+                }
                 store.put_many(namespace, [distinct[j] for j in part], vectors, meta=meta)
                 found[part] = vectors
                 done += len(vectors)

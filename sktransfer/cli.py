@@ -531,9 +531,20 @@ def run_cache(args) -> int:
     if args.action == "info":
         info = cache.info()
         print(f"{info['directory']}: {info['rows']:,} rows, {info['bytes']:,} bytes")
+        damaged = 0
         for ns, entry in info["namespaces"].items():
             print(
-                f"  {ns}: {entry['rows']:,} rows in {entry['shards']} shards, {entry['bytes']:,} B"
+                f"  {ns}: {entry['model']}: {entry['rows']:,} rows in {entry['shards']} "
+                f"shards, {entry['bytes']:,} B"
+            )
+            for what in entry["damage"]:
+                print(f"    damaged: {what}")
+            damaged += len(entry["damage"])
+        if damaged:
+            print(
+                f"{damaged} damaged entries (rows in a damaged shard region are not counted; "
+                "a damaged index is rebuilt from the shards): 'verify' checks every row, "
+                "'prune' removes the damage"
             )
         for old, files in info["old_formats"].items():
             print(f"  {old}/: {files:,} files of an old format, ignored ('prune' removes them)")

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -323,6 +324,88 @@ def test_the_index_is_derived_from_the_shards(text_embedder, tmp_path, monkeypat
     assert fresh_read(10) == {"hits": 8, "misses": 2, "rows_embedded": 2}
 
 
+def _craft_index(folder, edit):
+    """Rewrite ``folder``'s index through ``edit(meta, tables)`` (the JSON head
+    and the raw bytes after it) with a valid checksum: what a stray program or
+    a crafted file leaves, which the checksum cannot tell from a real index."""
+    import json
+    import struct
+    import zlib
+
+    from sktransfer._cache import _index
+
+    path = folder / _index.NAME
+    data = path.read_bytes()
+    _, meta_len, _, _ = struct.unpack_from("<8sQII", data)
+    meta = json.loads(data[24 : 24 + meta_len])
+    tables = edit(meta, bytearray(data[24 + meta_len :]))
+    head = json.dumps(meta).encode()
+    head += b" " * (-len(head) % 8)
+    body = head + bytes(tables)
+    path.write_bytes(struct.pack("<8sQII", b"SKTIDX01", len(head), zlib.crc32(body), 0) + body)
+
+
+def _set(dtype, at):
+    """An edit that writes ``value`` at entry ``at`` of the table starting at
+    byte ``start`` of the tables."""
+
+    def edit(start, value):
+        def apply(meta, tables):
+            np.frombuffer(tables, dtype, 1, start + at * np.dtype(dtype).itemsize)[...] = value
+            return tables
+
+        return apply
+
+    return edit
+
+
+@pytest.mark.parametrize("damage", ["rows", "width", "offset", "row", "record count", "file name"])
+def test_a_damaged_index_never_sizes_a_read(tmp_path, damage):
+    """An index with a valid checksum but absurd numbers (record sizes of
+    terabytes, offsets past the file, a row past its record, a file outside the
+    store) is refused with one warning and rebuilt from the shards: every row
+    is still found, and no read is sized by it."""
+    from sktransfer._cache import _shard, digest
+
+    rng = np.random.default_rng(0)
+    keys = [digest(f"row{i}".encode()) for i in range(40)]
+    vectors = rng.standard_normal((40, 16)).astype(np.float32)
+    writer = EmbeddingCache(tmp_path / "c")
+    for start in range(0, 40, 8):  # one file of five 8-row records
+        writer.put_many("ns", keys[start : start + 8], vectors[start : start + 8])
+    writer.flush("ns")
+    folder = tmp_path / "c" / "v2" / "ns"
+    records = 5
+    # tables: rec_offset u8[5] | rec_file u4[5] | rec_n u4[5] | rec_dim u4[5] | pad | rows
+    rows_at = 8 * records + 12 * records + (-(12 * records) % 8)
+    if damage == "file name":  # records read from a file planted outside the namespace
+        planted = b"".join(
+            _shard.encode(bytes.fromhex("".join(keys[i : i + 8])), -vectors[i : i + 8])
+            for i in range(0, 40, 8)
+        )
+        (folder.parent / "planted.shard").write_bytes(planted)
+    edit = {
+        "rows": _set("<u4", 1)(8 * records + 4 * records, 2**32 - 16),
+        "width": _set("<u4", 1)(8 * records + 8 * records, 2**32 - 16),
+        "offset": _set("<u8", 1)(0, 2**62),
+        "row": _set("<u4", 3)(rows_at + 8 * 40 + 4 * 40, 2**31),
+        "record count": lambda meta, t: meta.update(records=2**40) or t,
+        "file name": lambda meta, t: meta.update(names=["../planted.shard"]) or t,
+    }[damage]
+    _craft_index(folder, edit)
+    reader = EmbeddingCache(tmp_path / "c")
+    with pytest.warns(RuntimeWarning, match=r"index .*shards\.idx' is damaged") as record:
+        found = reader.get_many("ns", keys)
+        again = reader.get_many("ns", keys)
+    assert len([w for w in record if "damaged" in str(w.message)]) == 1
+    for got in (found, again):
+        np.testing.assert_array_equal(np.stack([got[k] for k in keys]), vectors)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the rebuilt index replaced the damaged one
+        fresh = EmbeddingCache(tmp_path / "c").get_many("ns", keys)
+    assert len(fresh) == 40
+
+
 @pytest.mark.parametrize("k", [0, 3])
 def test_an_interrupted_transform_loses_at_most_the_batch_in_flight(
     text_embedder, tmp_path, monkeypatch, k
@@ -596,6 +679,31 @@ def test_palette_images_are_keyed_by_their_colours():
     c = a.copy()
     c.info["transparency"] = 0
     assert image_row_key(c) != image_row_key(a)
+    # With an RGBA palette, a transparent index's alpha decides what it shows.
+    d, e = (Image.fromarray(indices, mode="P") for _ in range(2))
+    d.putpalette([0, 0, 0, 255] * 4 + [0] * 1008, "RGBA")
+    e.putpalette([0, 0, 0, 0] * 4 + [0] * 1008, "RGBA")
+    d.info["transparency"] = e.info["transparency"] = 0
+    assert image_row_key(d) != image_row_key(e)
+
+
+def test_pil_images_are_keyed_by_their_exif_orientation(image_embedder, digits_images, tmp_path):
+    """The same pixels under another EXIF orientation are another (turned)
+    picture: a cache must not serve one's vector for the other, even in one
+    transform (where equal keys are embedded once)."""
+    from sktransfer.io import image_row_key
+
+    upright = Image.fromarray(digits_images[0][7]).convert("RGB")
+    turned = upright.copy()
+    turned.getexif()[0x0112] = 6  # "rotate 90° clockwise to display"
+    assert turned.tobytes() == upright.tobytes()
+    assert image_row_key(turned) != image_row_key(upright)
+    plain = image_embedder.transform([upright, turned])  # no cache
+    assert np.abs(plain[0] - plain[1]).max() > 1e-3
+    for cache in (EmbeddingCache(), EmbeddingCache(tmp_path / "c")):
+        est = ImageEmbedder(image_size=96, cache=cache).fit(np.zeros((1, 8, 8, 3), np.uint8))
+        np.testing.assert_allclose(est.transform([upright, turned]), plain, atol=1e-4)
+        np.testing.assert_allclose(est.transform([turned]), plain[1:], atol=1e-4)
 
 
 def test_torchvision_default_weights_are_keyed_by_what_they_resolve_to():
@@ -665,6 +773,38 @@ def test_cache_command(text_embedder, tmp_path, capsys):
     assert main(["cache", "clear", str(tmp_path / "c")]) == 0
     assert len(EmbeddingCache(tmp_path / "c")) == 0
     assert main(["cache", "info", str(tmp_path / "nowhere")]) == 2
+
+
+def test_cache_info_on_a_damaged_store(text_embedder, tmp_path, capsys):
+    """`cache info` names the model behind each namespace, and lists damage
+    plainly: no warning with a source line, and no claim that it recomputes
+    anything (it embeds nothing)."""
+    import warnings
+
+    from sktransfer.cli import main
+
+    est = _text(EmbeddingCache(tmp_path / "c"), batch_size=2)
+    est.transform(TEXTS[:6])  # one file, three records
+    (shard,) = _shards(est.cache, est.embedding_id_)
+    with open(shard, "r+b") as f:  # a byte of the second record's key table flipped
+        f.seek(_record_size(2) + 40)
+        byte = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    (shard.parent / "shards.idx").unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["cache", "info", str(tmp_path / "c")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    out = captured.out
+    assert f"{est.embedding_id_}: TextEmbedder(model='all-MiniLM-L6-v2'): 4 rows" in out
+    assert f"damaged: shard {str(shard)!r} is damaged at byte {_record_size(2)}" in out
+    assert "recomput" not in out and "RuntimeWarning" not in out
+    assert "'prune' removes the damage" in out
+    info = EmbeddingCache(tmp_path / "c").info()["namespaces"][est.embedding_id_]
+    assert info["model"] == "TextEmbedder(model='all-MiniLM-L6-v2')"
+    assert len(info["damage"]) == 1
 
 
 def test_bulk_reads_give_each_key_its_own_vector(tmp_path):

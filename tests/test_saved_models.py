@@ -385,3 +385,80 @@ def test_checkpoint_without_a_hash_in_its_name(tmp_path):
     torch.save({"w": torch.zeros(1)}, path)
     with pytest.raises(ValueError, match="no hash prefix"):
         check_torchvision_checkpoint(path)
+
+
+# ---------------------------------------------------------------- cache locations
+def _name_cache_folder(path, folder) -> int:
+    """Edit a saved skops file so that every ``cache`` it holds names ``folder``
+    (what a crafted file does); returns how many were edited."""
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        parts = {name: z.read(name) for name in z.namelist()}
+    schema = json.loads(parts["schema.json"])
+    edited = 0
+
+    def walk(node):
+        nonlocal edited
+        if isinstance(node, dict):
+            content = node.get("content")
+            if isinstance(content, dict) and isinstance(content.get("cache"), dict):
+                content["cache"]["content"] = json.dumps(str(folder))
+                edited += 1
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    parts["schema.json"] = json.dumps(schema).encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return edited
+
+
+def test_a_cache_folder_named_in_a_saved_file_is_dropped(text_embedder, tmp_path):
+    """A file edited to name a cache folder (holding planted vectors) neither
+    reads vectors from it nor writes to it: loading gives every estimator
+    cache=None, the documented rule, even for a trusted pickle."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from sktransfer import EmbeddingCache, TextEmbedder
+    from sktransfer._cache import digest
+    from sktransfer.io import text_row_key
+
+    good = ["great food, loved it", "delicious and fresh", "wonderful taste"]
+    bad = ["awful, stale and bland", "terrible, would not buy", "disgusting taste"]
+    X, y = good + bad, ["great"] * 3 + ["other"] * 3
+    fitted = make_pipeline(TextEmbedder(), LogisticRegression(C=10.0)).fit(X, y)
+    assert list(fitted.predict(X)) == y
+    # The folder holds, under the encoder's own namespace and keys, each review's
+    # opposite: read from there, every prediction flips.
+    folder = tmp_path / "planted"
+    planted = EmbeddingCache(folder)
+    namespace = fitted[0].embedding_id_
+    keys = [digest(text_row_key(t)) for t in X]
+    planted.put_many(namespace, keys, text_embedder.transform(bad + good))
+    planted.flush(namespace)
+    files = sorted(p.name for p in folder.rglob("*"))
+    columns = Columns(target="y", text=["t"])
+    path = save_pipeline(tmp_path / "m.skops", fitted, columns, "classification")
+    assert _name_cache_folder(path, folder) >= 1
+    loaded = load_pipeline(path)["pipeline"]
+    assert list(loaded.predict([*X, "a new review"])[:6]) == y
+    assert sorted(p.name for p in folder.rglob("*")) == files  # nothing written there
+    assert set(cached_params(loaded).values()) == {None}
+    # A trusted pickle that names a folder: dropped the same way.
+    joblib.dump(
+        {"format": PICKLE_FORMAT, "pipeline": fitted.set_params(textembedder__cache=folder),
+         "columns": columns.to_dict(), "task": "classification"},
+        tmp_path / "m.joblib",
+    )  # fmt: skip
+    fitted.set_params(textembedder__cache=None)
+    loaded = load_pipeline(tmp_path / "m.joblib", trusted=True)["pipeline"]
+    assert set(cached_params(loaded).values()) == {None}
+    assert list(loaded.predict(X)) == y

@@ -13,6 +13,7 @@ recomputed, and no lock is held while a model runs.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -255,18 +256,25 @@ class EmbeddingCache:
             )
 
     def info(self) -> dict:
-        """Namespaces, rows, shards and bytes of a directory cache."""
+        """Namespaces, rows, shards and bytes of a directory cache, the model
+        behind each namespace (``model``, from the ``identity.json`` written
+        with its first rows) and the damage found while counting (``damage``:
+        damaged shard regions or index, listed, not warned about)."""
         disk = self._disk
         out = {"directory": str(self.directory), "format": _FORMAT, "namespaces": {}}
         for ns in disk.namespaces():
             names = disk.shard_names(ns)
             sizes = [_size(disk.root / ns / n) for n in names]
             meta = disk.root / ns / "identity.json"
+            identity = _read_text(meta)
+            damage: list[str] = []
             out["namespaces"][ns] = {
-                "rows": disk.rows(ns),
+                "rows": disk.rows(ns, damage),
                 "shards": len(names),
                 "bytes": sum(sizes),
-                "identity": meta.read_text() if meta.exists() else None,
+                "identity": identity,
+                "model": model_label(identity),
+                "damage": damage,
             }
         out["bytes"] = sum(v["bytes"] for v in out["namespaces"].values())
         out["rows"] = sum(v["rows"] for v in out["namespaces"].values())
@@ -306,6 +314,32 @@ class EmbeddingCache:
         while self._memory_bytes > self.max_memory_bytes and memory:
             _, old = memory.popitem(last=False)
             self._memory_bytes -= old.nbytes
+
+
+def model_label(identity: str | None) -> str:
+    """Which model a namespace's vectors come from, from its ``identity.json``:
+    the estimator and ``model=`` that wrote it first, or, for namespaces
+    written before that was recorded, the backbone the identity names."""
+    if identity is None:
+        return "unknown model (no identity.json)"
+    try:
+        meta = json.loads(identity)
+    except ValueError:
+        return "unknown model (identity.json unreadable)"
+    if not isinstance(meta, dict):
+        return "unknown model (identity.json unreadable)"
+    if isinstance(meta.get("written_by"), str):
+        return meta["written_by"]
+    named = meta.get("arch") or meta.get("source") or meta.get("name")
+    kind = meta.get("kind")
+    return " ".join(str(p) for p in (kind, named) if p) or "unknown model"
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _size(path: Path) -> int:

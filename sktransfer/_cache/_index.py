@@ -30,6 +30,8 @@ import zlib
 
 import numpy as np
 
+from ._shard import HEADER_BYTES, KEY_BYTES, MAX_DIM
+
 MAGIC = b"SKTIDX01"
 _HEAD = struct.Struct("<8sQII")
 NAME = "shards.idx"
@@ -242,38 +244,112 @@ class Index:
     @classmethod
     def load(cls, folder: str) -> Index | None:
         """The saved index of ``folder``, or None if absent or damaged."""
+        return cls.read(folder)[0]
+
+    @classmethod
+    def read(cls, folder: str) -> tuple[Index | None, str | None]:
+        """``(index, None)``, ``(None, None)`` if there is none (or one of another
+        format), or ``(None, what is wrong)`` if it is damaged.
+
+        A checksum only says that the file is the one a writer wrote; every
+        number in it is also checked against the others and against the bytes
+        each shard had when indexed (the reader checks those against the
+        shard's real size), so that no entry can make a reader seek or read
+        outside a record: one damaged entry discards the index, which is then
+        rebuilt from the shards' own records.
+        """
         try:
             with open(os.path.join(folder, NAME), "rb") as f:
                 data = f.read()
         except OSError:
-            return None
+            return None, None
         try:
             magic, meta_len, crc, _ = _HEAD.unpack_from(data)
-            if magic != MAGIC or zlib.crc32(memoryview(data)[_HEAD.size :]) != crc:
-                return None
-            pos = _HEAD.size
-            meta = json.loads(data[pos : pos + meta_len])
-            pos += meta_len
-            r, n = meta["records"], meta["rows"]
-            index = cls()
-            index.files = list(meta["names"])
-            index.covered = {name: int(size) for name, size in meta["files"]}
-            for attr, dtype, count in (
-                ("rec_offset", "<u8", r),
-                ("rec_file", "<u4", r),
-                ("rec_n", "<u4", r),
-                ("rec_dim", "<u4", r),
-                (None, "u1", -(4 * 3 * r) % 8),
-                ("prefix", "<u8", n),
-                ("row_rec", "<u4", n),
-                ("row_idx", "<u4", n),
+        except struct.error:
+            return None, "shorter than its header"
+        if magic != MAGIC:
+            return None, None
+        if zlib.crc32(memoryview(data)[_HEAD.size :]) != crc:
+            return None, "checksum mismatch"
+        try:
+            return cls._parse(data, meta_len), None
+        except _Damaged as exc:
+            return None, str(exc)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return None, f"unreadable table ({type(exc).__name__})"
+
+    @classmethod
+    def _parse(cls, data: bytes, meta_len: int) -> Index:
+        pos = _HEAD.size
+        meta = json.loads(data[pos : pos + meta_len])
+        pos += meta_len
+        r, n = meta["records"], meta["rows"]
+        if not all(type(v) is int and 0 <= v < 1 << 32 for v in (r, n)):
+            raise _Damaged(f"implausible counts ({r!r} records, {n!r} rows)")
+        index = cls()
+        index.files = list(meta["names"])
+        index.covered = {}
+        for name, size in meta["files"]:
+            if type(size) is not int or not 0 <= size < 1 << 63:
+                raise _Damaged(f"implausible size {size!r} for {name!r}")
+            index.covered[name] = size
+        for name in index.files:
+            if (
+                not isinstance(name, str)
+                or name not in index.covered
+                or os.path.basename(name) != name
+                or not name.endswith((".shard", ".merging"))
             ):
-                array = np.frombuffer(data, dtype, count, pos)
-                pos += array.nbytes
-                if attr:  # row_rec writable: rows may be marked bad
-                    setattr(index, attr, array.copy() if attr == "row_rec" else array)
-            if (r and index.rec_file.max() >= len(index.files)) or (n and index.row_rec.max() >= r):
-                return None
-            return index
-        except (ValueError, KeyError, TypeError, struct.error):
-            return None
+                raise _Damaged(f"file name {name!r} is not one of its shards")
+        for attr, dtype, count in (
+            ("rec_offset", "<u8", r),
+            ("rec_file", "<u4", r),
+            ("rec_n", "<u4", r),
+            ("rec_dim", "<u4", r),
+            (None, "u1", -(4 * 3 * r) % 8),
+            ("prefix", "<u8", n),
+            ("row_rec", "<u4", n),
+            ("row_idx", "<u4", n),
+        ):
+            array = np.frombuffer(data, dtype, count, pos)
+            pos += array.nbytes
+            if attr:  # row_rec writable: rows may be marked bad
+                setattr(index, attr, array.copy() if attr == "row_rec" else array)
+        if pos != len(data):
+            raise _Damaged(f"{len(data) - pos} bytes past its tables")
+        index._check()
+        return index
+
+    def _check(self) -> None:
+        """Raise :class:`_Damaged` unless every record lies inside the bytes
+        indexed of its file and every row inside its record (vectorised: a
+        few passes over the arrays, once per load)."""
+        r = len(self.rec_file)
+        if r:
+            if int(self.rec_file.max()) >= len(self.files):
+                raise _Damaged("a record names a file it does not list")
+            covered = np.array([self.covered[f] for f in self.files], np.uint64)
+            limit = covered[self.rec_file]
+            n, dim = self.rec_n.astype(np.uint64), self.rec_dim.astype(np.uint64)
+            shape_ok = (n >= 1) & (dim <= MAX_DIM)
+            size = HEADER_BYTES + n * (KEY_BYTES + 4 + 4 * np.minimum(dim, MAX_DIM))
+            inside = shape_ok & (self.rec_offset <= limit)
+            inside &= self.rec_offset + np.where(inside, size, 0) <= limit
+            if not inside.all():
+                k = int(np.argmin(inside))
+                raise _Damaged(
+                    f"record {k} ({int(n[k])} x {int(dim[k])} at byte "
+                    f"{int(self.rec_offset[k])}) lies outside the "
+                    f"{int(limit[k])} bytes indexed of {self.files[int(self.rec_file[k])]}"
+                )
+        if len(self.row_rec):
+            if int(self.row_rec.max()) >= r:
+                raise _Damaged("a row names a record it does not hold")
+            if (self.row_idx >= self.rec_n[self.row_rec]).any():
+                raise _Damaged("a row lies outside its record")
+            if (self.prefix[1:] < self.prefix[:-1]).any():
+                raise _Damaged("rows out of order")
+
+
+class _Damaged(ValueError):
+    """An index whose numbers do not describe its shards."""

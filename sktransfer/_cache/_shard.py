@@ -37,6 +37,8 @@ HEADER_DTYPE = np.dtype(
     [("magic", "S8"), ("n", "<u8"), ("dim", "<u8"), ("table_crc", "<u4"), ("matrix_crc", "<u4")]
 )
 KEY_BYTES = 32
+MAX_ROWS = 1 << 32  # a record's rows (u32 in the index) and width: beyond these
+MAX_DIM = 1 << 24  # a header is damage, whatever its checksum says
 SUFFIX = ".shard"
 
 
@@ -99,7 +101,7 @@ def parse_header(head) -> tuple[int, int, int, int]:
     magic, n, dim, crc, matrix_crc = _HEADER.unpack_from(head)
     if magic != MAGIC:
         raise ShardError("not a shard record")
-    if n > 1 << 32 or dim > 1 << 24 or n == 0:
+    if n > MAX_ROWS or dim > MAX_DIM or n == 0:
         raise ShardError(f"implausible size {n} x {dim}")
     return n, dim, crc, matrix_crc
 

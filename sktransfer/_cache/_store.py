@@ -40,7 +40,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .._warn import warn
 from . import _shard
-from ._index import Index, prefix_of
+from ._index import NAME, Index, prefix_of
 
 _TOUCH_EVERY_S = 60.0  # recency for eviction, recorded at most this often per file
 _COMPACT_BYTES = 64 << 20  # compaction writes files of about this size
@@ -122,16 +122,30 @@ class ShardStore:
                 return path in _APPENDING if pid == os.getpid() else _alive(pid)
         return time.time() - mtime < _QUIET_S
 
-    def _refresh(self, namespace: str) -> Index:
-        """Index what the saved (or in-memory) index does not cover."""
+    def _refresh(self, namespace: str, problems: list | None = None) -> Index:
+        """Index what the saved (or in-memory) index does not cover.
+
+        Damage found (a shard's damaged region, a damaged index) is warned
+        about once, or, with ``problems``, listed there instead (for a report
+        that reads the store without embedding anything)."""
         folder = os.path.join(self.root, namespace)
         index = self._indexes.get(namespace)
+        damaged_index = None
         if index is None:
-            index = Index.load(folder) or Index()
+            index, damaged_index = Index.read(folder)
+            index = index or Index()
         listing = self._listing(namespace)
         gone = [n for n, c in index.covered.items() if n not in listing or listing[n][0] < c]
         index.drop(gone)
         records = 0
+        found = []
+        if damaged_index:
+            found.append(
+                (
+                    f"index {os.path.join(folder, NAME)!r} is damaged ({damaged_index})",
+                    "it is rebuilt from the shards' own records; no row is lost.",
+                )
+            )
         for name, (size, mtime) in sorted(listing.items()):
             start = index.covered.get(name, 0)
             if size <= start:
@@ -143,19 +157,27 @@ class ShardStore:
                 continue
             try:
                 final = not self._may_be_writing(path, name, mtime)
-                tables, stop, problems = _shard.scan(fd, start, size, final)
+                tables, stop, damage = _shard.scan(fd, start, size, final)
             finally:
                 os.close(fd)
             index.add(name, tables, stop)
             records += len(tables)
-            for problem in problems:
-                self.warn_once(
-                    f"embedding cache: shard {path!r} is damaged at byte {problem}; its rows "
-                    "there are recomputed. `sktransfer cache prune` removes the damage."
+            for problem in damage:
+                found.append(
+                    (
+                        f"shard {path!r} is damaged at byte {problem}",
+                        "its rows there are recomputed. `sktransfer cache prune` removes "
+                        "the damage.",
+                    )
                 )
+        for what, consequence in found:
+            if problems is None:
+                self.warn_once(f"embedding cache: {what}; {consequence}")
+            else:
+                problems.append(what)
         index.finish()
         self._indexes[namespace] = index
-        if records >= _INDEX_AFTER_RECORDS or gone:
+        if records >= _INDEX_AFTER_RECORDS or gone or damaged_index:
             try:
                 index.save(folder)
             except OSError:
@@ -359,9 +381,10 @@ class ShardStore:
     def shard_names(self, namespace: str) -> list[str]:
         return sorted(self._listing(namespace))
 
-    def rows(self, namespace: str) -> int:
-        """Distinct keys stored under ``namespace``."""
-        return self._refresh(namespace).distinct()
+    def rows(self, namespace: str, problems: list | None = None) -> int:
+        """Distinct keys stored under ``namespace`` (damage found: warned about,
+        or listed in ``problems``)."""
+        return self._refresh(namespace, problems).distinct()
 
     def count(self) -> int:
         return sum(self.rows(ns) for ns in self.namespaces())
@@ -483,7 +506,7 @@ class ShardStore:
                 for _, name, *_ in run:
                     _unlink(folder / name)
             self._indexes.pop(ns, None)
-            _unlink(folder / "shards.idx")
+            _unlink(folder / NAME)
             if files:
                 self._refresh(ns)
                 try:

@@ -6,7 +6,9 @@ versions. Unlike a pickle, loading it runs no code from the file: skops
 rebuilds only the types it is told to trust, and :data:`TRUSTED_TYPES` lists
 the ones sktransfer's own pipelines are made of. Encoders store a reference to
 their weights, not the weights, so the file stays small; a fine-tuned head is
-stored as plain arrays.
+stored as plain arrays. Loading drops any cache location the file names
+(every estimator gets ``cache=None``): a file cannot choose where embeddings
+are read from or written to.
 
 Files written by older versions are pickles (joblib). They load only with
 ``trusted=True`` (``--trust-pickle``): unpickling runs code from the file.
@@ -120,6 +122,14 @@ def load_pipeline(path, trusted=False) -> dict:
     -------
     dict
         ``pipeline``, ``columns``, ``task``, ``candidate`` and versions.
+
+    Notes
+    -----
+    Where embeddings are cached is the choice of whoever predicts, never of
+    the file: every estimator in the loaded pipeline, however deeply nested,
+    gets ``cache=None``, whatever the file says (a file :func:`save_pipeline`
+    wrote says ``None`` already; one that names a folder was edited) and
+    however much it is trusted.
     """
     path = Path(path)
     if not path.is_file():
@@ -138,6 +148,7 @@ def load_pipeline(path, trusted=False) -> dict:
             f"{str(path)!r} is not a saved sktransfer pipeline; pass a file written by "
             "'sktransfer evaluate --save-best PATH'."
         )
+    _drop_caches(bundle["pipeline"])
     _rebuild_nets(bundle["pipeline"])
     return bundle
 
@@ -200,14 +211,29 @@ def _estimators(obj, seen=None):
     if isinstance(obj, BaseEstimator):
         yield obj
         children = list(vars(obj).values())
-    elif isinstance(obj, (list, tuple)):
+    elif isinstance(obj, (list, tuple, set, frozenset)):
         children = obj
     elif isinstance(obj, dict):
         children = list(obj.values())
+    elif isinstance(obj, np.ndarray) and obj.dtype == object:
+        children = obj.ravel().tolist()
     else:
         return
     for child in children:
         yield from _estimators(child, seen)
+
+
+def _cache_holders(pipeline):
+    """Every estimator in ``pipeline`` that has a ``cache`` parameter."""
+    for est in list(_estimators(pipeline)):
+        if "cache" in est.get_params(deep=False):
+            yield est
+
+
+def _drop_caches(pipeline) -> None:
+    """Loading: no cache location from the file is kept (see :func:`load_pipeline`)."""
+    for est in _cache_holders(pipeline):
+        est.cache = None
 
 
 @contextmanager
@@ -220,10 +246,11 @@ def _as_data(pipeline):
 
     undo = []
     try:
-        for est in list(_estimators(pipeline)):
-            if "cache" in est.get_params(deep=False) and est.cache is not None:
+        for est in list(_cache_holders(pipeline)):
+            if est.cache is not None:
                 undo.append((est, "cache", est.cache))
                 est.cache = None
+        for est in list(_estimators(pipeline)):
             if isinstance(est, FineTuner) and hasattr(est, "net_"):
                 state = _net_as_arrays(est)
                 for name in ("net_", "plan_"):

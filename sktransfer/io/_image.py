@@ -391,9 +391,17 @@ def _cannot_decode(name: str, what: str, exc: Exception) -> ValueError:
     )
 
 
+def _orientation(img: Image.Image) -> int:
+    """The EXIF orientation ``img`` is turned by when decoded: 2..8, or 1 (as
+    stored) for no tag or a value outside 1..8. Pillow reads it from the EXIF
+    block or, failing that, from the XMP packet."""
+    value = img.getexif().get(_ORIENTATION, 1)
+    return value if value in (2, 3, 4, 5, 6, 7, 8) else 1
+
+
 def _upright(img: Image.Image) -> Image.Image:
     """``img`` turned by its EXIF orientation tag, if it has one."""
-    if img.getexif().get(_ORIENTATION, 1) in (2, 3, 4, 5, 6, 7, 8):
+    if _orientation(img) != 1:
         return ImageOps.exif_transpose(img)
     return img
 
@@ -511,14 +519,17 @@ def image_row_key(value) -> bytes:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return b"file:" + hashlib.sha256(bytes(value)).digest()
     if isinstance(value, Image.Image):
-        # The decoded picture: a palette image's colours live in its palette,
-        # and a transparent index turns to white when decoded.
+        # Everything the decoded picture depends on: a palette image's colours
+        # live in its palette, a transparent index turns to white, and the
+        # EXIF orientation turns the pixels upright (the same pixels under
+        # another orientation are another picture).
         palette = value.palette
         h = hashlib.sha256()
         for part in (
             palette.mode.encode() if palette is not None else b"",
-            bytes(value.getpalette() or []),
+            _palette_bytes(value),
             repr(value.info.get("transparency")).encode(),
+            b"orientation:%d" % _orientation(value),
             value.tobytes(),
         ):
             h.update(len(part).to_bytes(8, "little"))
@@ -527,3 +538,15 @@ def image_row_key(value) -> bytes:
     arr = np.ascontiguousarray(value)
     head = f"array:{arr.dtype.str}:{arr.shape}:".encode()
     return head + hashlib.sha256(arr.tobytes()).digest()
+
+
+def _palette_bytes(img: Image.Image) -> bytes:
+    """The palette of ``img`` in its own mode: with the alpha of an RGBA palette,
+    which decides what a transparent index composites to."""
+    palette = img.palette
+    if palette is None:
+        return b""
+    try:
+        return bytes(img.getpalette(palette.mode) or [])
+    except ValueError:  # a palette mode Pillow cannot give back as is
+        return bytes(img.getpalette() or [])

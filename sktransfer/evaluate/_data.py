@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._plain import plain
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
 TABLE_READERS = {
     ".csv": lambda p, enc="utf-8": pd.read_csv(p, encoding=enc),
@@ -302,7 +304,7 @@ def prepare_features(df: pd.DataFrame, cols: Columns, *, base_dir=None) -> pd.Da
             more = int(missing.sum()) - 1
             also = f" (and {more} more row{'s' * (more != 1)})" if more else ""
             raise DataError(
-                f"image column {name!r}: row {first!r}{also} has no image. Drop those rows "
+                f"image column {name!r}: row {plain(first)!r}{also} has no image. Drop those rows "
                 "or fill in paths first."
             )
         if base_dir is not None:
@@ -352,12 +354,12 @@ def check_folds(y: pd.Series, cv: int, task: str) -> None:
     counts = y.value_counts()
     if len(counts) < 2:
         raise DataError(
-            f"the target has a single class {counts.index[0]!r}; a classifier needs at "
+            f"the target has a single class {plain(counts.index[0])!r}; a classifier needs at "
             "least two. Check the target column, or use task='regression' for a numeric target."
         )
     small = counts[counts < cv]
     if len(small):
-        label, n = small.index[-1], int(small.iloc[-1])
+        label, n = plain(small.index[-1]), int(small.iloc[-1])
         fix = f"lower it, cv={n}" if n >= 2 else "drop that class or add rows to it"
         raise DataError(
             f"class {label!r} of {y.name!r} has {n} row{'s' * (n != 1)}, fewer than the "

@@ -39,6 +39,7 @@ TRUSTED_TYPES = frozenset(
         "sktransfer.text._sentence.TextEmbedder",
         "sktransfer.image._embedder.ImageEmbedder",
         "sktransfer.image._pixels.PixelFeatures",
+        "sktransfer.evaluate._tfidf.TfidfBaseline",
         "sktransfer.fusion._early.FusedEmbedder",
         "sktransfer.similarity._zero_shot.ZeroShotClassifier",
         "sktransfer.finetune._presets.TextClassifier",

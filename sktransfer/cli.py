@@ -134,11 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: %(default)s)",
     )
     ev.add_argument(
-        "--cv", type=int, default=5, metavar="N", help="number of folds (default: %(default)s)"
+        "--cv", type=_FOLDS, default=5, metavar="N", help="number of folds (default: %(default)s)"
     )
     ev.add_argument(
         "--repeats",
-        type=int,
+        type=_REPEATS,
         default=3,
         metavar="N",
         help="repeat the k-fold split N times, shuffled anew: each candidate is compared "
@@ -156,20 +156,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument(
         "--rows",
-        type=int,
+        type=_ROWS,
         metavar="N",
         help="evaluate on a stratified subset of this many rows (default: all rows)",
     )
     ev.add_argument(
         "--image-size",
-        type=int,
+        type=_PIXELS,
         metavar="N",
         help="input side length for image backbones (default: each backbone's own; "
         "the digits demo: 64)",
     )
     ev.add_argument(
         "--batch-size",
-        type=int,
+        type=_BATCH,
         default=32,
         metavar="N",
         help="rows per forward pass (default: %(default)s)",
@@ -209,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument(
         "--random-state",
-        type=int,
+        type=_SEED,
         default=0,
         metavar="N",
         help="seed of the row subset, the folds and the heads (default: %(default)s)",
@@ -249,7 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         default=Path("predictions.csv"),
-        help="where predictions go: .csv, .jsonl or .parquet (default: %(default)s)",
+        help="where predictions go, in the format its suffix names: .csv, .tsv, .parquet, "
+        ".jsonl or .json (default: %(default)s)",
     )
     _add_encoding(pr)
     pr.add_argument(
@@ -280,9 +281,36 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument(
         "dir", nargs="?", type=Path, help=f"cache folder (default: {default_cache_dir()})"
     )
-    ca.add_argument("--max-bytes", type=int, metavar="N", help="prune: size bound in bytes")
+    ca.add_argument("--max-bytes", type=_BYTES, metavar="N", help="prune: size bound in bytes")
     ca.set_defaults(run=run_cache)
     return parser
+
+
+def _at_least(low: int, what: str):
+    """An argparse type: a whole number of at least ``low``; ``what`` says why."""
+
+    def whole(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a whole number; give {what}"
+            ) from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is too small; give {what}")
+        return value
+
+    whole.__name__ = "whole number"  # argparse's fallback message names the type
+    return whole
+
+
+_FOLDS = _at_least(2, "2 or more folds (cross-validation needs at least 2), e.g. --cv 5")
+_REPEATS = _at_least(1, "1 or more repeats (1 is plain k-fold), e.g. --repeats 3")
+_ROWS = _at_least(1, "a number of rows of at least 1, e.g. --rows 200")
+_PIXELS = _at_least(1, "a side length in pixels of at least 1, e.g. --image-size 224")
+_BATCH = _at_least(1, "a number of rows per forward pass of at least 1, e.g. --batch-size 32")
+_SEED = _at_least(0, "a seed of 0 or more, e.g. --random-state 0")
+_BYTES = _at_least(0, "a size in bytes of 0 or more, e.g. --max-bytes 1000000000")
 
 
 def _percentages(text: str) -> tuple:
@@ -354,6 +382,9 @@ def _load_input(args):
 def run_evaluate(args) -> int:
     from .evaluate import detect_columns, evaluate, format_leaderboard, save_pipeline
 
+    check_writable(args.out, "--out", folder=True)
+    if args.save_best:
+        check_writable(args.save_best, "--save-best")
     df, target, image_cols, base_dir, described = _load_input(args)
     cols = detect_columns(df, target, text=args.text, image=image_cols, ignore=args.ignore)
     text_models, image_models = _split_models(
@@ -471,10 +502,12 @@ class _warnings_as_notes:
 def run_predict(args) -> int:
     import warnings
 
-    from .evaluate import DataError, load_pipeline, predict_rows, read_rows_for
+    from .evaluate import load_pipeline, predict_rows, read_rows_for
+    from .evaluate._data import check_table_suffix, write_table
 
     path = args.out
-    _check_out_file(path)
+    check_writable(path, "--out")
+    check_table_suffix(path, "--out")
     bundle = load_pipeline(args.model, trusted=args.trust_pickle)
     df, base_dir = read_rows_for(bundle, args.data, encoding=args.encoding)
     with warnings.catch_warnings(record=True) as caught:
@@ -485,38 +518,44 @@ def run_predict(args) -> int:
             print(f"sktransfer predict: warning: {w.message}", file=sys.stderr)
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    suffix = path.suffix.lower()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if suffix == ".parquet":
-            out.to_parquet(path, index=False)
-        elif suffix in (".jsonl", ".ndjson"):
-            out.to_json(path, orient="records", lines=True)
-        else:
-            out.to_csv(path, index=False)
-    except (OSError, ImportError) as exc:
-        raise DataError(f"cannot write predictions to {str(path)!r}: {exc}.") from exc
+    write_table(out, path, flag="--out")
     print(f"predicted {len(out)} rows with {bundle['candidate'] or 'the saved pipeline'}: {path}")
     return 0
 
 
-def _check_out_file(path: Path) -> None:
-    """Fail before predicting when ``--out`` cannot be written."""
+def check_writable(path: Path, flag: str, *, folder: bool = False) -> None:
+    """Fail before any work when ``flag PATH`` cannot be written: ``path`` is a
+    file (``folder=True``) or a folder (a file is wanted), a folder above it is a
+    file, or the nearest existing folder above it is not writable. Nothing is
+    created here: a run that stops on a data error leaves no empty folder."""
     from .evaluate import DataError
 
-    if path.is_dir():
+    path = Path(path)
+    shown = str(path)
+    if folder and path.exists() and not path.is_dir():
         raise DataError(
-            f"--out {str(path)!r} is a folder; pass a file name such as "
-            f"{str(path / 'predictions.csv')!r}."
+            f"{flag} {shown!r} is a file, and the report is a folder of files; pass a "
+            f"folder name, such as {flag} {str(path.with_suffix('')) + '-report'!r}."
         )
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise DataError(
-                    f"cannot write predictions to {str(path)!r}: {str(parent)!r} is a file, "
-                    "not a folder; pass --out with a path in a folder."
-                )
-            break
+    if not folder and path.is_dir():
+        example = path / ("predictions.csv" if flag == "--out" else "model.skops")
+        raise DataError(f"{flag} {shown!r} is a folder; pass a file name such as {str(example)!r}.")
+    if path.is_file() and not os.access(path, os.W_OK):
+        raise DataError(f"{flag} {shown!r}: the file exists and is read-only; pass another path.")
+    for parent in (path, *path.parents) if folder else path.parents:
+        if not parent.exists():
+            continue
+        if not parent.is_dir():
+            raise DataError(
+                f"cannot write {flag} {shown!r}: {str(parent)!r} is a file, not a folder; "
+                f"pass {flag} with a path in a folder."
+            )
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise DataError(
+                f"cannot write {flag} {shown!r}: the folder {str(parent)!r} is not writable "
+                f"for this user; pass {flag} with a path in a folder you can write to."
+            )
+        break
 
 
 def run_cache(args) -> int:

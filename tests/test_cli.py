@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from sktransfer.cli import main
+from sktransfer.evaluate import DataError, evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -603,7 +604,6 @@ def test_a_bug_keeps_its_traceback(small_table, monkeypatch):
     ("flags", "expected"),
     [
         (["--device", "toaster"], "--device toaster is not a device name"),
-        (["--batch-size", "0"], "--batch-size 0; use a positive int"),
     ],
 )
 def test_a_bad_setting_stops_the_run_not_one_model(small_table, flags, expected, capsys):
@@ -612,3 +612,173 @@ def test_a_bad_setting_stops_the_run_not_one_model(small_table, flags, expected,
         capsys,
     )
     assert expected in one_error_line(err)
+
+
+# ---------------------------------------------------------------- settings checked before any work
+def parser_error(args, capsys) -> str:
+    """The one error line argparse prints for ``args`` (exit status 2, no traceback)."""
+    with pytest.raises(SystemExit) as exit_:
+        main([str(a) for a in args])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2, err
+    assert "Traceback" not in err
+    return err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "expected"),
+    [
+        ("--repeats", "0", "argument --repeats: 0 is too small; give 1 or more repeats"),
+        ("--repeats", "-3", "argument --repeats: -3 is too small"),
+        ("--cv", "1", "argument --cv: 1 is too small; give 2 or more folds"),
+        ("--rows", "0", "argument --rows: 0 is too small"),
+        ("--rows", "ten", "argument --rows: 'ten' is not a whole number"),
+        ("--image-size", "0", "argument --image-size: 0 is too small"),
+        ("--image-size", "-5", "argument --image-size: -5 is too small"),
+        ("--batch-size", "0", "argument --batch-size: 0 is too small"),
+        ("--random-state", "-1", "argument --random-state: -1 is too small"),
+    ],
+)
+def test_numeric_options_are_checked_before_any_work(
+    small_table, tmp_path, capsys, flag, value, expected
+):
+    out = tmp_path / "report"
+    line = parser_error(
+        ["evaluate", small_table, "--target", "score", "--no-cache", "--out", out, flag, value],
+        capsys,
+    )
+    assert line.startswith("sktransfer evaluate: error: ") and expected in line
+    assert not out.exists()
+
+
+def test_cache_max_bytes_is_checked(tmp_path, capsys):
+    line = parser_error(["cache", "prune", tmp_path, "--max-bytes", "-1"], capsys)
+    assert "argument --max-bytes: -1 is too small" in line
+
+
+def test_repeats_0_from_the_command_is_one_line(small_table, tmp_path):
+    result = run_cli("evaluate", small_table, "--target", "score", "--repeats", "0", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "--repeats: 0 is too small" in result.stderr
+
+
+def test_evaluate_checks_its_settings_before_reading_a_row():
+    # The images do not exist: a check made after the rows are read would name them instead.
+    df = pd.DataFrame({"photo": [f"missing{i}.png" for i in range(4)], "y": list("abab")})
+    for setting, message in [
+        ({"image_size": 0}, "image_size=0: use a whole number of at least 1"),
+        ({"image_size": -5}, "image_size=-5"),
+        ({"repeats": 0}, "repeats=0: use a whole number of at least 1"),
+        ({"cv": 1}, "cv=1: use a whole number of at least 2"),
+    ]:
+        with pytest.raises(DataError, match=re.escape(message)):
+            evaluate(df, target="y", image=["photo"], progress=False, **setting)
+
+
+@pytest.mark.parametrize(
+    ("case", "flag", "expected"),
+    [
+        ("--out is a file", "--out", "is a file, and the report is a folder of files"),
+        ("--out under a file", "--out", "blocker' is a file, not a folder"),
+        ("--save-best is a folder", "--save-best", "is a folder; pass a file name"),
+        ("--save-best under a file", "--save-best", "blocker' is a file, not a folder"),
+    ],
+)
+def test_out_and_save_best_are_checked_before_any_work(
+    small_table, tmp_path, capsys, case, flag, expected
+):
+    (tmp_path / "blocker").write_text("a file")
+    (tmp_path / "models").mkdir()
+    path = {
+        "--out is a file": tmp_path / "blocker",
+        "--out under a file": tmp_path / "blocker" / "report",
+        "--save-best is a folder": tmp_path / "models",
+        "--save-best under a file": tmp_path / "blocker" / "best.skops",
+    }[case]
+    args = ["evaluate", small_table, "--target", "score", "--cv", "2", "--no-cache"]
+    if flag == "--save-best":
+        args += ["--out", tmp_path / "report", "--save-best", path]
+    else:
+        args += ["--out", path]
+    # One line and nothing else: no note on the data, no progress, so no fold ran.
+    line = one_error_line(error_of(args, capsys))
+    assert f"{flag} {str(path)!r}" in line and expected in line
+    assert not (tmp_path / "report").exists()
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0,
+    reason="a folder's permissions do not stop root from writing in it",
+)
+def test_out_in_a_folder_that_cannot_be_written(small_table, tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        args = ["evaluate", small_table, "--target", "score", "--no-cache", "--out", locked / "r"]
+        line = one_error_line(error_of(args, capsys))
+    finally:
+        locked.chmod(0o700)
+    assert f"the folder {str(locked)!r} is not writable" in line
+
+
+# ---------------------------------------------------------------- predict's output and advice
+@pytest.fixture
+def pixel_model(digits_images, tmp_path):
+    """A saved pixels + logistic regression model of 6 digits, and a table of new rows."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from sktransfer.evaluate import Columns, PixelFeatures, save_pipeline
+
+    rows = _digit_rows(digits_images, tmp_path / "img", 6)
+    X = pd.DataFrame({"photo": [str(tmp_path / r) for r in rows]})
+    pipeline = Pipeline(
+        [
+            ("features", ColumnTransformer([("px", PixelFeatures(size=8), "photo")])),
+            ("head", LogisticRegression()),
+        ]
+    ).fit(X, ["even", "odd"] * 3)
+    model = save_pipeline(
+        tmp_path / "m.skops", pipeline, Columns("y", image=["photo"]), "classification"
+    )
+    pd.DataFrame({"photo": rows}).to_csv(tmp_path / "new.csv", index=False)
+    return model, tmp_path / "new.csv"
+
+
+def test_predict_writes_the_format_its_out_suffix_names(pixel_model, tmp_path, capsys):
+    model, new = pixel_model
+    args = ["predict", str(model), str(new), "--proba", "--out"]
+    assert main([*args, str(tmp_path / "p.csv")]) == 0
+    expected = pd.read_csv(tmp_path / "p.csv")
+    readers = {
+        "p.tsv": lambda p: pd.read_csv(p, sep="\t"),
+        "p.json": pd.read_json,
+        "p.jsonl": lambda p: pd.read_json(p, lines=True),
+        "p.parquet": pd.read_parquet,
+    }
+    for name, read in readers.items():
+        assert main([*args, str(tmp_path / name)]) == 0
+        pd.testing.assert_frame_equal(read(tmp_path / name), expected, check_dtype=False)
+
+
+@pytest.mark.parametrize("name", ["p.xlsx", "predictions"])
+def test_predict_refuses_a_suffix_it_cannot_write_before_any_work(
+    pixel_model, tmp_path, capsys, name
+):
+    model, new = pixel_model
+    err = error_of(["predict", model, new, "--out", tmp_path / name], capsys)
+    line = one_error_line(err)
+    assert f"--out {str(tmp_path / name)!r}" in line
+    assert ".csv, .tsv, .parquet" in line and ".json" in line
+    assert not (tmp_path / name).exists()
+
+
+def test_predict_advises_only_what_it_can_do(pixel_model, tmp_path, capsys):
+    model, _ = pixel_model
+    pd.DataFrame({"photo": [np.nan] * 3}).to_csv(tmp_path / "blank.csv", index=False)
+    line = one_error_line(error_of(["predict", model, tmp_path / "blank.csv"], capsys))
+    assert "column 'photo' has no usable rows" in line
+    assert "--ignore" not in line and "ignore=" not in line  # predict has no such flag
+    assert "the model was trained on this column" in line

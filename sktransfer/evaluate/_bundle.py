@@ -337,7 +337,7 @@ def predict_rows(bundle: dict, df: pd.DataFrame, *, base_dir=None, proba=True) -
                 UserWarning,
                 stacklevel=2,
             )
-    X = prepare_features(df, columns, base_dir=base_dir)
+    X = prepare_features(df, columns, base_dir=base_dir, predicting=True)
     from ._crossval import predict_once
 
     pipeline = bundle["pipeline"]

@@ -29,6 +29,16 @@ TABLE_READERS = {
     ".ndjson": lambda p, enc="utf-8": pd.read_json(p, lines=True, encoding=enc),
     ".json": lambda p, enc="utf-8": pd.read_json(p, encoding=enc),
 }
+# Predictions are written in the format the file's suffix names, the same as the readers'.
+TABLE_WRITERS = {
+    ".csv": lambda df, p: df.to_csv(p, index=False),
+    ".tsv": lambda df, p: df.to_csv(p, sep="\t", index=False),
+    ".parquet": lambda df, p: df.to_parquet(p, index=False),
+    ".pq": lambda df, p: df.to_parquet(p, index=False),
+    ".jsonl": lambda df, p: df.to_json(p, orient="records", lines=True),
+    ".ndjson": lambda df, p: df.to_json(p, orient="records", lines=True),
+    ".json": lambda df, p: df.to_json(p, orient="records"),
+}
 # Name of the target column of a table built from an image folder.
 FOLDER_TARGET = "label"
 FOLDER_IMAGE = "image"
@@ -126,6 +136,36 @@ def read_table(path, *, encoding: str = "utf-8") -> pd.DataFrame:
         raise DataError(f"{str(path)!r} holds no rows.")
     df.columns = [str(c) for c in df.columns]
     return df
+
+
+def check_table_suffix(path, flag: str = "path") -> None:
+    """Refuse a file name whose suffix names no format :func:`write_table` writes."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in TABLE_WRITERS:
+        named = f"unknown file type {suffix!r}" if suffix else "no file type (suffix)"
+        raise DataError(
+            f"{flag} {str(path)!r}: {named}; the suffix says the format, one of "
+            f"{', '.join(TABLE_WRITERS)}, e.g. {str(Path(path).with_suffix('.csv'))!r}."
+        )
+
+
+def write_table(df: pd.DataFrame, path, *, flag: str = "path") -> Path:
+    """Write ``df`` to ``path`` in the format its suffix names (see :data:`TABLE_WRITERS`);
+    an unknown suffix is a :class:`DataError` listing the known ones. The folder is
+    created."""
+    path = Path(path)
+    check_table_suffix(path, flag)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        TABLE_WRITERS[path.suffix.lower()](df, path)
+    except ImportError as exc:
+        raise DataError(
+            f"cannot write {str(path)!r}: {exc}. Install the missing package (for Parquet: "
+            "pip install pyarrow) or write CSV."
+        ) from exc
+    except OSError as exc:
+        raise DataError(f"cannot write {str(path)!r}: {exc}.") from exc
+    return path
 
 
 def _decode_error(path: Path, encoding: str, exc: UnicodeDecodeError) -> str:
@@ -276,26 +316,34 @@ def detect_columns(df: pd.DataFrame, target: str, *, text=(), image=(), ignore=(
 
 
 # ---------------------------------------------------------------- cleaning
-def prepare_features(df: pd.DataFrame, cols: Columns, *, base_dir=None) -> pd.DataFrame:
+def prepare_features(
+    df: pd.DataFrame, cols: Columns, *, base_dir=None, predicting: bool = False
+) -> pd.DataFrame:
     """The feature columns of ``df``, cleaned the same way for evaluation and prediction.
 
     Missing text becomes the empty string; relative image paths are taken from
     ``base_dir`` (the table's folder) when the file is there. Rows with a
-    missing image are an error naming the first such row.
+    missing image are an error naming the first such row. ``predicting``: the
+    rows go to a fitted model, which needs every column it was trained on, so
+    an unusable column cannot be left out (the error says to fill it in).
     """
     X = df[cols.features].copy()
+
+    def fix(name) -> str:
+        if predicting:
+            return "Fill it in: the model was trained on this column and needs it."
+        return f"Fill it in, or leave it out with ignore=[{name!r}]."
+
     for name in cols.features:
         if X[name].isna().all():
             raise DataError(
-                f"column {name!r} has no usable rows: every value is missing. Fill it in, "
-                f"or leave it out with ignore=[{name!r}]."
+                f"column {name!r} has no usable rows: every value is missing. {fix(name)}"
             )
     for name in cols.text:
         X[name] = _as_python_strings(X[name])
         if not any(v.strip() for v in X[name]):
             raise DataError(
-                f"text column {name!r} has no usable rows: every value is empty. Fill it "
-                f"in, or leave it out with ignore=[{name!r}]."
+                f"text column {name!r} has no usable rows: every value is empty. {fix(name)}"
             )
     for name in cols.image:
         missing = X[name].isna()

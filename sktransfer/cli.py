@@ -19,6 +19,7 @@ DEMOS = {
     "digits": ("load_digits_images", "digit", "image", 300, 64),
 }
 EXIT_DATA_ERROR = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for a command stopped by Ctrl-C
 # Library messages name Python parameters (``cv=3``); the command names its flags.
 FLAGS = {
     "cv": "--cv",
@@ -266,6 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
             "types sktransfer does not trust: runs code from the file; only for files you made"
         ),
     )
+    pr.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr: only errors and warnings",
+    )
     pr.set_defaults(run=run_predict)
 
     ca = sub.add_parser(
@@ -282,6 +289,12 @@ def build_parser() -> argparse.ArgumentParser:
         "dir", nargs="?", type=Path, help=f"cache folder (default: {default_cache_dir()})"
     )
     ca.add_argument("--max-bytes", type=_BYTES, metavar="N", help="prune: size bound in bytes")
+    ca.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no warnings on stderr, only errors (the result still prints on stdout)",
+    )
     ca.set_defaults(run=run_cache)
     return parser
 
@@ -390,7 +403,10 @@ def run_evaluate(args) -> int:
     text_models, image_models = _split_models(
         args.model, has_text=bool(cols.text), has_image=bool(cols.image)
     )
-    cache = "memory" if args.no_cache else (args.cache or default_cache_dir())
+    from ._cache import resolve_cache
+
+    store = resolve_cache("memory" if args.no_cache else (args.cache or default_cache_dir()))
+    args.on_interrupt = _stored_so_far(store, args)
     progress = not args.quiet
     _note(f"data: {described} ({len(df)} rows)", args)
     for kind in ("text", "image", "numeric", "categorical"):
@@ -411,7 +427,7 @@ def run_evaluate(args) -> int:
             image_models=image_models,
             heads=args.head or ("logreg",),
             image_size=args.image_size,
-            cache=cache,
+            cache=store,
             n_rows=args.rows if args.data is not None else None,
             base_dir=base_dir,
             random_state=args.random_state,
@@ -422,15 +438,16 @@ def run_evaluate(args) -> int:
         )
     ev.meta["data"] = described
     repeats = f" x {args.repeats} repeats" if args.repeats > 1 else ""
-    print(f"\n{ev.task}, {ev.meta['rows']} rows, {args.cv}-fold cross-validation{repeats}\n")
-    print(format_leaderboard(ev.board, ev.task))
-    print(f"\n{ev.meta['headline']}")
+    say(f"\n{ev.task}, {ev.meta['rows']} rows, {args.cv}-fold cross-validation{repeats}\n")
+    say(format_leaderboard(ev.board, ev.task))
+    say(f"\n{ev.meta['headline']}")
     if ev.meta["label_efficiency"]:
-        print(f"labels: {ev.meta['label_efficiency']}")
+        say(f"labels: {ev.meta['label_efficiency']}")
     if ev.meta["cache"]:
         c = ev.meta["cache"]
-        print(f"cache: {c['rows_embedded']} rows embedded, {c['hits']} reused ({c['where']})")
+        say(f"cache: {c['rows_embedded']} rows embedded, {c['hits']} reused ({c['where']})")
     written = ev.write(args.out)
+    args.report = args.out
     if args.save_best:
         chosen = ev.recommended
         _note(f"refitting {chosen.name} on all {ev.meta['rows']} rows", args)
@@ -438,7 +455,7 @@ def run_evaluate(args) -> int:
         written.append(
             save_pipeline(args.save_best, pipeline, ev.columns, ev.task, candidate=chosen.name)
         )
-    print("wrote: " + ", ".join(str(p) for p in written))
+    say("wrote: " + ", ".join(str(p) for p in written))
     if ev.failed:
         n = len(ev.failed)
         print(
@@ -504,23 +521,45 @@ def run_predict(args) -> int:
 
     from .evaluate import load_pipeline, predict_rows, read_rows_for
     from .evaluate._data import check_table_suffix, write_table
+    from .evaluate._progress import quiet_libraries
 
     path = args.out
     check_writable(path, "--out")
     check_table_suffix(path, "--out")
-    bundle = load_pipeline(args.model, trusted=args.trust_pickle)
-    df, base_dir = read_rows_for(bundle, args.data, encoding=args.encoding)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        out = predict_rows(bundle, df, base_dir=base_dir, proba=args.proba)
-    for w in caught:
-        if issubclass(w.category, UserWarning):
-            print(f"sktransfer predict: warning: {w.message}", file=sys.stderr)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    args.on_interrupt = lambda: (
+        f"no predictions were written to {str(path)!r}, and nothing was stored (a saved "
+        "model embeds without a cache): a rerun starts over"
+    )
+    # The model libraries' own bars and log lines ("Loading weights") are not the
+    # command's progress: silenced, as in evaluate. Warnings print as one line each,
+    # also when an error follows them.
+    caught: list = []
+    try:
+        with quiet_libraries(), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            bundle = load_pipeline(args.model, trusted=args.trust_pickle)
+            if args.quiet:
+                _silence(bundle["pipeline"])
+            df, base_dir = read_rows_for(bundle, args.data, encoding=args.encoding)
+            out = predict_rows(bundle, df, base_dir=base_dir, proba=args.proba)
+    finally:
+        for w in caught:
+            if issubclass(w.category, UserWarning):
+                print(f"sktransfer predict: warning: {w.message}", file=sys.stderr)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     write_table(out, path, flag="--out")
-    print(f"predicted {len(out)} rows with {bundle['candidate'] or 'the saved pipeline'}: {path}")
+    say(f"predicted {len(out)} rows with {bundle['candidate'] or 'the saved pipeline'}: {path}")
     return 0
+
+
+def _silence(pipeline) -> None:
+    """``verbose=False`` on every estimator of a loaded pipeline that has it (-q)."""
+    from .evaluate._bundle import _estimators
+
+    for est in list(_estimators(pipeline)):
+        if est.get_params(deep=False).get("verbose"):
+            est.set_params(verbose=False)
 
 
 def check_writable(path: Path, flag: str, *, folder: bool = False) -> None:
@@ -565,40 +604,90 @@ def run_cache(args) -> int:
     directory = args.dir or default_cache_dir()
     if not Path(directory).is_dir():
         raise DataError(f"{str(directory)!r} is not a directory; pass the cache folder.")
-    cache = EmbeddingCache(directory)
+    if args.quiet:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _cache_action(EmbeddingCache(directory), args)
+    return _cache_action(EmbeddingCache(directory), args)
+
+
+def _cache_action(cache, args) -> int:
     if args.action == "info":
         info = cache.info()
-        print(f"{info['directory']}: {info['rows']:,} rows, {info['bytes']:,} bytes")
+        say(f"{info['directory']}: {info['rows']:,} rows, {info['bytes']:,} bytes")
         for ns, entry in info["namespaces"].items():
-            print(
-                f"  {ns}: {entry['rows']:,} rows in {entry['shards']} shards, {entry['bytes']:,} B"
-            )
+            say(f"  {ns}: {entry['rows']:,} rows in {entry['shards']} shards, {entry['bytes']:,} B")
         for old, files in info["old_formats"].items():
-            print(f"  {old}/: {files:,} files of an old format, ignored ('prune' removes them)")
+            say(f"  {old}/: {files:,} files of an old format, ignored ('prune' removes them)")
         return 0
     if args.action == "verify":
         report = cache.verify()
         bad = 0
         for ns, entry in report.items():
-            print(
+            say(
                 f"  {ns}: {entry['rows']:,} rows in {entry['shards']} shards, "
                 f"{entry['bad_rows']} damaged rows, {len(entry['bad_shards'])} unreadable shards"
             )
             for shard in entry["bad_shards"]:
-                print(f"    unreadable: {shard}")
+                say(f"    unreadable: {shard}")
             bad += entry["bad_rows"] + len(entry["bad_shards"])
-        print("ok" if not bad else f"{bad} damaged entries ('prune' removes them)")
+        say("ok" if not bad else f"{bad} damaged entries ('prune' removes them)")
         return 0 if not bad else 1
     if args.action == "prune":
         report = cache.prune(max_bytes=args.max_bytes)
-        print(
+        say(
             f"kept {report['kept']:,} rows, dropped {report['dropped']} damaged, evicted "
             f"{report['evicted_shards']} shards; {report['bytes']:,} bytes now"
         )
         return 0
     cache.clear()
-    print(f"cleared {cache.directory}")
+    say(f"cleared {cache.directory}")
     return 0
+
+
+def _stored_so_far(store, args):
+    """What an interrupted evaluation leaves: a function of nothing that says it."""
+    before = store.stats["rows_embedded"]
+
+    def note() -> str:
+        n = store.stats["rows_embedded"] - before
+        rows = f"{n} row{'s' * (n != 1)} embedded"
+        if store.directory is None:
+            said = f"the {rows} were kept in memory only (--no-cache): a rerun starts over"
+        else:
+            said = (
+                f"the {rows} are stored in the cache {str(store.directory)!r}: a rerun "
+                "with the same data and models embeds only the rest"
+            )
+        report = getattr(args, "report", None)
+        return said + (f"; the report was written to {str(report)!r}" if report else "")
+
+    return note
+
+
+def say(text: str = "") -> None:
+    """Print a line of the command's result on stdout, at once.
+
+    A reader that stops reading (``sktransfer evaluate ... | head``) is not an
+    error: as Python's documentation on SIGPIPE recommends, stdout then goes to
+    ``os.devnull``, and the run carries on quietly (its files are still written).
+    """
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        _to_devnull(sys.stdout)
+
+
+def _to_devnull(stream) -> None:
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a file descriptor (captured): nothing to redirect
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def _note(message: str, args) -> None:
@@ -611,8 +700,10 @@ def main(argv=None) -> int:
 
     0 on success (candidates that failed, and rows skipped with ``--on-error
     skip``, are listed on stderr and in the report); 2 when the data or
-    arguments cannot be used: one line on stderr says what and how to fix it.
-    Any other exception is a bug: it propagates with its traceback (exit 1).
+    arguments cannot be used: one line on stderr says what and how to fix it;
+    130 when interrupted (Ctrl-C): one line says what was stored. A reader that
+    closes stdout early (``| head``) is not an error. Any other exception is a
+    bug: it propagates with its traceback (exit 1).
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     # The main job is the default: `sktransfer` alone runs the demo, and
@@ -622,7 +713,21 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()
+        return status
+    except KeyboardInterrupt:
+        said = getattr(args, "on_interrupt", None)
+        said = f": {said()}" if said else ""
+        # On a terminal the line starts after the ^C the terminal echoed.
+        start = "\n" if sys.stderr.isatty() else ""
+        print(f"{start}sktransfer {args.command}: interrupted{said}.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # A reader closed a pipe the run still wrote to, outside say(): end quietly.
+        _to_devnull(sys.stdout)
+        _to_devnull(sys.stderr)
+        return 1
     except Exception as exc:
         if not is_data_error(exc):
             raise

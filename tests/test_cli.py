@@ -782,3 +782,161 @@ def test_predict_advises_only_what_it_can_do(pixel_model, tmp_path, capsys):
     assert "column 'photo' has no usable rows" in line
     assert "--ignore" not in line and "ignore=" not in line  # predict has no such flag
     assert "the model was trained on this column" in line
+
+
+# ---------------------------------------------------------------- pipes and Ctrl-C
+def test_a_reader_closing_stdout_is_not_an_error(small_table, tmp_path):
+    """``sktransfer evaluate ... | head``: the reader leaves before the leaderboard."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    args = [
+        "evaluate", small_table, "--target", "score", "--cv", "2", "--repeats", "1",
+        "--fractions", "none", "--no-cache", "-q", "--out", tmp_path / "report",
+    ]  # fmt: skip
+    for command in (args, ["cache", "info", tmp_path]):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sktransfer", *map(str, command)],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        proc.stdout.close()  # the reader is gone before the first line
+        err = proc.stderr.read()
+        assert proc.wait(timeout=600) == 0, err
+        assert err == "", err  # no "Broken pipe", no "Exception ignored"
+    # The run carried on: its report is written.
+    assert (tmp_path / "report" / "leaderboard.csv").stat().st_size > 0
+
+
+# Runs the command with the text encoder paced: its ``at``-th embedding call says so on
+# stderr, then waits to be interrupted (the calls before it have been stored).
+PACED = """
+import signal, sys, time
+# Ctrl-C raises KeyboardInterrupt as at a terminal, whatever the test runner passes on
+# (a background job of a shell starts with SIGINT ignored).
+signal.signal(signal.SIGINT, signal.default_int_handler)
+from sktransfer.text import TextEmbedder
+from sktransfer.cli import main
+
+at, calls, embed = int(sys.argv.pop(1)), [], TextEmbedder._embed
+
+def paced(self, rows, positions):
+    calls.append(len(positions))
+    if len(calls) == at:
+        print(f"test: embedding call {at}, {sum(calls[:-1])} rows done", file=sys.stderr, flush=True)
+        time.sleep(120)
+    return embed(self, rows, positions)
+
+TextEmbedder._embed = paced
+sys.exit(main())
+"""
+
+
+def interrupt(args, at: int, cwd: Path) -> str:
+    """Run ``sktransfer ARGS``, send SIGINT once the ``at``-th embedding call started;
+    return stderr (after checking the exit status 130)."""
+    import signal
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PACED, str(at), *map(str, args)],
+        cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "test: embedding call" in line:  # after the progress bar's last \r
+            proc.send_signal(signal.SIGINT)
+            break
+    rest = proc.stderr.read()
+    code = proc.wait(timeout=600)
+    assert code == 130, "".join(seen) + rest
+    assert "Traceback" not in rest and "KeyboardInterrupt" not in rest, rest
+    return rest
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_evaluate_says_what_was_stored_and_a_rerun_resumes(small_table, tmp_path, capsys):
+    from sktransfer import EmbeddingCache
+
+    cache = tmp_path / "cache"
+    args = [
+        "evaluate", small_table, "--target", "score", "--cv", "2", "--repeats", "1",
+        "--fractions", "none", "--batch-size", "4", "--cache", cache, "--out", tmp_path / "report",
+    ]  # fmt: skip
+    rest = interrupt(args, at=2, cwd=tmp_path)  # the first batch of 4 rows is stored
+    lines = [x for x in re.split(r"[\r\n]", rest) if x.strip() and "%|" not in x]
+    assert lines == [
+        f"sktransfer evaluate: interrupted: the 4 rows embedded are stored in the cache "
+        f"{str(cache.resolve())!r}: a rerun with the same data and models embeds only the rest."
+    ]
+    assert EmbeddingCache(cache).info()["rows"] == 4
+    assert not (tmp_path / "report").exists()
+    # The rerun embeds the 8 other rows only.
+    assert main([str(a) for a in args] + ["-q"]) == 0
+    assert "cache: 8 rows embedded" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_predict_is_one_line_and_status_130(tmp_path):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from sktransfer import TextEmbedder
+    from sktransfer.evaluate import Columns, save_pipeline
+
+    texts = ["a tasty snack, would buy again", "stale and bland, never again"] * 2
+    pipeline = Pipeline(
+        [
+            ("features", ColumnTransformer([("text", TextEmbedder(), "review")])),
+            ("head", LogisticRegression()),
+        ]
+    ).fit(pd.DataFrame({"review": texts}), ["good", "bad"] * 2)
+    model = save_pipeline(
+        tmp_path / "m.skops", pipeline, Columns("y", text=["review"]), "classification"
+    )
+    pd.DataFrame({"review": ["crunchy", "soggy"]}).to_csv(tmp_path / "new.csv", index=False)
+    out = tmp_path / "p.csv"
+    rest = interrupt(["predict", model, tmp_path / "new.csv", "--out", out], at=1, cwd=tmp_path)
+    assert rest.strip().splitlines() == [
+        f"sktransfer predict: interrupted: no predictions were written to {str(out)!r}, and "
+        "nothing was stored (a saved model embeds without a cache): a rerun starts over."
+    ]
+    assert not out.exists()
+
+
+def test_every_command_takes_q(tmp_path, capsys):
+    from sktransfer.cli import build_parser
+
+    parser = build_parser()
+    for command in (["evaluate"], ["predict", "m.skops", "new.csv"], ["cache", "info"]):
+        assert parser.parse_args([*command, "-q"]).quiet is True
+    assert main(["cache", "info", str(tmp_path), "-q"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.slow
+def test_predict_quiet_prints_no_progress(tmp_path):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from sktransfer import TextEmbedder
+    from sktransfer.evaluate import Columns, save_pipeline
+
+    texts = ["a tasty snack, would buy again", "stale and bland, never again"] * 2
+    pipeline = Pipeline(
+        [
+            ("features", ColumnTransformer([("text", TextEmbedder(verbose=True), "review")])),
+            ("head", LogisticRegression()),
+        ]
+    ).fit(pd.DataFrame({"review": texts}), ["good", "bad"] * 2)
+    model = save_pipeline(
+        tmp_path / "m.skops", pipeline, Columns("y", text=["review"]), "classification"
+    )
+    pd.DataFrame({"review": ["crunchy", "soggy"]}).to_csv(tmp_path / "new.csv", index=False)
+    result = run_cli(
+        "predict", model, tmp_path / "new.csv", "--out", tmp_path / "p.csv", "-q", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert "predicted 2 rows" in result.stdout
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 2

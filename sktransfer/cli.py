@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "data",
         nargs="?",
-        help="a table (.csv, .tsv, .parquet, .jsonl) or an image folder root/<class>/<image>",
+        help="a table (.csv, .tsv, .parquet, .jsonl, .json) or an image folder "
+        "root/<class>/<image>",
     )
     ev.add_argument(
         "--demo",
@@ -394,6 +395,7 @@ def _load_input(args):
 
 def run_evaluate(args) -> int:
     from .evaluate import detect_columns, evaluate, format_leaderboard, save_pipeline
+    from .evaluate._report import describe_folds
 
     check_writable(args.out, "--out", folder=True)
     if args.save_best:
@@ -437,8 +439,7 @@ def run_evaluate(args) -> int:
             scheduler=args.scheduler,
         )
     ev.meta["data"] = described
-    repeats = f" x {args.repeats} repeats" if args.repeats > 1 else ""
-    say(f"\n{ev.task}, {ev.meta['rows']} rows, {args.cv}-fold cross-validation{repeats}\n")
+    say(f"\n{ev.task}, {ev.meta['rows']} rows, {describe_folds(args.cv, args.repeats)}\n")
     say(format_leaderboard(ev.board, ev.task))
     say(f"\n{ev.meta['headline']}")
     if ev.meta["label_efficiency"]:

@@ -265,3 +265,18 @@ def test_messages_show_plain_class_values():
     assert "np." not in str(info.value)
     with pytest.raises(DataError, match=r"single class 4;"):
         check_folds(pd.Series([4] * 5, name="digit"), 2, "classification")
+
+
+def test_the_report_and_the_printed_summary_say_the_repeats():
+    from types import SimpleNamespace
+
+    from sktransfer.evaluate._html import _summary
+    from sktransfer.evaluate._report import describe_folds
+
+    meta = {"cv": 5, "repeats": 3, "rows": 40, "task": "classification", "data": "demo: reviews"}
+    ev = SimpleNamespace(meta=meta, task="classification", y=[0] * 40)
+    assert _summary(ev) == (
+        "demo: reviews: classification, 40 rows, 5-fold cross-validation × 3 repeats, "
+        "ranked by balanced_accuracy."
+    )
+    assert describe_folds(2, 1) == "2-fold cross-validation"

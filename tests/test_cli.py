@@ -874,47 +874,9 @@ def test_ctrl_c_in_evaluate_says_what_was_stored_and_a_rerun_resumes(small_table
     assert "cache: 8 rows embedded" in capsys.readouterr().out
 
 
-@pytest.mark.slow
-def test_ctrl_c_in_predict_is_one_line_and_status_130(tmp_path):
-    from sklearn.compose import ColumnTransformer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline
-
-    from sktransfer import TextEmbedder
-    from sktransfer.evaluate import Columns, save_pipeline
-
-    texts = ["a tasty snack, would buy again", "stale and bland, never again"] * 2
-    pipeline = Pipeline(
-        [
-            ("features", ColumnTransformer([("text", TextEmbedder(), "review")])),
-            ("head", LogisticRegression()),
-        ]
-    ).fit(pd.DataFrame({"review": texts}), ["good", "bad"] * 2)
-    model = save_pipeline(
-        tmp_path / "m.skops", pipeline, Columns("y", text=["review"]), "classification"
-    )
-    pd.DataFrame({"review": ["crunchy", "soggy"]}).to_csv(tmp_path / "new.csv", index=False)
-    out = tmp_path / "p.csv"
-    rest = interrupt(["predict", model, tmp_path / "new.csv", "--out", out], at=1, cwd=tmp_path)
-    assert rest.strip().splitlines() == [
-        f"sktransfer predict: interrupted: no predictions were written to {str(out)!r}, and "
-        "nothing was stored (a saved model embeds without a cache): a rerun starts over."
-    ]
-    assert not out.exists()
-
-
-def test_every_command_takes_q(tmp_path, capsys):
-    from sktransfer.cli import build_parser
-
-    parser = build_parser()
-    for command in (["evaluate"], ["predict", "m.skops", "new.csv"], ["cache", "info"]):
-        assert parser.parse_args([*command, "-q"]).quiet is True
-    assert main(["cache", "info", str(tmp_path), "-q"]) == 0
-    assert capsys.readouterr().err == ""
-
-
-@pytest.mark.slow
-def test_predict_quiet_prints_no_progress(tmp_path):
+@pytest.fixture
+def text_model(tmp_path):
+    """A saved MiniLM + logistic regression model (its encoder verbose) and 2 new rows."""
     from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
@@ -933,9 +895,35 @@ def test_predict_quiet_prints_no_progress(tmp_path):
         tmp_path / "m.skops", pipeline, Columns("y", text=["review"]), "classification"
     )
     pd.DataFrame({"review": ["crunchy", "soggy"]}).to_csv(tmp_path / "new.csv", index=False)
-    result = run_cli(
-        "predict", model, tmp_path / "new.csv", "--out", tmp_path / "p.csv", "-q", cwd=tmp_path
-    )
+    return model, tmp_path / "new.csv"
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_predict_is_one_line_and_status_130(text_model, tmp_path):
+    model, new = text_model
+    out = tmp_path / "p.csv"
+    rest = interrupt(["predict", model, new, "--out", out], at=1, cwd=tmp_path)
+    assert rest.strip().splitlines() == [
+        f"sktransfer predict: interrupted: no predictions were written to {str(out)!r}, and "
+        "nothing was stored (a saved model embeds without a cache): a rerun starts over."
+    ]
+    assert not out.exists()
+
+
+def test_every_command_takes_q(tmp_path, capsys):
+    from sktransfer.cli import build_parser
+
+    parser = build_parser()
+    for command in (["evaluate"], ["predict", "m.skops", "new.csv"], ["cache", "info"]):
+        assert parser.parse_args([*command, "-q"]).quiet is True
+    assert main(["cache", "info", str(tmp_path), "-q"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.slow
+def test_predict_quiet_prints_no_progress(text_model, tmp_path):
+    model, new = text_model
+    result = run_cli("predict", model, new, "--out", tmp_path / "p.csv", "-q", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert "predicted 2 rows" in result.stdout

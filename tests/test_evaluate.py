@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -265,6 +267,10 @@ def test_messages_show_plain_class_values():
     assert "np." not in str(info.value)
     with pytest.raises(DataError, match=r"single class 4;"):
         check_folds(pd.Series([4] * 5, name="digit"), 2, "classification")
+    from sktransfer.evaluate._efficiency import check_fractions
+
+    with pytest.raises(ValueError, match=re.escape("fractions=[0.5, 2.0]: 2 is not in (0, 1]")):
+        check_fractions(np.array([0.5, 2.0]))
 
 
 def test_the_report_and_the_printed_summary_say_the_repeats():

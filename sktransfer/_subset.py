@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._plain import plain
+
 
 def stratified_subset(y, n_samples, random_state, *, param: str = "n_samples") -> np.ndarray:
     """Sorted positions of a stratified random subset of ``n_samples`` rows of
@@ -14,13 +16,13 @@ def stratified_subset(y, n_samples, random_state, *, param: str = "n_samples") -
     if n_samples is None or n_samples >= len(y):
         return np.arange(len(y))
     if n_samples < 1:
-        raise ValueError(f"{param}={n_samples!r} must be a positive number of rows.")
+        raise ValueError(f"{param}={plain(n_samples)!r} must be a positive number of rows.")
     from sklearn.model_selection import train_test_split
 
     classes = np.unique(y)
     if n_samples < len(classes):
         raise ValueError(
-            f"{param}={n_samples} is fewer than the {len(classes)} classes; "
+            f"{param}={plain(n_samples)} is fewer than the {len(classes)} classes; "
             f"ask for at least {len(classes)} rows."
         )
     keep, _ = train_test_split(

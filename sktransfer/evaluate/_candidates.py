@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier, DummyRegressor
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -33,6 +32,7 @@ from ..image import ImageEmbedder, PixelFeatures
 from ..text import TextEmbedder
 from ._data import Columns
 from ._heads import HEADS, Head  # noqa: F401  (Head: re-exported with the candidates)
+from ._tfidf import TfidfBaseline
 
 DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_IMAGE_MODEL = "efficientnet_lite0"
@@ -149,7 +149,7 @@ def build_candidates(
         base_parts.append("tabular")
     baseline_features = _features(
         cols,
-        lambda: TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+        lambda: TfidfBaseline(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
         lambda: make_pipeline(PixelFeatures(size=16), StandardScaler()),
     )
     head_args = (task, random_state, min_class_rows)

@@ -59,6 +59,31 @@ def check_rows(
     return pd.DataFrame(skipped, columns=SKIPPED_COLUMNS)
 
 
+def check_settings(*, cv, repeats, image_size) -> None:
+    """The run's numeric settings, checked before any row is read or decoded."""
+    from numbers import Integral
+
+    from .._plain import plain
+
+    for name, value, least in (
+        ("cv", cv, 2),
+        ("repeats", repeats, 1),
+        ("image_size", image_size, 1),
+    ):
+        if value is None and name == "image_size":
+            continue  # each backbone's own
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < least:
+            why = {
+                "cv": "cross-validation needs at least 2 folds",
+                "repeats": "1 is plain k-fold",
+                "image_size": "the side length images are resized to, in pixels; None: "
+                "each backbone's own",
+            }[name]
+            raise DataError(
+                f"{name}={plain(value)!r}: use a whole number of at least {least} ({why})."
+            )
+
+
 def check_encoder_params(encoder_params: dict) -> None:
     """A bad device or batch size is the run's problem, not one model's."""
     from .._batching import check_batch_size

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._plain import plain
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
 TABLE_READERS = {
     ".csv": lambda p, enc="utf-8": pd.read_csv(p, encoding=enc),
@@ -26,6 +28,16 @@ TABLE_READERS = {
     ".jsonl": lambda p, enc="utf-8": pd.read_json(p, lines=True, encoding=enc),
     ".ndjson": lambda p, enc="utf-8": pd.read_json(p, lines=True, encoding=enc),
     ".json": lambda p, enc="utf-8": pd.read_json(p, encoding=enc),
+}
+# Predictions are written in the format the file's suffix names, the same as the readers'.
+TABLE_WRITERS = {
+    ".csv": lambda df, p: df.to_csv(p, index=False),
+    ".tsv": lambda df, p: df.to_csv(p, sep="\t", index=False),
+    ".parquet": lambda df, p: df.to_parquet(p, index=False),
+    ".pq": lambda df, p: df.to_parquet(p, index=False),
+    ".jsonl": lambda df, p: df.to_json(p, orient="records", lines=True),
+    ".ndjson": lambda df, p: df.to_json(p, orient="records", lines=True),
+    ".json": lambda df, p: df.to_json(p, orient="records"),
 }
 # Name of the target column of a table built from an image folder.
 FOLDER_TARGET = "label"
@@ -124,6 +136,36 @@ def read_table(path, *, encoding: str = "utf-8") -> pd.DataFrame:
         raise DataError(f"{str(path)!r} holds no rows.")
     df.columns = [str(c) for c in df.columns]
     return df
+
+
+def check_table_suffix(path, flag: str = "path") -> None:
+    """Refuse a file name whose suffix names no format :func:`write_table` writes."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in TABLE_WRITERS:
+        named = f"unknown file type {suffix!r}" if suffix else "no file type (suffix)"
+        raise DataError(
+            f"{flag} {str(path)!r}: {named}; the suffix says the format, one of "
+            f"{', '.join(TABLE_WRITERS)}, e.g. {str(Path(path).with_suffix('.csv'))!r}."
+        )
+
+
+def write_table(df: pd.DataFrame, path, *, flag: str = "path") -> Path:
+    """Write ``df`` to ``path`` in the format its suffix names (see :data:`TABLE_WRITERS`);
+    an unknown suffix is a :class:`DataError` listing the known ones. The folder is
+    created."""
+    path = Path(path)
+    check_table_suffix(path, flag)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        TABLE_WRITERS[path.suffix.lower()](df, path)
+    except ImportError as exc:
+        raise DataError(
+            f"cannot write {str(path)!r}: {exc}. Install the missing package (for Parquet: "
+            "pip install pyarrow) or write CSV."
+        ) from exc
+    except OSError as exc:
+        raise DataError(f"cannot write {str(path)!r}: {exc}.") from exc
+    return path
 
 
 def _decode_error(path: Path, encoding: str, exc: UnicodeDecodeError) -> str:
@@ -274,26 +316,34 @@ def detect_columns(df: pd.DataFrame, target: str, *, text=(), image=(), ignore=(
 
 
 # ---------------------------------------------------------------- cleaning
-def prepare_features(df: pd.DataFrame, cols: Columns, *, base_dir=None) -> pd.DataFrame:
+def prepare_features(
+    df: pd.DataFrame, cols: Columns, *, base_dir=None, predicting: bool = False
+) -> pd.DataFrame:
     """The feature columns of ``df``, cleaned the same way for evaluation and prediction.
 
     Missing text becomes the empty string; relative image paths are taken from
     ``base_dir`` (the table's folder) when the file is there. Rows with a
-    missing image are an error naming the first such row.
+    missing image are an error naming the first such row. ``predicting``: the
+    rows go to a fitted model, which needs every column it was trained on, so
+    an unusable column cannot be left out (the error says to fill it in).
     """
     X = df[cols.features].copy()
+
+    def fix(name) -> str:
+        if predicting:
+            return "Fill it in: the model was trained on this column and needs it."
+        return f"Fill it in, or leave it out with ignore=[{name!r}]."
+
     for name in cols.features:
         if X[name].isna().all():
             raise DataError(
-                f"column {name!r} has no usable rows: every value is missing. Fill it in, "
-                f"or leave it out with ignore=[{name!r}]."
+                f"column {name!r} has no usable rows: every value is missing. {fix(name)}"
             )
     for name in cols.text:
         X[name] = _as_python_strings(X[name])
         if not any(v.strip() for v in X[name]):
             raise DataError(
-                f"text column {name!r} has no usable rows: every value is empty. Fill it "
-                f"in, or leave it out with ignore=[{name!r}]."
+                f"text column {name!r} has no usable rows: every value is empty. {fix(name)}"
             )
     for name in cols.image:
         missing = X[name].isna()
@@ -302,7 +352,7 @@ def prepare_features(df: pd.DataFrame, cols: Columns, *, base_dir=None) -> pd.Da
             more = int(missing.sum()) - 1
             also = f" (and {more} more row{'s' * (more != 1)})" if more else ""
             raise DataError(
-                f"image column {name!r}: row {first!r}{also} has no image. Drop those rows "
+                f"image column {name!r}: row {plain(first)!r}{also} has no image. Drop those rows "
                 "or fill in paths first."
             )
         if base_dir is not None:
@@ -352,12 +402,12 @@ def check_folds(y: pd.Series, cv: int, task: str) -> None:
     counts = y.value_counts()
     if len(counts) < 2:
         raise DataError(
-            f"the target has a single class {counts.index[0]!r}; a classifier needs at "
+            f"the target has a single class {plain(counts.index[0])!r}; a classifier needs at "
             "least two. Check the target column, or use task='regression' for a numeric target."
         )
     small = counts[counts < cv]
     if len(small):
-        label, n = small.index[-1], int(small.iloc[-1])
+        label, n = plain(small.index[-1]), int(small.iloc[-1])
         fix = f"lower it, cv={n}" if n >= 2 else "drop that class or add rows to it"
         raise DataError(
             f"class {label!r} of {y.name!r} has {n} row{'s' * (n != 1)}, fewer than the "

@@ -23,6 +23,7 @@ from sklearn.base import clone
 from sklearn.metrics import precision_recall_fscore_support
 from sklearn.model_selection import cross_val_predict
 
+from .._plain import plain
 from ._crossval import make_folds, one_blas_thread
 from ._report import _pyplot, _save
 
@@ -236,7 +237,7 @@ def plot_curve(diag: Diagnosis, display: str, title: str, path: Path) -> Path:
     getattr(sklearn.metrics, display).from_predictions(
         truth, score, pos_label=True, name=diag.candidate, ax=ax, plot_chance_level=True
     )
-    ax.set_title(f"{title}, positive class {diag.positive!r} (out-of-fold)", fontsize=9)
+    ax.set_title(f"{title}, positive class {plain(diag.positive)!r} (out-of-fold)", fontsize=9)
     return _save(fig, path)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from .._plain import plain
 from .._subset import stratified_subset
 from ._crossval import METRICS, first_repeat, one_blas_thread, primary_metric
 from ._heads import HEADS
@@ -34,8 +35,8 @@ def check_fractions(fractions) -> tuple:
     bad = [f for f in values if not 0 < f <= 1]
     if bad:
         raise ValueError(
-            f"fractions={list(fractions)!r}: {bad[0]:g} is not in (0, 1]; give shares of "
-            "each training fold, such as 0.05 or 0.5."
+            f"fractions={[plain(f) for f in fractions]!r}: {bad[0]:g} is not in (0, 1]; "
+            "give shares of each training fold, such as 0.05 or 0.5."
         )
     return tuple(values)
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ._crossval import primary_metric
 from ._diagnose import SNIPPET, Diagnosis, diagnose, thumbnail, write_diagnosis
+from ._report import describe_folds
 
 # Known figures first, in this order, with what they show; any other PNG the
 # run wrote follows under its file name.
@@ -151,7 +152,8 @@ def _summary(ev) -> str:
     data = f"{meta['data']}: " if meta.get("data") else ""
     return (
         f"{data}{meta.get('task', ev.task)}, {meta.get('rows', len(ev.y))} rows, "
-        f"{meta.get('cv')}-fold cross-validation, ranked by {primary_metric(ev.task)}."
+        f"{describe_folds(meta.get('cv'), meta.get('repeats'))}, ranked by "
+        f"{primary_metric(ev.task)}."
     )
 
 

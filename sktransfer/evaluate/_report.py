@@ -11,6 +11,12 @@ import pandas as pd
 from ._crossval import METRICS, Result, primary_metric
 
 
+def describe_folds(cv, repeats=1) -> str:
+    """``"5-fold cross-validation × 3 repeats"`` (``"5-fold cross-validation"`` for one)."""
+    repeats = int(repeats or 1)
+    return f"{cv}-fold cross-validation" + (f" × {repeats} repeats" if repeats > 1 else "")
+
+
 def format_leaderboard(board: pd.DataFrame, task: str) -> str:
     """A fixed-width table for the terminal: mean ± std per metric, time, gain."""
     primary = primary_metric(task)

@@ -14,7 +14,13 @@ from .._warn import PartFailedWarning, warn
 from ..distributed._client import joblib_backend
 from ..io._image import MAX_PIXELS
 from ._candidates import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, Candidate, build_candidates
-from ._checks import SKIPPED_COLUMNS, check_encoder_params, check_rows, load_models
+from ._checks import (
+    SKIPPED_COLUMNS,
+    check_encoder_params,
+    check_rows,
+    check_settings,
+    load_models,
+)
 from ._crossval import (
     Result,
     cross_validate_candidates,
@@ -239,6 +245,7 @@ def evaluate(
     >>> ev.board.columns[:3].tolist()
     ['rank', 'candidate', 'kind']
     """
+    check_settings(cv=cv, repeats=repeats, image_size=image_size)
     cols = columns or detect_columns(df, target, text=text, image=image, ignore=ignore)
     df, y, dropped = prepare_target(df, cols)
     task = infer_task(y, task)

@@ -217,7 +217,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         stats["hits"] += len(first) - len(missing)
         stats["misses"] += len(missing)
         stats["rows_embedded"] += len(missing)
-        if self.verbose:
+        if self.verbose >= 2:
             print(
                 f"[{type(self).__name__}] cache {store!r}: {len(rows)} rows, "
                 f"{len(first) - len(missing)} found, {len(missing)} embedded",

@@ -556,12 +556,12 @@ def run_predict(args) -> int:
 
 
 def _silence(pipeline) -> None:
-    """``verbose=False`` on every estimator of a loaded pipeline that has it (-q)."""
+    """``verbose=0`` on every estimator of a loaded pipeline that has it (-q)."""
     from .evaluate._bundle import _estimators
 
     for est in list(_estimators(pipeline)):
         if est.get_params(deep=False).get("verbose"):
-            est.set_params(verbose=False)
+            est.set_params(verbose=0)
 
 
 def check_writable(path: Path, flag: str, *, folder: bool = False) -> None:

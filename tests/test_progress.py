@@ -211,6 +211,26 @@ def test_a_cold_load_prints_no_library_bars_and_leaves_settings_alone(capfd):
     assert are_progress_bars_disabled() == hub_bars_off
 
 
+@pytest.mark.parametrize("make", [TextEmbedder, ImageEmbedder], ids=["text", "image"])
+def test_a_long_transform_speaks_by_default(make, digits_images, every_count, capsys):
+    """An encoder's own transform counts its rows at the default verbosity (a
+    long call shows them; ``every_count`` makes this short one long enough),
+    prints no cache statistics unless ``verbose=2``, and nothing with 0."""
+    rows = TEXTS if make is TextEmbedder else list(digits_images[0][:4])
+    params = {} if make is TextEmbedder else {"image_size": 64}
+    enc = make(batch_size=2, cache=True, **params).fit(rows)
+    capsys.readouterr()
+    enc.transform(rows)
+    err = capsys.readouterr().err
+    check_plain(err)
+    assert re.search(rf"embedding {len(rows)}/{len(rows)} rows", err), err
+    assert "cache" not in err, err
+    clone(enc).set_params(verbose=2).fit(rows).transform(rows)
+    assert re.search(r"cache .*: \d+ rows, \d+ found, 0 embedded", capsys.readouterr().err)
+    clone(enc).set_params(verbose=0, cache=None).fit(rows).transform(rows)
+    assert capsys.readouterr().err == ""
+
+
 def test_counting_without_a_display_costs_a_lookup():
     """No display open and not verbose: nothing is made, nothing is counted."""
     with progress.counting("embedding", 10, "rows") as count:

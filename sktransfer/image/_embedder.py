@@ -85,10 +85,11 @@ class ImageEmbedder(BaseEmbedder):
         and are not limited.
     normalize : bool, default=False
         L2-normalise each embedding.
-    verbose : bool, default=False
-        Show a progress line on stderr counting the rows embedded (once a call
-        runs past 2 s; plain lines at most every 30 s when stderr is not a
-        terminal), and cache statistics.
+    verbose : int, default=1
+        ``1``: a progress line on stderr counting the rows embedded, for calls
+        that run past 2 s (in a terminal, redrawn in place; elsewhere plain
+        lines at most every 30 s), so short calls print nothing; ``2`` also
+        prints each ``transform``'s cache statistics; ``0`` prints nothing.
     cache : None, True, "memory", path, joblib.Memory or EmbeddingCache, default=None
         Reuse embeddings of images seen before (see :class:`EmbeddingCache`).
         Keys are the backbone's identity (architecture, weights digest,
@@ -146,7 +147,7 @@ class ImageEmbedder(BaseEmbedder):
         compile=False,
         max_pixels=MAX_PIXELS,
         normalize=False,
-        verbose=False,
+        verbose=1,
         cache=None,
         on_error="raise",
     ):

@@ -56,10 +56,11 @@ class TextEmbedder(BaseEmbedder):
         Pays off on long runs.
     normalize : bool, default=False
         L2-normalise each embedding (cosine similarity becomes a dot product).
-    verbose : bool, default=False
-        Show a progress line on stderr counting the rows embedded (once a call
-        runs past 2 s; plain lines at most every 30 s when stderr is not a
-        terminal), and cache statistics.
+    verbose : int, default=1
+        ``1``: a progress line on stderr counting the rows embedded, for calls
+        that run past 2 s (in a terminal, redrawn in place; elsewhere plain
+        lines at most every 30 s), so short calls print nothing; ``2`` also
+        prints each ``transform``'s cache statistics; ``0`` prints nothing.
     cache : None, True, "memory", path, joblib.Memory or EmbeddingCache, default=None
         Reuse embeddings of rows seen before (see :class:`EmbeddingCache`):
         ``True`` / ``"memory"`` for the process-wide memory cache, a directory
@@ -109,7 +110,7 @@ class TextEmbedder(BaseEmbedder):
         backend="torch",
         compile=False,
         normalize=False,
-        verbose=False,
+        verbose=1,
         cache=None,
         on_error="raise",
     ):

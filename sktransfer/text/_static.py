@@ -178,10 +178,11 @@ class StaticEmbedder(NumpyTextEmbedder):
         L2-normalise each embedding. The model's own config decides whether its
         vectors are already unit length (distilled models: yes), the way a
         sentence-transformers model's ``Normalize`` module does.
-    verbose : bool, default=False
-        Show a progress line on stderr counting the rows embedded (once a call
-        runs past 2 s; plain lines at most every 30 s when stderr is not a
-        terminal), and cache statistics.
+    verbose : int, default=1
+        ``1``: a progress line on stderr counting the rows embedded, for calls
+        that run past 2 s (in a terminal, redrawn in place; elsewhere plain
+        lines at most every 30 s), so short calls print nothing; ``2`` also
+        prints each ``transform``'s cache statistics; ``0`` prints nothing.
     cache : None, True, "memory", path, joblib.Memory or EmbeddingCache, default=None
         Reuse embeddings of texts seen before (see :class:`~sktransfer.EmbeddingCache`).
         Keys are the model files' SHA-256, model2vec's version and each text.
@@ -227,7 +228,7 @@ class StaticEmbedder(NumpyTextEmbedder):
         model=DEFAULT_STATIC_MODEL,
         batch_size=1024,
         normalize=False,
-        verbose=False,
+        verbose=1,
         cache=None,
         on_error="raise",
     ):

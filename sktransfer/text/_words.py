@@ -68,8 +68,11 @@ class WordVectorEmbedder(NumpyTextEmbedder):
         Texts pooled per step (and stored in the cache together).
     normalize : bool, default=False
         L2-normalise each embedding.
-    verbose : bool, default=False
-        Print cache statistics.
+    verbose : int, default=1
+        ``1``: a progress line on stderr counting the rows embedded, for calls
+        that run past 2 s (in a terminal, redrawn in place; elsewhere plain
+        lines at most every 30 s), so short calls print nothing; ``2`` also
+        prints each ``transform``'s cache statistics; ``0`` prints nothing.
     cache : None, True, "memory", path, joblib.Memory or EmbeddingCache, default=None
         Reuse embeddings of texts seen before (see :class:`~sktransfer.EmbeddingCache`).
         Keys are the vectors' digest, the pooling weights and each text.
@@ -126,7 +129,7 @@ class WordVectorEmbedder(NumpyTextEmbedder):
         random_state=0,
         batch_size=1024,
         normalize=False,
-        verbose=False,
+        verbose=1,
         cache=None,
         on_error="raise",
     ):

@@ -226,3 +226,104 @@ def test_static_and_word_encoders_never_import_torch_and_agree_across_processes(
     assert heavy == "[]"
     here = WordVectorEmbedder(vector_size=4).fit(["good coffee", "cold tea"])
     assert words_id == here.embedding_id_
+
+
+def _static_models(distilled):
+    """model2vec models that take each of its pooling routes: the distilled one
+    (float16, normalised), int8, per-token weights, and a token mapping."""
+    from model2vec import StaticModel
+
+    plain = StaticModel.from_pretrained(distilled, force_download=False)
+    rng = np.random.default_rng(0)
+    n = len(plain.tokens)
+    weights = rng.uniform(0.1, 2.0, n).astype(np.float32)
+    return {
+        "distilled": plain,
+        "int8": StaticModel.from_pretrained(distilled, force_download=False, quantize_to="int8"),
+        "weighted": StaticModel(
+            vectors=rng.normal(size=(n, 8)).astype(np.float32),
+            tokenizer=plain.tokenizer,
+            weights=weights,
+        ),
+        "mapped": StaticModel(
+            vectors=rng.normal(size=(40, 8)).astype(np.float32),
+            tokenizer=plain.tokenizer,
+            weights=weights,
+            token_mapping=rng.integers(0, 40, n),
+            normalize=True,
+        ),
+    }
+
+
+def test_one_tokenizer_pass_gives_model2vecs_encode_vectors(distilled, reviews):
+    from sktransfer.text._static import pool_tokens, token_ids
+
+    texts = reviews["review"].tolist()[:40]
+    long = " ".join(texts[:12])  # over the model's 512 tokens: nothing is cut
+    texts += [long, "\U0001f642 coffee \U0001f642", ""]
+    for name, model in _static_models(distilled).items():
+        ids = token_ids(model, texts)
+        assert len(ids[-3]) > model.max_length and not len(ids[-1])
+        expected = model.encode(texts, max_length=None, batch_size=16)
+        np.testing.assert_allclose(
+            pool_tokens(model, ids), expected, rtol=1e-5, atol=1e-6, err_msg=name
+        )
+    est = StaticEmbedder(model=distilled, batch_size=16).fit(texts[:1])
+    np.testing.assert_allclose(
+        est.transform(texts[:-1]),
+        est.model_.encode(texts[:-1], max_length=None).astype(np.float32),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+class _CountingTokenizer:
+    """A tokenizer that counts the texts it is given (its copies count too)."""
+
+    def __init__(self, inner, counted):
+        self._inner, self.counted = inner, counted
+
+    def encode(self, text, *args, **kwargs):
+        self.counted.append(text)
+        return self._inner.encode(text, *args, **kwargs)
+
+    def encode_batch(self, texts, *args, **kwargs):
+        self.counted.extend(texts)
+        return self._inner.encode_batch(texts, *args, **kwargs)
+
+    def encode_batch_fast(self, texts, *args, **kwargs):
+        self.counted.extend(texts)
+        return self._inner.encode_batch_fast(texts, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def __deepcopy__(self, memo):
+        import copy
+
+        return _CountingTokenizer(copy.deepcopy(self._inner, memo), self.counted)
+
+
+@pytest.mark.parametrize("on_error", ["raise", "zero"])
+def test_each_text_is_tokenized_once_and_cache_hits_not_at_all(distilled, monkeypatch, on_error):
+    texts = ["good coffee", "cold tea", "would buy again", "good coffee"]
+    est = StaticEmbedder(model=distilled, batch_size=2, on_error=on_error).fit(texts)
+    expected = est.transform(texts)
+    counted = []
+    monkeypatch.setattr(est.model_, "tokenizer", _CountingTokenizer(est.model_.tokenizer, counted))
+    np.testing.assert_allclose(est.transform(texts), expected, rtol=1e-6)
+    assert sorted(counted) == sorted(texts), "each text once"
+    from sktransfer import EmbeddingCache
+
+    est.set_params(cache=EmbeddingCache())  # in memory, empty
+    for served in (False, True):
+        counted.clear()
+        np.testing.assert_allclose(est.transform(texts), expected, rtol=1e-6)
+        if on_error == "raise":  # checked as they are embedded: cache hits never are
+            assert sorted(counted) == ([] if served else sorted(set(texts)))
+        else:  # every row is checked before the cache is read, once
+            assert sorted(counted) == sorted(texts)
+    # A text with no known token is never stored: it is checked again, and fails again.
+    for _ in range(2):
+        with pytest.raises(ValueError, match=r"row 1: no token of this text has a vector"):
+            est.set_params(on_error="raise").transform(["good coffee", ""])

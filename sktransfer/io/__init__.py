@@ -10,7 +10,7 @@ from ._image import (
     image_rows,
     load_rgb,
 )
-from ._rows import Rows, split_usable, to_rows
+from ._rows import Rows, failure, split_usable, to_rows
 from ._text import check_text_row, count_truncated, text_row_key, text_rows, truncation_message
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "check_max_pixels",
     "check_text_row",
     "count_truncated",
+    "failure",
     "image_row_key",
     "image_rows",
     "load_rgb",

@@ -131,9 +131,15 @@ def split_usable(rows: Rows, check) -> tuple[Rows, list[int], list[dict]]:
         try:
             check(value, rows.name(i))
         except (ValueError, TypeError) as exc:
-            failed.append({"row": i, "name": rows.name(i), "cause": " ".join(str(exc).split())})
+            failed.append(failure(i, rows.name(i), exc))
         else:
             good.append(i)
     index = None if rows.index is None else [rows.index[i] for i in good]
     usable = Rows([rows.values[i] for i in good], index, good)
     return usable, good, failed
+
+
+def failure(row: int, name: str, exc: Exception) -> dict:
+    """The record of an unusable row (``failed_rows_``): its position, its name and
+    the error's message on one line."""
+    return {"row": row, "name": name, "cause": " ".join(str(exc).split())}

@@ -5,16 +5,27 @@ from __future__ import annotations
 
 import functools
 import os
+from dataclasses import dataclass
 from numbers import Integral
 
+import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .._progress import advance
 from ..base import BaseEmbedder, check_on_error
-from ..io import check_text_row, split_usable, text_row_key, text_rows
+from ..io import Rows, check_text_row, failure, split_usable, text_row_key, text_rows
 
 # In every "nothing in this text has a vector" message, so oov_rows_ can pick
 # those rows out of failed_rows_.
 OOV = "of this text has a vector"
+
+
+@dataclass
+class SplitRows(Rows):
+    """Rows with the units of each text that have a vector (``units[i]``), found
+    while checking them, so that ``_embed`` pools them without splitting again."""
+
+    units: list | None = None
 
 
 class NumpyTextEmbedder(BaseEmbedder):
@@ -25,9 +36,10 @@ class NumpyTextEmbedder(BaseEmbedder):
     row: ``on_error="raise"`` is an error naming it; ``"nan"`` / ``"zero"`` give
     it a NaN (zero) output row, a warning names it, and ``oov_rows_`` lists it.
 
-    Subclasses say what a unit is: ``_unit``, ``_has_vectors(texts)`` (per text,
-    whether any of its units has a vector; all texts at once) and
-    ``_units_of(text)`` (its units, known or not, for messages).
+    Subclasses say what a unit is: ``_unit``, ``_known_units(texts)`` (per text,
+    its units that have a vector; all texts at once), ``_pool(units)`` (texts'
+    vectors from those units) and ``_units_of(text)`` (its units, known or not,
+    for messages). Each text is split into units once per ``transform``.
     """
 
     _unit = "word"
@@ -76,21 +88,58 @@ class NumpyTextEmbedder(BaseEmbedder):
         super()._fit_backbone(device)
         self.oov_rows_ = []
 
-    def _rows(self, X, check_each=True):
-        rows = text_rows(X, check_each=check_each)
-        if check_each:  # every text at once: a tokenizer is fastest on a batch
-            known = self._has_vectors(rows.values)
-            if not all(known):
-                i = known.index(False)
-                raise self._no_vector_error(rows.values[i], rows.name(i))
-        return rows
+    def _usable_rows(self, X):
+        """The rows to embed (see :meth:`BaseEmbedder._usable_rows`).
 
-    def _check_row(self, value, name):
-        check_text_row(value, name)
-        if not self._has_vectors([value])[0]:
-            raise self._no_vector_error(value, name)
+        Each text is split into units once per ``transform``, and the units found
+        are the ones pooled. ``on_error="raise"``: texts are checked here, their
+        units in ``_embed``, only for the rows not served from the cache (a row
+        is stored only once it had a vector). Otherwise every text is split here,
+        at once; those without a unit that has a vector are set aside, and the
+        units of the others travel with the rows to ``_embed``."""
+        check_on_error(self.on_error)
+        if self.on_error == "raise":
+            rows = text_rows(X)
+            return rows, None, [], len(rows)
+        rows = text_rows(X, check_each=False)
+        texts, positions, failed = split_usable(rows, check_text_row)
+        units = self._known_units(texts.values)
+        keep = [j for j, found in enumerate(units) if len(found)]
+        if len(keep) < len(texts):
+            for j in (j for j, found in enumerate(units) if not len(found)):
+                error = self._no_vector_error(texts.values[j], texts.name(j))
+                failed.append(failure(positions[j], texts.name(j), error))
+            failed.sort(key=lambda record: record["row"])
+            positions = [positions[j] for j in keep]
+        index = None if texts.index is None else [texts.index[j] for j in keep]
+        usable = SplitRows(
+            [texts.values[j] for j in keep], index, positions, units=[units[j] for j in keep]
+        )
+        return usable, positions, failed, len(rows)
 
-    def _has_vectors(self, texts) -> list[bool]:
+    def _embed(self, rows, positions):
+        units = getattr(rows, "units", None)
+        out = np.zeros((len(positions), self.n_features_out_), dtype=np.float32)
+        step = int(self.batch_size)
+        for start in range(0, len(positions), step):
+            part = positions[start : start + step]
+            if units is None:  # on_error="raise": split and checked here
+                found = self._known_units([rows.values[i] for i in part])
+                for i, known in zip(part, found, strict=True):
+                    if not len(known):
+                        raise self._no_vector_error(rows.values[i], rows.name(i))
+            else:
+                found = [units[i] for i in part]
+            out[start : start + len(part)] = self._pool(found)
+            advance(len(part))
+        return out
+
+    def _known_units(self, texts) -> list:
+        """Per text, its units that have a vector (as ``_pool`` reads them), in order."""
+        raise NotImplementedError
+
+    def _pool(self, units) -> np.ndarray:
+        """The vectors of texts given their known units (each non-empty), (n, d)."""
         raise NotImplementedError
 
     def _units_of(self, text) -> list:

@@ -10,11 +10,15 @@ from any sentence-transformers model.
 
 from __future__ import annotations
 
+import copy
 import os
+import weakref
+from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+
 from .._backbones import Backbone, get_backbone, register_family
-from .._progress import advance
 from .._registry import shared_model
 from ._numpy import NumpyTextEmbedder, check_rows_per_step, files_digest
 
@@ -154,6 +158,62 @@ def register() -> None:
     register_family(FAMILY, _resolve, kind="text")
 
 
+def token_ids(model, texts) -> list:
+    """Per text, the ids of its tokens that have a vector (``np.int32``), as
+    ``model.encode(texts, max_length=None)`` finds them: no special tokens, no
+    truncation (a static model has no window), the unknown token dropped."""
+    encodings = _untruncated(model).encode_batch_fast(list(texts), add_special_tokens=False)
+    unk = model.unk_token_id
+    ids = (np.asarray(e.ids, dtype=np.int32) for e in encodings)
+    return [i if unk is None else i[i != unk] for i in ids]
+
+
+def pool_tokens(model, ids) -> np.ndarray:
+    """The vectors ``model.encode`` gives texts whose token ids are ``ids``
+    (see :func:`token_ids`): the mean of their vectors (scaled by the model's
+    weights, through its token mapping), normalised if the model normalises,
+    computed as model2vec computes them. A text with no id gets zeros."""
+    dtype = np.dtype(np.float32) if model.embedding.dtype == np.int8 else model.embedding.dtype
+    out = np.zeros((len(ids), model.dim), dtype=dtype)
+    if model.token_mapping is None and model.weights is None:
+        by_length = defaultdict(list)  # texts of one length: one gather and one mean
+        for i, row in enumerate(ids):
+            if len(row):
+                by_length[len(row)].append(i)
+        for indices in by_length.values():
+            out[indices] = model.embedding[np.stack([ids[i] for i in indices])].mean(axis=1)
+    else:
+        for i, row in enumerate(ids):
+            if len(row):
+                mapped = row if model.token_mapping is None else model.token_mapping[row]
+                emb = model.embedding[mapped]
+                if model.weights is not None:
+                    emb = emb * model.weights[row][:, None]
+                out[i] = emb.mean(axis=0)
+    if model.normalize:
+        out32 = out.astype(np.float32)
+        return (out32 / (np.linalg.norm(out32, axis=1, keepdims=True) + 1e-32)).astype(dtype)
+    return out
+
+
+# model -> (its tokenizer, a copy of it that does not truncate)
+_UNTRUNCATED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _untruncated(model):
+    """The model's tokenizer without its truncation (``encode(max_length=None)``
+    lifts it for the call; a copy leaves the shared model untouched)."""
+    tokenizer = model.tokenizer
+    if tokenizer.truncation is None:
+        return tokenizer
+    source, copy_ = _UNTRUNCATED.get(model, (None, None))
+    if source is not tokenizer:  # first use, or the model's tokenizer was replaced
+        copy_ = copy.deepcopy(tokenizer)
+        copy_.no_truncation()
+        _UNTRUNCATED[model] = (tokenizer, copy_)
+    return copy_
+
+
 class StaticEmbedder(NumpyTextEmbedder):
     """Embed texts with a static model: one vector per token, averaged.
 
@@ -262,9 +322,11 @@ class StaticEmbedder(NumpyTextEmbedder):
         super()._fit_backbone(device)
         self.vocabulary_size_ = len(self.model_.tokens)
 
-    def _has_vectors(self, texts) -> list[bool]:
-        # model2vec's own tokenization, which drops the unknown token, as encode does.
-        return [bool(ids) for ids in self.model_.tokenize(list(texts))]
+    def _known_units(self, texts) -> list:
+        return token_ids(self.model_, texts)
+
+    def _pool(self, units):
+        return pool_tokens(self.model_, units)
 
     def _units_of(self, text) -> list:
         return self.model_.tokenizer.encode(text, add_special_tokens=False).tokens
@@ -272,19 +334,14 @@ class StaticEmbedder(NumpyTextEmbedder):
     def _loaded_identity(self) -> dict:
         entry = self._backbone()
         identity = entry.identity(None) if entry.identity else {"source": entry.name}
-        return {"kind": FAMILY, **identity, "normalize": bool(self.model_.normalize)}
+        # Rows with no known token are never stored (older versions stored zeros):
+        # a cached row is one that had a vector, so cache hits are not checked again.
+        return {
+            "kind": FAMILY,
+            **identity,
+            "normalize": bool(self.model_.normalize),
+            "no_token_rows": "not stored",
+        }
 
     def _identity(self) -> dict:
         return dict(self._loaded_identity_)
-
-    def _embed(self, rows, positions):
-        texts = [rows.values[i] for i in positions]
-        # max_length=None: a static model has no window, every token counts.
-        out = self.model_.encode(
-            texts,
-            batch_size=int(self.batch_size),
-            max_length=None,
-            show_progress_bar=False,  # sktransfer's display counts the rows
-        )
-        advance(len(texts))
-        return out

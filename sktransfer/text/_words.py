@@ -247,16 +247,15 @@ class WordVectorEmbedder(NumpyTextEmbedder):
     def _units_of(self, text) -> list:
         return self._words_of()(text)
 
-    def _has_vectors(self, texts) -> list[bool]:
+    def _known_units(self, texts) -> list:
         words_of, index = self._words_of(), self.model_.index
-        return [any(w in index for w in words_of(text)) for text in texts]
+        return [[w for w in words_of(text) if w in index] for text in texts]
 
-    def _embed(self, rows, positions):
-        words_of, index = self._words_of(), self.model_.index
-        vectors, weights, default = self.model_.vectors, self._weights_, self._default_weight_
-        out = np.zeros((len(positions), vectors.shape[1]), dtype=np.float32)
-        for j, i in enumerate(positions):
-            words = [w for w in words_of(rows.values[i]) if w in index]
+    def _pool(self, units) -> np.ndarray:
+        index, vectors = self.model_.index, self.model_.vectors
+        weights, default = self._weights_, self._default_weight_
+        out = np.zeros((len(units), vectors.shape[1]), dtype=np.float32)
+        for j, words in enumerate(units):
             if not words:  # checked before; kept zero rather than dividing by zero
                 continue
             w = np.fromiter((weights.get(t, default) for t in words), np.float32, len(words))

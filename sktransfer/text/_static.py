@@ -14,9 +14,10 @@ import os
 from pathlib import Path
 
 from .._backbones import Backbone, get_backbone, register_family
+from .._cache import model_fingerprint
 from .._progress import advance
 from .._registry import shared_model
-from ._numpy import NumpyTextEmbedder, check_rows_per_step, files_digest
+from ._numpy import NumpyTextEmbedder, check_rows_per_step
 
 FAMILY = "static"
 DEFAULT_STATIC_MODEL = "minishlab/potion-base-8M"
@@ -37,7 +38,9 @@ def static_backbone(name: str, *, source=None) -> Backbone:
         folder = _local_folder(path)
         # The files' content names the vectors, wherever they lie (a copy, another machine).
         return (
-            {"source": path} if folder is None else {"files": files_digest(_layout_files(folder))}
+            {"source": path}
+            if folder is None
+            else {"files": model_fingerprint(folder, _layout_files(folder))}
         )
 
     return Backbone(

@@ -128,3 +128,25 @@ def test_a_download_check_reads_the_bytes_whatever_is_remembered(tmp_path, hashe
     with pytest.raises(ValueError, match="is not the published file"):
         check_torchvision_checkpoint(path)
     assert hashed == [path.name]
+
+
+def test_another_process_finds_the_digests_on_disk(tmp_path, hashed):
+    import subprocess
+    import sys
+
+    model = write_tiny_text_model(tmp_path / "tiny")
+    here = TextEmbedder(model=model).fit(TEXTS).embedding_id_
+    code = (
+        "from sktransfer import TextEmbedder\n"
+        "from sktransfer._cache import _fingerprint\n"
+        "seen = []\n"
+        "real = _fingerprint._hash_file\n"
+        "_fingerprint._hash_file = lambda path, *a: seen.append(path) or real(path, *a)\n"
+        f"print(TextEmbedder(model={model!r}).fit(['a']).embedding_id_, len(seen))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), *sys.path])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    there, hashed_there = done.stdout.split()[-2:]
+    assert (there, hashed_there) == (here, "0")

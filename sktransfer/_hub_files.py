@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from urllib.parse import urlparse
 
-from ._weights import file_digest
+from ._cache import file_digest
 
 _HEX = re.compile(r"[0-9a-f]{8,}")
 
@@ -70,7 +70,7 @@ def check_torchvision_checkpoint(path, url: str | None = None):
             "(name-<8+ hex digits>.pth), so there is nothing to verify it against. Load it "
             "yourself with torch.load(path, weights_only=True) if you trust its origin."
         )
-    actual = file_digest(path)[: len(expected)]
+    actual = file_digest(path, remembered=False)[: len(expected)]
     if actual != expected:
         raise ValueError(
             f"{str(path)!r} is not the published file: its SHA-256 starts with {actual}, "

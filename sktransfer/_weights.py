@@ -7,7 +7,6 @@ the name goes to the hub as usual (for users who have a network).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -44,15 +43,6 @@ def shipped_image_weights(arch: str) -> str | None:
         return None
     path = getattr(package, f"EfficientnetLite{lite}ModelFile").get_model_file_path()
     return path if os.path.isfile(path) else None
-
-
-def file_digest(path, chunk: int = 1 << 20) -> str:
-    """SHA-256 of a weight file: what identifies weights loaded from disk."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def register_shipped() -> None:

@@ -13,6 +13,8 @@ import re
 import sys
 from pathlib import Path
 
+from ._location import default_cache_dir
+
 DEMOS = {
     # name -> (loader name, target, image column, default rows, image size)
     "reviews": ("load_reviews", "score", None, 600, None),
@@ -50,14 +52,6 @@ def as_flags(message: str) -> str:
         return " ".join([FLAGS[match.group(1)], *values]) if values else FLAGS[match.group(1)]
 
     return _PARAM.sub(flag, message)
-
-
-def default_cache_dir() -> Path:
-    """``$SKTRANSFER_CACHE``, else ``$XDG_CACHE_HOME/sktransfer``, else ``~/.cache/sktransfer``."""
-    if os.environ.get("SKTRANSFER_CACHE"):
-        return Path(os.environ["SKTRANSFER_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "sktransfer"
 
 
 def _add_encoding(parser: argparse.ArgumentParser) -> None:

@@ -12,6 +12,19 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache_folder(tmp_path_factory):
+    """The default cache folder (where model file digests are remembered) is a
+    folder of the test session, never the user's own."""
+    if os.environ.get("SKTRANSFER_CACHE"):
+        yield
+        return
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SKTRANSFER_CACHE", str(tmp_path_factory.mktemp("sktransfer-cache")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def text_embedder():
     """A fitted TextEmbedder on the shipped all-MiniLM-L6-v2."""

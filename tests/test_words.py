@@ -4,7 +4,9 @@ known word, cache and pickling."""
 
 from __future__ import annotations
 
+import os
 import pickle
+import shutil
 
 import numpy as np
 import pytest
@@ -111,6 +113,23 @@ def test_each_file_format_reads_the_same_vectors(files, texts, trained, name, mo
     assert est._loaded_identity_["format"] == {"GloVe text": "glove"}.get(
         name, "binary" if name.endswith("binary") else "text"
     )
+
+
+def test_a_copied_vector_file_is_the_same_model(files, texts, tmp_path):
+    # Named by content, not path: a copy elsewhere shares the cache namespace.
+    original = files["word2vec binary"]
+    copy = tmp_path / "elsewhere" / "copy.bin"
+    copy.parent.mkdir()
+    shutil.copyfile(original, copy)
+    a = WordVectorEmbedder(model=original).fit(texts)
+    b = WordVectorEmbedder(model=copy).fit(texts)
+    assert b.embedding_id_ == a.embedding_id_
+    with open(copy, "r+b") as f:  # one byte of the last vector
+        f.seek(-2, os.SEEK_END)
+        byte = f.read(1)
+        f.seek(-2, os.SEEK_END)
+        f.write(bytes([byte[0] ^ 1]))
+    assert WordVectorEmbedder(model=copy).fit(texts).embedding_id_ != a.embedding_id_
 
 
 def test_a_gensim_pickle_loads_only_when_asked_for(files, texts, trained):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 
-from .._weights import file_digest
+from .._cache import model_fingerprint
 
 # Names that are files, not timm tags or torchvision enum names.
 WEIGHTS_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors", ".ckpt", ".tar")
@@ -38,9 +38,9 @@ def check_weights_path(weights) -> None:
 
 
 def weights_identity(weights) -> str | None:
-    """What identifies the weights: a file's digest, or the name as given."""
+    """What identifies the weights: a file's content, or the name as given."""
     if is_weights_file(weights):
-        return "sha256:" + file_digest(weights)
+        return model_fingerprint(weights)
     return "random-init(seed=0)" if weights is None else str(weights)
 
 

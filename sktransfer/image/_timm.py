@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from .._backbones import Backbone, register_family
-from .._weights import file_digest
+from .._cache import model_fingerprint
 from ._state_dict import is_weights_file, load_state_dict_file, weights_identity
 
 
@@ -20,8 +20,10 @@ def timm_backbone(arch: str, *, name: str | None = None, packaged=None) -> Backb
 
     def identity(weights) -> dict:
         path = default_file() if weights == "DEFAULT" else None
-        digest = "sha256:" + file_digest(path) if path else weights_identity(weights)
-        return {"arch": arch, "weights": digest}
+        return {
+            "arch": arch,
+            "weights": model_fingerprint(path) if path else weights_identity(weights),
+        }
 
     return Backbone(
         name=name or arch,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from .._backbones import Backbone, register_family
+from .._cache import model_fingerprint
 
 
 def sentence_backbone(name: str, *, source=None) -> Backbone:
@@ -19,12 +20,12 @@ def sentence_backbone(name: str, *, source=None) -> Backbone:
         return load_sentence_model(where(), device, backend)
 
     def identity(weights=None) -> dict:
+        # A local folder by its files' content, wherever it lies (a copy, another
+        # environment or worker); a hub name by the commit of its local snapshot.
         path = where()
-        return {
-            "source": path,
-            "files": directory_fingerprint(path),
-            "revision": hub_revision(path),
-        }
+        if os.path.isdir(path):
+            return {"files": model_fingerprint(path)}
+        return {"source": path, "revision": hub_revision(path)}
 
     return Backbone(
         name=name,
@@ -34,19 +35,6 @@ def sentence_backbone(name: str, *, source=None) -> Backbone:
         identity=identity,
         description=f"sentence-transformers {name}",
     )
-
-
-def directory_fingerprint(source: str) -> list | None:
-    """(file, size, mtime) of a local model directory: changes when weights do."""
-    if not os.path.isdir(source):
-        return None
-    entries = []
-    for root, _, files in os.walk(source):
-        for name in sorted(files):
-            path = os.path.join(root, name)
-            st = os.stat(path)
-            entries.append((os.path.relpath(path, source), st.st_size, st.st_mtime_ns))
-    return sorted(entries)
 
 
 def hub_revision(source: str) -> str | None:

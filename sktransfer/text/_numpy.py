@@ -3,8 +3,6 @@ vectors, word vectors): no device to choose, and torch is never imported."""
 
 from __future__ import annotations
 
-import functools
-import os
 from dataclasses import dataclass
 from numbers import Integral
 
@@ -176,22 +174,3 @@ def check_rows_per_step(batch_size) -> None:
     device memory to size it for)."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
         raise ValueError(f"batch_size={batch_size!r}; use a positive number of texts, e.g. 1024.")
-
-
-def files_digest(paths) -> list:
-    """``[(name, SHA-256)]`` of the files a model is read from: the same bytes give
-    the same cache namespace wherever the files lie (a copy, another machine)."""
-    return [(os.path.basename(p), _file_digest(*_stat(p))) for p in paths]
-
-
-def _stat(path) -> tuple:
-    st = os.stat(path)
-    return os.path.abspath(path), st.st_size, st.st_mtime_ns
-
-
-@functools.lru_cache(maxsize=64)
-def _file_digest(path: str, size: int, mtime_ns: int) -> str:
-    # Keyed on size and mtime too: a file rewritten in place is hashed again.
-    from .._weights import file_digest
-
-    return file_digest(path)

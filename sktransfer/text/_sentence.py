@@ -143,7 +143,7 @@ class TextEmbedder(BaseEmbedder):
         """What names the loaded weights in the store of loaded models."""
         entry = self._backbone()
         identity = entry.identity(None) if entry.identity else {}
-        return ("text", entry.family, entry.name, identity.get("source"))
+        return ("text", entry.family, entry.name, tuple(sorted(identity.items())))
 
     def _load(self, device):
         check_batch_size(self.batch_size)

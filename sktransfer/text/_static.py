@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from .._backbones import Backbone, get_backbone, register_family
+from .._cache import model_fingerprint
 from .._registry import shared_model
-from ._numpy import NumpyTextEmbedder, check_rows_per_step, files_digest
+from ._numpy import NumpyTextEmbedder, check_rows_per_step
 
 FAMILY = "static"
 DEFAULT_STATIC_MODEL = "minishlab/potion-base-8M"
@@ -41,7 +42,9 @@ def static_backbone(name: str, *, source=None) -> Backbone:
         folder = _local_folder(path)
         # The files' content names the vectors, wherever they lie (a copy, another machine).
         return (
-            {"source": path} if folder is None else {"files": files_digest(_layout_files(folder))}
+            {"source": path}
+            if folder is None
+            else {"files": model_fingerprint(folder, _layout_files(folder))}
         )
 
     return Backbone(

@@ -11,7 +11,6 @@ fastText publishes them) and GloVe text (no header line). gensim's own
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import re
@@ -123,14 +122,6 @@ def check_vectors_file(path: str) -> str:
             "the texts given to fit."
         )
     return path
-
-
-def vectors_digest(vectors: WordVectors) -> str:
-    """SHA-256 of the words and their vectors: names vectors trained in fit."""
-    h = hashlib.sha256()
-    h.update("\n".join(vectors.words).encode("utf-8", "surrogatepass"))
-    h.update(vectors.vectors.tobytes())
-    return h.hexdigest()
 
 
 def _stable_hash(text: str) -> int:

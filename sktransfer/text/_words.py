@@ -3,16 +3,15 @@ the classic transfer recipe, as an sklearn transformer."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._cache import digest, model_fingerprint, namespace_of
 from .._registry import shared_model
-from ._numpy import NumpyTextEmbedder, check_rows_per_step, files_digest
+from ._numpy import NumpyTextEmbedder, check_rows_per_step
 from ._word_vectors import (
     check_vectors_file,
     file_format,
@@ -20,7 +19,6 @@ from ._word_vectors import (
     pooling_weights,
     tokenizer,
     train_word2vec,
-    vectors_digest,
 )
 
 
@@ -173,7 +171,9 @@ class WordVectorEmbedder(NumpyTextEmbedder):
         words_of = self._words_of()
         corpus = [words_of(text) for text in rows.values]
         self._weights_, self._default_weight_ = pooling_weights(self.pooling, corpus)
-        self._weights_id_ = _digest(sorted(self._weights_.items()), self._default_weight_)
+        self._weights_id_ = namespace_of(
+            {"weights": sorted(self._weights_.items()), "default": self._default_weight_}
+        )
         self._corpus = corpus
         try:
             self._fit_backbone(self._resolve_device())
@@ -208,7 +208,7 @@ class WordVectorEmbedder(NumpyTextEmbedder):
             )
         path = self._path()
         kind = file_format(path, self.format)
-        key = ("text", "word-vectors", path, kind, repr(files_digest([path])))
+        key = ("text", "word-vectors", kind, model_fingerprint(path))
         return shared_model(key, lambda: load_vectors(path, kind))
 
     def _path(self) -> str:
@@ -221,16 +221,18 @@ class WordVectorEmbedder(NumpyTextEmbedder):
 
     def _loaded_identity(self) -> dict:
         if self.model is None:
+            vectors = self.model_
+            words = "\n".join(vectors.words).encode("utf-8", "surrogatepass")
             return {
                 "kind": "word2vec-on-fit-texts",
-                "vectors": vectors_digest(self.model_),
+                "vectors": digest(words, vectors.vectors.tobytes()),
             }
         path = self._path()
+        # The file's content names the vectors, wherever it lies.
         return {
             "kind": "word-vectors",
-            "source": path,
             "format": file_format(path, self.format),
-            "files": files_digest([path]),
+            "files": model_fingerprint(path),
         }
 
     def _identity(self) -> dict:
@@ -261,7 +263,3 @@ class WordVectorEmbedder(NumpyTextEmbedder):
             w = np.fromiter((weights.get(t, default) for t in words), np.float32, len(words))
             out[j] = w @ vectors[[index[t] for t in words]] / w.sum()
         return out
-
-
-def _digest(*parts) -> str:
-    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:32]

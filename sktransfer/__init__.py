@@ -33,15 +33,18 @@ _WHERE = {
     "get_backbone": "._backbones",
     "register_family": "._backbones",
     "list_backbones": "._backbones",
+    "load": "._persist",
     "loaded_models": "._registry",
     "make_coral_pipeline": ".adapt",
     "make_late_fusion": ".fusion",
     "register_backbone": "._backbones",
     "distill_static": ".text",
+    "save": "._persist",
 }
 if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
     from ._backbones import get_backbone, list_backbones, register_backbone, register_family
     from ._cache import EmbeddingCache
+    from ._persist import load, save
     from ._registry import clear_models, loaded_models
     from .adapt import coral_gap, make_coral_pipeline
     from .distill import DistilledClassifier
@@ -80,9 +83,11 @@ __all__ = [
     "distill_static",
     "get_backbone",
     "list_backbones",
+    "load",
     "loaded_models",
     "make_coral_pipeline",
     "make_late_fusion",
     "register_backbone",
     "register_family",
+    "save",
 ]

@@ -551,9 +551,9 @@ def run_predict(args) -> int:
 
 def _silence(pipeline) -> None:
     """``verbose=0`` on every estimator of a loaded pipeline that has it (-q)."""
-    from .evaluate._bundle import _estimators
+    from ._persist import estimators
 
-    for est in list(_estimators(pipeline)):
+    for est in list(estimators(pipeline)):
         if est.get_params(deep=False).get("verbose"):
             est.set_params(verbose=0)
 

@@ -177,12 +177,12 @@ def test_evaluate_table_save_and_predict(review_table, tmp_path):
         assert name in result.stdout
 
     # The saved model is the recommended one, and it is quiet.
+    from sktransfer._persist import estimators
     from sktransfer.evaluate import load_pipeline
-    from sktransfer.evaluate._bundle import _estimators
 
     bundle = load_pipeline(tmp_path / "best.skops")
     assert bundle["candidate"] == report["recommended"]
-    for est in _estimators(bundle["pipeline"]):
+    for est in estimators(bundle["pipeline"]):
         assert not est.get_params(deep=False).get("verbose"), est
 
     code = main(

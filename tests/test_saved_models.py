@@ -462,3 +462,161 @@ def test_a_cache_folder_named_in_a_saved_file_is_dropped(text_embedder, tmp_path
     loaded = load_pipeline(tmp_path / "m.joblib", trusted=True)["pipeline"]
     assert set(cached_params(loaded).values()) == {None}
     assert list(loaded.predict(X)) == y
+
+
+# ---------------------------------------------------------------- sktransfer.save / load
+GOOD = ["great food, loved it", "delicious and fresh", "wonderful taste"]
+BAD = ["awful, stale and bland", "terrible, would not buy", "disgusting taste"]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A tiny random sentence-transformers model: fine-tuning on it takes a moment."""
+    from random_models import write_tiny_text_model
+
+    return write_tiny_text_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+def test_users_own_pipeline_round_trips(tmp_path):
+    """A pipeline the user built (no evaluate, no columns) saves and loads as data;
+    the cache folder it used is neither written to the file nor taken from it."""
+    from sklearn.linear_model import LogisticRegression
+
+    import sktransfer
+
+    cache = tmp_path / "cache"
+    X, y = GOOD + BAD, ["great"] * 3 + ["other"] * 3
+    fitted = Pipeline(
+        [("embed", sktransfer.TextEmbedder(cache=cache)), ("head", LogisticRegression(C=10.0))]
+    ).fit(X, y)
+    path = sktransfer.save(fitted, tmp_path / "mine.skops")
+    assert path.read_bytes()[:2] == b"PK"
+    loaded = sktransfer.load(path)
+    assert isinstance(loaded, Pipeline) and loaded is not fitted
+    new = [*X, "a new review, quite good"]
+    assert list(loaded.predict(new)) == list(fitted.predict(new))
+    np.testing.assert_allclose(loaded.predict_proba(new), fitted.predict_proba(new), atol=1e-5)
+    assert loaded[0].cache is None and fitted[0].cache == cache
+
+
+def test_finetuned_text_classifier_round_trips(tiny_model, tmp_path):
+    import sktransfer
+
+    X, y = GOOD + BAD, ["great"] * 3 + ["other"] * 3
+    clf = sktransfer.TextClassifier(
+        encoder=sktransfer.TextEmbedder(model=tiny_model), max_epochs=3, random_state=0
+    ).fit(X, y)
+    loaded = sktransfer.load(sktransfer.save(clf, tmp_path / "clf.skops"))
+    assert type(loaded) is type(clf) and hasattr(loaded, "net_")
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+    assert list(loaded.predict(X)) == list(clf.predict(X))
+    assert clf.predict(X).shape == (6,)  # the saved estimator still works
+
+
+def _every_estimator(model):
+    """One fitted example of each sktransfer estimator, inside scikit-learn pieces."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    import sktransfer as st
+
+    def embed():
+        return st.TextEmbedder(model=model)
+
+    X, y = (GOOD + BAD) * 2, np.array((["great"] * 3 + ["other"] * 3) * 2)
+    frame = pd.DataFrame({"review": X, "n": np.arange(12.0)})
+    yield (
+        "column transformer",
+        make_pipeline(
+            ColumnTransformer([("text", embed(), "review"), ("num", "passthrough", ["n"])]),
+            LogisticRegression(),
+        ).fit(frame, y),
+        frame,
+    )
+    yield (
+        "regressor",
+        st.TextRegressor(encoder=embed(), max_epochs=2, random_state=0).fit(X, np.arange(12.0)),
+        X,
+    )
+    yield "prototypes", st.PrototypeClassifier(encoder=embed()).fit(X, y), X
+    yield (
+        "zero-shot",
+        st.ZeroShotClassifier(encoder=embed(), labels=["great", "other"]).fit(X, y),
+        X,
+    )
+    fused = st.FusedEmbedder(encoders=[("a", embed()), ("b", embed())])
+    yield "early fusion", make_pipeline(fused, LogisticRegression()).fit(X, y), X
+    yield "late fusion", st.make_late_fusion([("a", embed()), ("b", embed())], cv=2).fit(X, y), X
+    teacher = make_pipeline(embed(), LogisticRegression()).fit(X, y)
+    student = st.TextClassifier(encoder=embed(), max_epochs=2, random_state=0)
+    yield "distilled", st.DistilledClassifier(teacher, student).fit(X, y), X
+    pytest.importorskip("skada")
+    coral = st.make_coral_pipeline(embed()).fit(
+        X, (y == "great").astype(int), sample_domain=np.where(np.arange(12) < 8, 1, -2)
+    )
+    yield "coral (skada)", coral, X
+
+
+def test_every_sktransfer_estimator_round_trips(tiny_model, tmp_path):
+    import sktransfer
+
+    for name, fitted, X in _every_estimator(tiny_model):
+        loaded = sktransfer.load(sktransfer.save(fitted, tmp_path / "m.skops"))  # no trusted=
+        assert type(loaded) is type(fitted), name
+        if hasattr(fitted, "predict_proba"):
+            np.testing.assert_allclose(
+                loaded.predict_proba(X), fitted.predict_proba(X), atol=1e-5, err_msg=name
+            )
+        else:
+            np.testing.assert_allclose(loaded.predict(X), fitted.predict(X), atol=1e-4)
+        assert list(loaded.predict(X)) == list(fitted.predict(X)) or name == "regressor"
+
+
+def test_untrusted_type_is_refused_by_name_and_trusted_on_request(tmp_path):
+    import sktransfer
+    from sktransfer._persist import UntrustedFileError
+
+    path = sktransfer.save(Pipeline([("mine", Sneaky())]), tmp_path / "m.skops")
+    name = f"{__name__}.Sneaky"
+    with pytest.raises(UntrustedFileError, match=name) as info:
+        sktransfer.load(path)
+    assert info.value.types == [name] and isinstance(info.value, ValueError)
+    assert "trusted=[" in str(info.value)
+    loaded = sktransfer.load(path, trusted=[name])
+    assert type(loaded[0]) is Sneaky
+    assert type(sktransfer.load(path, trusted=True)[0]) is Sneaky
+
+
+def test_plain_skops_file_loads(text_embedder, tmp_path):
+    """A file written by skops itself (no sktransfer.save) loads, and the
+    allow-list applies to it: its sktransfer types need no trusted=."""
+    import skops.io
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    import sktransfer
+
+    X, y = GOOD + BAD, ["great"] * 3 + ["other"] * 3
+    fitted = Pipeline(
+        [("embed", sktransfer.TextEmbedder()), ("scale", StandardScaler()),
+         ("head", LogisticRegression())]
+    ).fit(X, y)  # fmt: skip
+    skops.io.dump(fitted, tmp_path / "plain.skops")
+    loaded = sktransfer.load(tmp_path / "plain.skops")
+    np.testing.assert_allclose(loaded.predict_proba(X), fitted.predict_proba(X), atol=1e-5)
+
+
+def test_pickle_loads_only_when_trusted(tmp_path):
+    import sktransfer
+    from sktransfer._persist import UntrustedFileError
+
+    marker = tmp_path / "ran"
+    path = tmp_path / "m.joblib"
+    joblib.dump(MakesMarker(marker), path)
+    with pytest.raises(UntrustedFileError, match="pickle") as info:
+        sktransfer.load(path)
+    assert info.value.types == [] and "trusted=True" in str(info.value)
+    assert not marker.exists()
+    sktransfer.load(path, trusted=True)
+    assert marker.exists()

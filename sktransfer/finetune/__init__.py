@@ -10,6 +10,9 @@ _WHERE = {
     "SetFitClassifier": "._presets",
     "TextClassifier": "._presets",
     "TextRegressor": "._presets",
+    # what sktransfer.save and sktransfer.load call: a fitted net as arrays, and back
+    "nets_as_data": "._saving",
+    "nets_from_data": "._saving",
 }
 if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
     from ._presets import (
@@ -19,6 +22,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
         TextClassifier,
         TextRegressor,
     )
+    from ._saving import nets_as_data, nets_from_data
 
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)
 
@@ -28,4 +32,6 @@ __all__ = [
     "SetFitClassifier",
     "TextClassifier",
     "TextRegressor",
+    "nets_as_data",
+    "nets_from_data",
 ]

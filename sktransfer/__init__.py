@@ -14,6 +14,13 @@ from ._lazy import lazy_names
 __version__ = "0.1.0"
 
 _WHERE = {
+    "CacheError": ".exceptions",
+    "DataError": ".exceptions",
+    "MissingDependencyError": ".exceptions",
+    "ModelLoadError": ".exceptions",
+    "ParameterError": ".exceptions",
+    "RowError": ".exceptions",
+    "SktransferError": ".exceptions",
     "DistilledClassifier": ".distill",
     "EmbeddingCache": "._cache",
     "FusedEmbedder": ".fusion",
@@ -45,6 +52,15 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
     from ._registry import clear_models, loaded_models
     from .adapt import coral_gap, make_coral_pipeline
     from .distill import DistilledClassifier
+    from .exceptions import (
+        CacheError,
+        DataError,
+        MissingDependencyError,
+        ModelLoadError,
+        ParameterError,
+        RowError,
+        SktransferError,
+    )
     from .finetune import (
         ImageClassifier,
         ImageRegressor,
@@ -60,14 +76,21 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)
 
 __all__ = [
+    "CacheError",
+    "DataError",
     "DistilledClassifier",
     "EmbeddingCache",
     "FusedEmbedder",
     "ImageClassifier",
     "ImageEmbedder",
     "ImageRegressor",
+    "MissingDependencyError",
+    "ModelLoadError",
+    "ParameterError",
     "PrototypeClassifier",
+    "RowError",
     "SetFitClassifier",
+    "SktransferError",
     "StaticEmbedder",
     "TextClassifier",
     "TextEmbedder",

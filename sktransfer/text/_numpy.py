@@ -10,6 +10,7 @@ from numbers import Integral
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import BaseEmbedder, check_on_error
+from ..exceptions import RowError
 from ..io import check_text_row, split_usable, text_row_key, text_rows
 
 # In every "nothing in this text has a vector" message, so oov_rows_ can pick
@@ -96,7 +97,7 @@ class NumpyTextEmbedder(BaseEmbedder):
     def _units_of(self, text) -> list:
         raise NotImplementedError
 
-    def _no_vector_error(self, text, name) -> ValueError:
+    def _no_vector_error(self, text, name) -> RowError:
         unit = self._unit
         units = self._units_of(text)
         shown = f"its {unit}s {units[:3]!r}" if units else f"it has no {unit}s"
@@ -106,7 +107,7 @@ class NumpyTextEmbedder(BaseEmbedder):
             if self.on_error == "raise"
             else ""
         )
-        return ValueError(
+        return RowError(
             f"{name}: no {unit} {OOV} ({shown}; {self.vocabulary_size_} {unit}s have vectors).{fix}"
         )
 

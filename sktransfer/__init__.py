@@ -14,6 +14,14 @@ from ._lazy import lazy_names
 __version__ = "0.1.0"
 
 _WHERE = {
+    "CacheError": ".exceptions",
+    "DataError": ".exceptions",
+    "MissingDependencyError": ".exceptions",
+    "ModelLoadError": ".exceptions",
+    "ParameterError": ".exceptions",
+    "RowError": ".exceptions",
+    "SktransferError": ".exceptions",
+    "UntrustedFileError": ".exceptions",
     "DistilledClassifier": ".distill",
     "EmbeddingCache": "._cache",
     "FusedEmbedder": ".fusion",
@@ -48,6 +56,16 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
     from ._registry import clear_models, loaded_models
     from .adapt import coral_gap, make_coral_pipeline
     from .distill import DistilledClassifier
+    from .exceptions import (
+        CacheError,
+        DataError,
+        MissingDependencyError,
+        ModelLoadError,
+        ParameterError,
+        RowError,
+        SktransferError,
+        UntrustedFileError,
+    )
     from .finetune import (
         ImageClassifier,
         ImageRegressor,
@@ -63,18 +81,26 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)
 
 __all__ = [
+    "CacheError",
+    "DataError",
     "DistilledClassifier",
     "EmbeddingCache",
     "FusedEmbedder",
     "ImageClassifier",
     "ImageEmbedder",
     "ImageRegressor",
+    "MissingDependencyError",
+    "ModelLoadError",
+    "ParameterError",
     "PrototypeClassifier",
+    "RowError",
     "SetFitClassifier",
+    "SktransferError",
     "StaticEmbedder",
     "TextClassifier",
     "TextEmbedder",
     "TextRegressor",
+    "UntrustedFileError",
     "WordVectorEmbedder",
     "ZeroShotClassifier",
     "__version__",

@@ -22,6 +22,8 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from .exceptions import ModelLoadError, ParameterError
+
 KINDS = ("image", "text")
 
 
@@ -109,7 +111,7 @@ def _builtins() -> None:
 
 def _check_kind(kind) -> None:
     if kind not in KINDS:
-        raise ValueError(f"kind={kind!r}; use 'image' or 'text'.")
+        raise ParameterError("kind", kind, "use 'image' or 'text'.")
 
 
 def register_backbone(
@@ -235,14 +237,16 @@ def get_backbone(name, *, kind: str = "image", family: str = "auto") -> Backbone
     _builtins()
     _check_kind(kind)
     if isinstance(name, str) and not name.strip():
-        raise ValueError(
-            f"model={name!r} is empty: pass a model name, or leave model out for the "
+        raise ParameterError(
+            "model",
+            name,
+            "the name is empty; pass a model name, or leave model out for the "
             f"default (sktransfer.list_backbones({kind!r}) lists the registered {kind} "
-            "models)."
+            "models).",
         )
     known = families(kind)
     if family != "auto" and family not in known + _entry_families(kind):
-        raise ValueError(f"backend={family!r}; use 'auto' or one of {known} for {kind} models.")
+        raise ParameterError("backend", family, f"use 'auto' or one of {known} for {kind} models.")
     with _LOCK:
         entry = _ENTRIES.get((kind, name)) if isinstance(name, str) else None
         fams = [f for f in _FAMILIES if f.kind == kind and family in ("auto", f.name)]
@@ -252,7 +256,7 @@ def get_backbone(name, *, kind: str = "image", family: str = "auto") -> Backbone
         found = fam.resolve(name)
         if found is not None:
             return found
-    raise ValueError(unknown_name(name, kind, family))
+    raise ModelLoadError(unknown_name(name, kind, family), param="model")
 
 
 def _entry_families(kind: str) -> list[str]:

@@ -19,6 +19,8 @@ from numbers import Integral
 import numpy as np
 import torch
 
+from .exceptions import ParameterError
+
 # First batch size tried by batch_size="auto": on a CPU throughput is flat past a
 # few dozen rows; on an accelerator larger batches fill the device, and an
 # out-of-memory error halves them.
@@ -40,7 +42,7 @@ def check_batch_size(batch_size) -> None:
     if batch_size == "auto":
         return
     if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r}; use a positive int or 'auto'.")
+        raise ParameterError("batch_size", batch_size, "use a positive int or 'auto'.")
 
 
 def check_num_workers(num_workers) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from ._warn import warn
+from .exceptions import Named, ParameterError
 
 
 def resolve_device(device="auto") -> torch.device:
@@ -25,18 +26,28 @@ def resolve_device(device="auto") -> torch.device:
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:
-        raise ValueError(
-            f"device={device!r} is not a device name; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
+        raise ParameterError(
+            "device", device, "not a device name; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
         ) from exc
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} was requested but CUDA is not available on this "
-            "machine; use device='auto' or device='cpu'."
+        raise ParameterError(
+            "device",
+            device,
+            "CUDA is not available on this machine; use ",
+            Named("device", "auto"),
+            " or ",
+            Named("device", "cpu"),
+            ".",
         )
     if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(
-            f"device={device!r} was requested but MPS is not available on this "
-            "machine; use device='auto' or device='cpu'."
+        raise ParameterError(
+            "device",
+            device,
+            "MPS is not available on this machine; use ",
+            Named("device", "auto"),
+            " or ",
+            Named("device", "cpu"),
+            ".",
         )
     return dev
 
@@ -112,9 +123,10 @@ def check_compile(compile) -> None:
         known = set(inspect.signature(torch.compile).parameters) - {"model"}
         unknown = sorted(set(compile) - known)
         if unknown:
-            raise ValueError(
-                f"compile={compile!r}: {unknown} are not torch.compile arguments; "
-                f"use some of {sorted(known)}."
+            raise ParameterError(
+                "compile",
+                compile,
+                f"{unknown} are not torch.compile arguments; use some of {sorted(known)}.",
             )
         return
     check_flag("compile", compile)
@@ -124,4 +136,4 @@ def check_flag(name: str, value) -> None:
     """Raise unless ``value`` is a bool."""
     if not isinstance(value, bool):
         more = " or a dict of torch.compile arguments" if name == "compile" else ""
-        raise ValueError(f"{name}={value!r}; use True or False{more}.")
+        raise ParameterError(name, value, f"use True or False{more}.")

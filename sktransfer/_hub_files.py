@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ._cache import file_digest
+from .exceptions import ModelLoadError
 
 _HEX = re.compile(r"[0-9a-f]{8,}")
 
@@ -59,20 +60,20 @@ def check_torchvision_checkpoint(path, url: str | None = None):
         else "Delete it and download the file again from the address torchvision gives"
     )
     if path.name != expected_name:
-        raise ValueError(
+        raise ModelLoadError(
             f"{str(path)!r} is not {expected_name!r}, the file of {url}; torchvision looks "
             f"for the weights under that name. Save the download as {expected_name!r}."
         )
     expected = published_hash_prefix(expected_name)
     if expected is None:
-        raise ValueError(
+        raise ModelLoadError(
             f"cannot check {str(path)!r}: its name {expected_name!r} carries no hash prefix "
             "(name-<8+ hex digits>.pth), so there is nothing to verify it against. Load it "
             "yourself with torch.load(path, weights_only=True) if you trust its origin."
         )
     actual = file_digest(path, remembered=False)[: len(expected)]
     if actual != expected:
-        raise ValueError(
+        raise ModelLoadError(
             f"{str(path)!r} is not the published file: its SHA-256 starts with {actual}, "
             f"the published one with {expected}. {fix} (a partial or altered download)."
         )
@@ -80,4 +81,6 @@ def check_torchvision_checkpoint(path, url: str | None = None):
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError, RuntimeError: not plain weights
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"cannot load {str(path)!r} as weights only ({first}). {fix}.") from exc
+        raise ModelLoadError(
+            f"cannot load {str(path)!r} as weights only ({first}). {fix}."
+        ) from exc

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from .exceptions import UntrustedFileError
+
 # Types a saved file may hold beyond what skops trusts by default (built-in
 # containers, NumPy arrays, scikit-learn's public estimators). Each is rebuilt
 # from its stored attributes without calling anything the file names; none
@@ -65,25 +67,6 @@ TRUSTED_TYPES = frozenset(
     }
 )
 PICKLE_MAGIC = (b"\x80", b"\x78", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x04\x22\x4d\x18")
-
-
-class UntrustedFileError(ValueError):
-    """A file that loading refused: it holds types not trusted (``types`` names
-    them, as :func:`skops.io.get_untrusted_types` does), or it is a pickle
-    (``types`` is empty)."""
-
-    def __init__(self, path, types, fix: str):
-        self.path, self.types = Path(path), list(types)
-        if self.types:
-            what = (
-                "it holds types sktransfer does not trust, and loading them could run code "
-                f"from the file: {', '.join(self.types)}"
-            )
-        else:
-            what = "it is a pickle (joblib) file, and unpickling runs code from the file"
-        #: the refusal without the fix, for callers that name their own fix
-        self.reason = f"refusing to load {str(path)!r}: {what}."
-        super().__init__(f"{self.reason} {fix}")
 
 
 def save(obj, path) -> Path:
@@ -133,7 +116,7 @@ def load(path, *, trusted=False):
 
     Raises
     ------
-    UntrustedFileError (a ValueError)
+    UntrustedFileError (a DataError, so a ValueError)
         The file holds untrusted types, or is a pickle and ``trusted`` is not True.
     FileNotFoundError, ValueError
         No such file; not a skops file nor (with ``trusted=True``) a pickle.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._plain import plain
+from .exceptions import ParameterError
 
 
 def stratified_subset(y, n_samples, random_state, *, param: str = "n_samples") -> np.ndarray:
@@ -16,14 +16,15 @@ def stratified_subset(y, n_samples, random_state, *, param: str = "n_samples") -
     if n_samples is None or n_samples >= len(y):
         return np.arange(len(y))
     if n_samples < 1:
-        raise ValueError(f"{param}={plain(n_samples)!r} must be a positive number of rows.")
+        raise ParameterError(param, n_samples, "ask for a positive number of rows.")
     from sklearn.model_selection import train_test_split
 
     classes = np.unique(y)
     if n_samples < len(classes):
-        raise ValueError(
-            f"{param}={plain(n_samples)} is fewer than the {len(classes)} classes; "
-            f"ask for at least {len(classes)} rows."
+        raise ParameterError(
+            param,
+            n_samples,
+            f"that is fewer than the {len(classes)} classes; ask for at least {len(classes)} rows.",
         )
     keep, _ = train_test_split(
         np.arange(len(y)), train_size=n_samples, stratify=y, random_state=random_state

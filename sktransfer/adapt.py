@@ -37,6 +37,8 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 
+from .exceptions import MissingDependencyError
+
 if TYPE_CHECKING:  # re-exported on first access, so that importing this module needs no skada
     from skada import CORALAdapter
 
@@ -54,7 +56,7 @@ def _skada():
         with sklearn.config_context():
             import skada
     except ImportError as exc:
-        raise ImportError(
+        raise MissingDependencyError(
             "domain adaptation pipelines come from skada, which is not installed; install "
             f"it with: pip install 'sktransfer[domain]'  ({exc})"
         ) from None

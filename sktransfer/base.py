@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._cache import digest, library_versions, namespace_of, resolve_cache
 from ._normalize import l2_normalize
 from ._warn import warn
+from .exceptions import ParameterError
 
 ON_ERROR = {"raise": None, "nan": np.nan, "zero": 0.0}
 
@@ -33,9 +34,11 @@ ON_ERROR = {"raise": None, "nan": np.nan, "zero": 0.0}
 def check_on_error(on_error) -> None:
     """Raise unless ``on_error`` is one of :data:`ON_ERROR`."""
     if not isinstance(on_error, str) or on_error not in ON_ERROR:
-        raise ValueError(
-            f"on_error={on_error!r}; use 'raise' (an error naming the first unusable row), "
-            "'nan' or 'zero' (that row's vector, listed in failed_rows_ with a warning)."
+        raise ParameterError(
+            "on_error",
+            on_error,
+            "use 'raise' (an error naming the first unusable row), "
+            "'nan' or 'zero' (that row's vector, listed in failed_rows_ with a warning).",
         )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -20,7 +19,8 @@ DEMOS = {
     "reviews": ("load_reviews", "score", None, 600, None),
     "digits": ("load_digits_images", "digit", "image", 300, 64),
 }
-EXIT_DATA_ERROR = 2
+EXIT_BUG = 1  # what Python itself returns for an uncaught exception
+EXIT_DATA_ERROR = 2  # the data, a file, a setting or the installation: one line says what
 EXIT_INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for a command stopped by Ctrl-C
 # Library messages name Python parameters (``cv=3``); the command names its flags.
 FLAGS = {
@@ -38,20 +38,47 @@ FLAGS = {
     "batch_size": "--batch-size",
     "image_size": "--image-size",
     "model": "--model",
+    "cache": "--cache",
 }
-_PARAM = re.compile(r"\b(" + "|".join(FLAGS) + r")=(\[[^\]]*\]|'[^']*'|[^\s,;:)]*[^\s,;:).])?")
 
 
-def as_flags(message: str) -> str:
-    """``"lower it, cv=3"`` -> ``"lower it, --cv 3"``; ``ignore=['a']`` -> ``--ignore a``."""
+def as_flag(named) -> str:
+    """A parameter named in a library message (:class:`~sktransfer.exceptions.Named`)
+    as the command's flag: ``cv=3`` -> ``--cv 3``, ``ignore=['a', 'b']`` ->
+    ``--ignore a --ignore b``; a parameter without a flag keeps its Python name."""
+    flag = FLAGS.get(named.param)
+    if flag is None:
+        return str(named)
+    if not named.has_value:
+        return flag
+    values = named.value if isinstance(named.value, (list, tuple)) else [named.value]
+    return " ".join(f"{flag} {v}" for v in values) if values else flag
 
-    def flag(match) -> str:
-        value = match.group(2) or ""
-        values = [v.strip().strip("'\"") for v in value.strip("[]").split(",")]
-        values = [v for v in values if v and v != "..."]
-        return " ".join([FLAGS[match.group(1)], *values]) if values else FLAGS[match.group(1)]
 
-    return _PARAM.sub(flag, message)
+def exit_code(exc: BaseException) -> int:
+    """The exit status for an exception that ended a command, by its type.
+
+    ``KeyboardInterrupt``: 130. The user's data, settings, files or installation
+    (:class:`~sktransfer.exceptions.SktransferError` and its subclasses, an
+    ``OSError`` such as a file that cannot be read, an ``ImportError`` of a
+    missing package): 2, said in one line. Anything else is a bug: 1, with
+    its traceback.
+    """
+    from .exceptions import SktransferError
+
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, (SktransferError, OSError, ImportError)):
+        return EXIT_DATA_ERROR
+    return EXIT_BUG
+
+
+def error_line(exc: BaseException) -> str:
+    """The one line that says a data or settings error, parameters named as flags."""
+    from .exceptions import SktransferError
+
+    text = exc.describe(as_flag) if isinstance(exc, SktransferError) else str(exc)
+    return " ".join(text.split())
 
 
 def _add_encoding(parser: argparse.ArgumentParser) -> None:
@@ -337,8 +364,8 @@ def _percentages(text: str) -> tuple:
 
 
 def _split_models(names, *, has_text: bool, has_image: bool) -> tuple[list, list]:
-    from .evaluate import DataError
     from .evaluate._candidates import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL
+    from .exceptions import DataError
 
     text, image = [], []
     for name in names:
@@ -358,8 +385,9 @@ def _split_models(names, *, has_text: bool, has_image: bool) -> tuple[list, list
 def _load_input(args):
     """DataFrame, target, image columns, base folder and a description of the data."""
     from . import datasets
-    from .evaluate import DataError, read_data
+    from .evaluate import read_data
     from .evaluate._data import FOLDER_IMAGE
+    from .exceptions import DataError
 
     if args.data is None:
         demo = args.demo or "reviews"
@@ -409,7 +437,7 @@ def run_evaluate(args) -> int:
         if getattr(cols, kind):
             _note(f"  {kind}: {', '.join(getattr(cols, kind))}", args)
     for name, why in cols.ignored.items():
-        _note(f"  ignored {name}: {as_flags(why)}", args)
+        _note(f"  ignored {name}: {why}", args)
     with _warnings_as_notes(args.command, quiet=args.quiet):
         ev = evaluate(
             df,
@@ -472,7 +500,7 @@ def run_evaluate(args) -> int:
 
 class _warnings_as_notes:
     """Within it, warnings print at once as one line each:
-    ``sktransfer evaluate: warning: MESSAGE``, with parameters named as flags.
+    ``sktransfer evaluate: warning: MESSAGE``.
 
     With ``quiet``, only the evaluation's own warnings (a model that cannot be
     loaded, a candidate left out) are printed: they say part of the run failed.
@@ -500,7 +528,7 @@ class _warnings_as_notes:
             if self.quiet and not issubclass(category, PartFailedWarning):
                 return
             if issubclass(category, UserWarning) or str(filename).startswith(str(package)):
-                text = " ".join(as_flags(str(message)).split())
+                text = " ".join(str(message).split())
                 print(f"sktransfer {self.command}: warning: {text}", file=sys.stderr)
             else:
                 shown(message, category, filename, lineno, file, line)
@@ -563,7 +591,7 @@ def check_writable(path: Path, flag: str, *, folder: bool = False) -> None:
     file (``folder=True``) or a folder (a file is wanted), a folder above it is a
     file, or the nearest existing folder above it is not writable. Nothing is
     created here: a run that stops on a data error leaves no empty folder."""
-    from .evaluate import DataError
+    from .exceptions import DataError
 
     path = Path(path)
     shown = str(path)
@@ -595,7 +623,7 @@ def check_writable(path: Path, flag: str, *, folder: bool = False) -> None:
 
 def run_cache(args) -> int:
     from ._cache import EmbeddingCache
-    from .evaluate import DataError
+    from .exceptions import DataError
 
     directory = args.dir or default_cache_dir()
     if not Path(directory).is_dir():
@@ -738,30 +766,8 @@ def main(argv=None) -> int:
         _to_devnull(sys.stderr)
         return 1
     except Exception as exc:
-        if not is_data_error(exc):
+        code = exit_code(exc)
+        if code == EXIT_BUG:
             raise
-        message = " ".join(as_flags(str(exc)).split())
-        print(f"sktransfer {args.command}: error: {message}", file=sys.stderr)
-        return EXIT_DATA_ERROR
-
-
-def is_data_error(exc: BaseException) -> bool:
-    """Whether ``exc`` is about the user's data, files or setup rather than a bug.
-
-    Data errors: :class:`~sktransfer.evaluate.DataError`, a row that cannot be
-    decoded (:class:`~sktransfer.io.RowError`, or a ``ValueError`` /
-    ``TypeError`` raised by the row checks of :mod:`sktransfer.io`), a file that
-    cannot be read or written (``OSError``), and a missing optional package.
-    """
-    from .evaluate import DataError
-    from .io import RowError
-
-    if isinstance(exc, (DataError, RowError, OSError, ImportError)):
-        return True
-    if isinstance(exc, (ValueError, TypeError)):
-        tb = exc.__traceback__
-        while tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
-        raised_in = Path(tb.tb_frame.f_code.co_filename).resolve() if tb else None
-        return raised_in is not None and raised_in.parent == Path(__file__).resolve().parent / "io"
-    return False
+        print(f"sktransfer {args.command}: error: {error_line(exc)}", file=sys.stderr)
+        return code

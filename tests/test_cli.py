@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sktransfer import exceptions
 from sktransfer.cli import main
-from sktransfer.evaluate import DataError, evaluate
+from sktransfer.evaluate import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -601,9 +602,82 @@ def test_a_bug_keeps_its_traceback(small_table, monkeypatch):
 
 
 @pytest.mark.parametrize(
+    ("exc", "code"),
+    [
+        (exceptions.DataError("the table holds no rows."), 2),
+        (exceptions.RowError("row 3: cannot decode it."), 2),
+        (exceptions.ParameterError("cv", 1, "cross-validation needs at least 2 folds."), 2),
+        (exceptions.ModelLoadError("cannot load 'x'."), 2),
+        (exceptions.CacheError("cannot append to the shards."), 2),
+        (exceptions.MissingDependencyError("pip install 'sktransfer[words]'"), 2),
+        (ImportError("No module named 'pyarrow'"), 2),
+        (PermissionError(13, "Permission denied"), 2),
+        (KeyboardInterrupt(), 130),
+        (ValueError("an internal mistake"), 1),
+        (TypeError("an internal mistake"), 1),
+        (RuntimeError("an internal mistake"), 1),
+        (KeyError("x"), 1),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, BaseException) else str(v),
+)
+def test_exit_code_is_decided_by_the_exception_type(exc, code):
+    from sktransfer.cli import exit_code
+
+    assert exit_code(exc) == code
+
+
+def test_an_error_raised_in_the_io_package_is_a_bug_unless_its_type_says_data(
+    small_table, monkeypatch
+):
+    # Where an exception was raised does not make it a data error: only its type does.
+    import sktransfer.evaluate._run as run
+    from sktransfer.io import text_rows
+
+    def bug(*args, **kwargs):
+        return text_rows(12345)  # a plain TypeError, raised in sktransfer/io
+
+    monkeypatch.setattr(run, "make_folds", bug)
+    with pytest.raises(TypeError, match="of texts, got int"):
+        main(["evaluate", str(small_table), "--target", "score", "--cv", "2", "--no-cache"])
+
+
+def test_error_line_names_flags_from_the_parameters_not_from_the_text():
+    from sktransfer.cli import as_flag, error_line
+    from sktransfer.exceptions import Named
+
+    exc = exceptions.ParameterError("cv", 7, "only 4 rows for 7 folds; lower it: ", Named("cv", 4))
+    assert str(exc) == "cv=7: only 4 rows for 7 folds; lower it: cv=4"
+    assert error_line(exc) == "--cv 7: only 4 rows for 7 folds; lower it: --cv 4"
+    exc = exceptions.DataError("leave them out with ", Named("ignore", ["a", "b"]), ".")
+    assert error_line(exc) == "leave them out with --ignore a --ignore b."
+    # A parameter the command has no flag for keeps its Python name.
+    assert as_flag(Named("max_pixels", 10)) == "max_pixels=10"
+    # Text that merely looks like a parameter is never rewritten.
+    assert error_line(exceptions.DataError("column 'cv=3' is empty.")) == "column 'cv=3' is empty."
+    assert error_line(ValueError("task='x'\n  failed")) == "task='x' failed"
+
+
+def test_a_missing_package_exits_2_with_the_install_line(small_table, monkeypatch, capsys):
+    import sktransfer.evaluate._run as run
+
+    def missing(*args, **kwargs):
+        raise exceptions.MissingDependencyError(
+            "word vectors need gensim: pip install 'sktransfer[words]'"
+        )
+
+    monkeypatch.setattr(run, "make_folds", missing)
+    err = error_of(
+        ["evaluate", small_table, "--target", "score", "--cv", "2", "--no-cache", "-q"], capsys
+    )
+    assert one_error_line(err).endswith(
+        "error: word vectors need gensim: pip install 'sktransfer[words]'"
+    )
+
+
+@pytest.mark.parametrize(
     ("flags", "expected"),
     [
-        (["--device", "toaster"], "--device toaster is not a device name"),
+        (["--device", "toaster"], "--device toaster: not a device name"),
     ],
 )
 def test_a_bad_setting_stops_the_run_not_one_model(small_table, flags, expected, capsys):
@@ -672,7 +746,7 @@ def test_evaluate_checks_its_settings_before_reading_a_row():
         ({"repeats": 0}, "repeats=0: use a whole number of at least 1"),
         ({"cv": 1}, "cv=1: use a whole number of at least 2"),
     ]:
-        with pytest.raises(DataError, match=re.escape(message)):
+        with pytest.raises(exceptions.ParameterError, match=re.escape(message)):
             evaluate(df, target="y", image=["photo"], progress=False, **setting)
 
 

@@ -12,6 +12,7 @@ from sktransfer.cli import _split_models
 from sktransfer.evaluate import DataError, PixelFeatures, detect_columns, evaluate
 from sktransfer.evaluate._data import check_folds, infer_task
 from sktransfer.evaluate._report import plot_learning_curve
+from sktransfer.exceptions import ParameterError, RowError
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def test_detect_columns_on_a_real_mixed_table(tweets):
 def test_named_roles_override_detection(tweets):
     cols = detect_columns(tweets, "source", text=["created_at"], ignore=["text"])
     assert cols.text == ["created_at"]
-    assert cols.ignored["text"] == "named in ignore="
+    assert cols.ignored["text"] == "named to be ignored"
 
 
 def test_image_paths_are_detected(photo_dir):
@@ -58,23 +59,26 @@ def test_infer_task_and_fold_checks():
 
 
 def test_library_errors_name_python_parameters_and_the_cli_its_flags():
-    from sktransfer.cli import as_flags
+    from sktransfer.cli import as_flag
 
     df = pd.DataFrame({"text": [f"review number {i} says words" for i in range(12)]})
     df["y"] = ["a", "b"] * 6
-    with pytest.raises(DataError) as info:
+    with pytest.raises(ParameterError) as info:
         evaluate(df, target="y", cv=1)
+    assert info.value.param == "cv"
     assert "cv=1" in str(info.value) and "--" not in str(info.value)
-    assert as_flags(str(info.value)).startswith("--cv 1:")
-    with pytest.raises(DataError, match=r"task='sorting'") as info:
+    assert info.value.describe(as_flag).startswith("--cv 1:")
+    with pytest.raises(ParameterError, match=r"task='sorting'") as info:
         evaluate(df, target="y", task="sorting")
-    assert as_flags(str(info.value)).startswith("--task sorting:")
+    assert info.value.param == "task"
+    assert info.value.describe(as_flag).startswith("--task sorting:")
     df["empty"] = None
     with pytest.raises(DataError, match=r"ignore=\['empty'\]") as info:
         evaluate(df, target="y", text=["text", "empty"])
-    assert "leave it out with --ignore empty." in as_flags(str(info.value))
-    with pytest.raises(DataError, match="n_rows=1 is fewer than the 2 classes"):
+    assert "leave it out with --ignore empty." in info.value.describe(as_flag)
+    with pytest.raises(ParameterError, match="n_rows=1: that is fewer than the 2 classes") as info:
         evaluate(df.drop(columns="empty"), target="y", n_rows=1)
+    assert info.value.param == "n_rows"
 
 
 def test_split_models_by_kind():
@@ -175,13 +179,13 @@ def texts_with_a_bad_row():
 
 
 def test_an_unusable_row_raises_naming_it_or_is_skipped(texts_with_a_bad_row):
-    from sktransfer.cli import as_flags
+    from sktransfer.cli import as_flag
 
     df = texts_with_a_bad_row
-    with pytest.raises(DataError, match=r"^row 3: .*surrogate.*on_error='skip'") as info:
+    with pytest.raises(RowError, match=r"^row 3: .*surrogate.*on_error='skip'") as info:
         evaluate(df, target="y", cv=2, text_models=["no-such-model-xyz"], progress=False)
-    assert "--on-error skip" in as_flags(str(info.value))
-    with pytest.raises(DataError, match="on_error='ignore': use 'raise' or 'skip'"):
+    assert "--on-error skip" in info.value.describe(as_flag)
+    with pytest.raises(ParameterError, match="on_error='ignore': use 'raise' or 'skip'"):
         evaluate(df, target="y", cv=2, on_error="ignore")
     with (
         pytest.warns(UserWarning, match="'no-such-model-xyz' cannot be loaded"),

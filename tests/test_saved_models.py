@@ -575,7 +575,7 @@ def test_every_sktransfer_estimator_round_trips(tiny_model, tmp_path):
 
 def test_untrusted_type_is_refused_by_name_and_trusted_on_request(tmp_path):
     import sktransfer
-    from sktransfer._persist import UntrustedFileError
+    from sktransfer.exceptions import UntrustedFileError
 
     path = sktransfer.save(Pipeline([("mine", Sneaky())]), tmp_path / "m.skops")
     name = f"{__name__}.Sneaky"
@@ -609,7 +609,7 @@ def test_plain_skops_file_loads(text_embedder, tmp_path):
 
 def test_pickle_loads_only_when_trusted(tmp_path):
     import sktransfer
-    from sktransfer._persist import UntrustedFileError
+    from sktransfer.exceptions import UntrustedFileError
 
     marker = tmp_path / "ran"
     path = tmp_path / "m.joblib"

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .._warn import warn
+from ..exceptions import ParameterError
 from ._store import ShardStore
 
 _FORMAT = "v2"
@@ -235,19 +236,26 @@ class EmbeddingCache:
         if self.directory is None:
             return
         label = f"cache={str(self.directory)!r}"
+        shown = str(self.directory)
         path = self.directory
         while not path.exists() and path != path.parent:
             path = path.parent
         if not path.is_dir():
-            raise ValueError(f"{label}: a regular file is in the way ({path}); pass a directory.")
+            raise ParameterError(
+                "cache", shown, f"a regular file is in the way ({path}); pass a directory."
+            )
         root = self.directory / _FORMAT
         if root.exists() and not root.is_dir():
-            raise ValueError(f"{label}: a regular file is in the way ({root}); pass a directory.")
+            raise ParameterError(
+                "cache", shown, f"a regular file is in the way ({root}); pass a directory."
+            )
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ValueError(
-                f"{label}: cannot create it ({exc.strerror or exc}); pass a writable directory."
+            raise ParameterError(
+                "cache",
+                shown,
+                f"cannot create it ({exc.strerror or exc}); pass a writable directory.",
             ) from None
         if not os.access(root, os.W_OK | os.X_OK):
             self.warn_once(

@@ -39,6 +39,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .._warn import warn
+from ..exceptions import CacheError
 from . import _shard
 from ._index import NAME, Index, prefix_of
 
@@ -335,7 +336,7 @@ class ShardStore:
             self._unindexed.pop(namespace, None)
             self._close(namespace)  # merged, evicted or cleared meanwhile: write it again
         else:
-            raise OSError(f"cannot append to the shards of {str(self.root / namespace)!r}")
+            raise CacheError(f"cannot append to the shards of {str(self.root / namespace)!r}")
         n, dim = np.shape(vectors)
         keys_raw = np.frombuffer(raw_keys, np.uint8).reshape(n, _shard.KEY_BYTES)
         table = _shard.ShardTable(

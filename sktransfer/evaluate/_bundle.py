@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._persist import UntrustedFileError, load, save
+from .._persist import load, save
 from .._warn import warn
+from ..exceptions import UntrustedFileError
 from ._data import FOLDER_IMAGE, Columns, DataError, list_images, prepare_features, read_table
 
 FORMAT = "sktransfer-pipeline/2"

@@ -13,10 +13,11 @@ from __future__ import annotations
 import pandas as pd
 
 from .._warn import PartFailedWarning, warn
+from ..exceptions import Named, ParameterError, RowError
 from ..io._image import MAX_PIXELS, check_image_row
 from ..io._text import _check_encodable
 from ._crossval import failure
-from ._data import Columns, DataError
+from ._data import Columns
 
 ON_ERROR = ("raise", "skip")
 SKIPPED_COLUMNS = ["row", "column", "path", "cause"]
@@ -27,12 +28,12 @@ def check_rows(
 ) -> pd.DataFrame:
     """The unusable rows of ``X``: one record each (row, column, path, cause).
 
-    ``on_error="raise"``: the first unusable row is a :class:`DataError` naming
+    ``on_error="raise"``: the first unusable row is a :class:`RowError` naming
     the row, the file and the cause. ``on_error="skip"``: every row is checked
     and the unusable ones are returned, for the caller to leave out.
     """
     if on_error not in ON_ERROR:
-        raise DataError(f"on_error={on_error!r}: use 'raise' or 'skip'.")
+        raise ParameterError("on_error", on_error, "use 'raise' or 'skip'.")
     skipped = []
     for kind, names in (("image", cols.image), ("text", cols.text)):
         for name in names:
@@ -50,9 +51,11 @@ def check_rows(
                 except (ValueError, TypeError) as exc:
                     cause = " ".join(str(exc).split())
                     if on_error == "raise":
-                        raise DataError(
+                        raise RowError(
                             f"{cause} To leave unusable rows out of the evaluation and list "
-                            "them (skipped_rows.csv), pass on_error='skip'."
+                            "them (skipped_rows.csv), pass ",
+                            Named("on_error", "skip"),
+                            ".",
                         ) from exc
                     path = str(value) if kind == "image" and isinstance(value, str) else ""
                     skipped.append({"row": label, "column": name, "path": path, "cause": cause})
@@ -62,8 +65,6 @@ def check_rows(
 def check_settings(*, cv, repeats, image_size) -> None:
     """The run's numeric settings, checked before any row is read or decoded."""
     from numbers import Integral
-
-    from .._plain import plain
 
     for name, value, least in (
         ("cv", cv, 2),
@@ -79,9 +80,7 @@ def check_settings(*, cv, repeats, image_size) -> None:
                 "image_size": "the side length images are resized to, in pixels; None: "
                 "each backbone's own",
             }[name]
-            raise DataError(
-                f"{name}={plain(value)!r}: use a whole number of at least {least} ({why})."
-            )
+            raise ParameterError(name, value, f"use a whole number of at least {least} ({why}).")
 
 
 def check_encoder_params(encoder_params: dict) -> None:
@@ -89,12 +88,9 @@ def check_encoder_params(encoder_params: dict) -> None:
     from .._batching import check_batch_size
     from .._device import resolve_device
 
-    try:
-        resolve_device(encoder_params.get("device", "auto"))
-        if "batch_size" in encoder_params:
-            check_batch_size(encoder_params["batch_size"])
-    except (ValueError, TypeError, RuntimeError) as exc:
-        raise DataError(str(exc)) from exc
+    resolve_device(encoder_params.get("device", "auto"))
+    if "batch_size" in encoder_params:
+        check_batch_size(encoder_params["batch_size"])
 
 
 def load_models(

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .._plain import plain
+from ..exceptions import DataError, Named, ParameterError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
 TABLE_READERS = {
@@ -42,10 +43,6 @@ TABLE_WRITERS = {
 # Name of the target column of a table built from an image folder.
 FOLDER_TARGET = "label"
 FOLDER_IMAGE = "image"
-
-
-class DataError(ValueError):
-    """The data cannot be evaluated as given; the message says how to fix it."""
 
 
 @dataclass
@@ -272,7 +269,7 @@ def detect_columns(df: pd.DataFrame, target: str, *, text=(), image=(), ignore=(
     cols = Columns(target=target, text=list(text), image=list(image))
     taken = {target, *text, *image}
     for name in ignore:
-        cols.ignored[name] = "named in ignore="
+        cols.ignored[name] = "named to be ignored"
     n = len(df)
     for name in df.columns:
         if name in taken or name in cols.ignored:
@@ -301,7 +298,7 @@ def detect_columns(df: pd.DataFrame, target: str, *, text=(), image=(), ignore=(
                 cols.ignored[name] = "one distinct value per row: looks like a row id"
             elif distinct > 0.5 * len(s) and n > 20:
                 cols.ignored[name] = (
-                    "short strings, mostly distinct: name it in text=[...] to embed"
+                    "short strings, mostly distinct: name it as a text column to embed"
                 )
             else:
                 cols.categorical.append(name)
@@ -310,7 +307,11 @@ def detect_columns(df: pd.DataFrame, target: str, *, text=(), image=(), ignore=(
     if not cols.text and not cols.image:
         raise DataError(
             "found no text or image column to transfer from (columns: "
-            f"{', '.join(map(repr, df.columns))}). Name one with text=['COL'] or image=['COL']."
+            f"{', '.join(map(repr, df.columns))}). Name one with ",
+            Named("text", ["COL"]),
+            " or ",
+            Named("image", ["COL"]),
+            ".",
         )
     return cols
 
@@ -329,21 +330,21 @@ def prepare_features(
     """
     X = df[cols.features].copy()
 
-    def fix(name) -> str:
+    def fix(name) -> tuple:
         if predicting:
-            return "Fill it in: the model was trained on this column and needs it."
-        return f"Fill it in, or leave it out with ignore=[{name!r}]."
+            return ("Fill it in: the model was trained on this column and needs it.",)
+        return "Fill it in, or leave it out with ", Named("ignore", [name]), "."
 
     for name in cols.features:
         if X[name].isna().all():
             raise DataError(
-                f"column {name!r} has no usable rows: every value is missing. {fix(name)}"
+                f"column {name!r} has no usable rows: every value is missing. ", *fix(name)
             )
     for name in cols.text:
         X[name] = _as_python_strings(X[name])
         if not any(v.strip() for v in X[name]):
             raise DataError(
-                f"text column {name!r} has no usable rows: every value is empty. {fix(name)}"
+                f"text column {name!r} has no usable rows: every value is empty. ", *fix(name)
             )
     for name in cols.image:
         missing = X[name].isna()
@@ -384,7 +385,7 @@ def infer_task(y: pd.Series, task: str = "auto") -> str:
     if task in ("classification", "regression"):
         return task
     if task != "auto":
-        raise DataError(f"task={task!r}: use 'auto', 'classification' or 'regression'.")
+        raise ParameterError("task", task, "use 'auto', 'classification' or 'regression'.")
     numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
     if numeric and y.nunique() > 20:
         return "regression"
@@ -394,22 +395,31 @@ def infer_task(y: pd.Series, task: str = "auto") -> str:
 def check_folds(y: pd.Series, cv: int, task: str) -> None:
     """Every class needs at least ``cv`` rows for stratified ``cv``-fold splits."""
     if cv < 2:
-        raise DataError(f"cv={cv}: cross-validation needs at least 2 folds.")
+        raise ParameterError("cv", cv, "cross-validation needs at least 2 folds.")
     if len(y) < cv:
-        raise DataError(f"only {len(y)} rows for {cv} folds; lower it: cv={max(len(y), 2)}.")
+        raise ParameterError(
+            "cv", cv, f"only {len(y)} rows for {cv} folds; lower it: ", Named("cv", max(len(y), 2))
+        )
     if task != "classification":
         return
     counts = y.value_counts()
     if len(counts) < 2:
         raise DataError(
             f"the target has a single class {plain(counts.index[0])!r}; a classifier needs at "
-            "least two. Check the target column, or use task='regression' for a numeric target."
+            "least two. Check the target column, or use ",
+            Named("task", "regression"),
+            " for a numeric target.",
         )
     small = counts[counts < cv]
     if len(small):
         label, n = plain(small.index[-1]), int(small.iloc[-1])
-        fix = f"lower it, cv={n}" if n >= 2 else "drop that class or add rows to it"
+        fix = ("lower it, ", Named("cv", n)) if n >= 2 else ("drop that class or add rows to it",)
         raise DataError(
             f"class {label!r} of {y.name!r} has {n} row{'s' * (n != 1)}, fewer than the "
-            f"{cv} folds of cv={cv}: every fold needs one of each class. Fix: {fix}."
+            f"{cv} folds of ",
+            Named("cv", cv),
+            ": every fold needs one of each class. Fix: ",
+            *fix,
+            ".",
+            param="cv",
         )

@@ -12,6 +12,7 @@ from .._cache import resolve_cache
 from .._subset import stratified_subset
 from .._warn import PartFailedWarning, warn
 from ..distributed._client import joblib_backend
+from ..exceptions import DataError, ParameterError
 from ..io._image import MAX_PIXELS
 from ._candidates import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, Candidate, build_candidates
 from ._checks import (
@@ -33,7 +34,6 @@ from ._crossval import (
 from ._curves import plot_learning_curves
 from ._data import (
     Columns,
-    DataError,
     check_folds,
     detect_columns,
     infer_task,
@@ -216,8 +216,9 @@ def evaluate(
     on_error : {"raise", "skip"}, default="raise"
         What an unusable row does (an image file that does not decode, a text
         that is not valid Unicode); every row is checked before anything
-        trains. ``"raise"``: a :class:`DataError` naming the first such row.
-        ``"skip"``: those rows are left out and listed in ``Evaluation.skipped``.
+        trains. ``"raise"``: a :class:`~sktransfer.exceptions.RowError` naming the
+        first such row. ``"skip"``: those rows are left out and listed in
+        ``Evaluation.skipped``.
     scheduler : str, distributed.Client or None
         Run the candidates' folds on a Dask cluster (joblib's ``dask`` backend):
         a scheduler address such as ``"tcp://host:8786"`` or a ``Client``. Use a
@@ -252,10 +253,7 @@ def evaluate(
     X = prepare_features(df, cols, base_dir=base_dir)
     if n_rows is not None and n_rows < len(X):
         if task == "classification":
-            try:
-                keep = stratified_subset(y, n_rows, random_state, param="n_rows")
-            except ValueError as exc:
-                raise DataError(str(exc)) from None
+            keep = stratified_subset(y, n_rows, random_state, param="n_rows")
         else:
             keep = _random_subset(len(X), n_rows, random_state)
         X, y = X.iloc[keep], y.iloc[keep]
@@ -414,7 +412,7 @@ def _random_subset(n: int, size: int, random_state: int):
     import numpy as np
 
     if size < 1:
-        raise DataError(f"n_rows={size}: ask for at least one row.")
+        raise ParameterError("n_rows", size, "ask for at least one row.")
     return np.sort(np.random.default_rng(random_state).choice(n, size, replace=False))
 
 

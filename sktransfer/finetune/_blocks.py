@@ -15,6 +15,8 @@ from collections.abc import Iterable
 
 from torch import nn
 
+from ..exceptions import ParameterError
+
 _NUMBERED = re.compile(r"^\d+$|_\d+$")
 
 
@@ -68,9 +70,11 @@ def check_unfreeze(unfreeze):
     if unfreeze == "all":
         return "all"
     if isinstance(unfreeze, bool) or not isinstance(unfreeze, int) or unfreeze < 0:
-        raise ValueError(
-            f"unfreeze={unfreeze!r}; use 0 or 'head' (train the head only), a number N "
-            "(also train the last N blocks of the backbone) or 'all'."
+        raise ParameterError(
+            "unfreeze",
+            unfreeze,
+            "use 0 or 'head' (train the head only), a number N "
+            "(also train the last N blocks of the backbone) or 'all'.",
         )
     return unfreeze
 
@@ -81,9 +85,11 @@ def freeze(module: nn.Module, blocks: list[list[str]], unfreeze) -> set[str]:
     if unfreeze == "all":
         train = {n for block in blocks for n in block}
     elif unfreeze > len(blocks):
-        raise ValueError(
-            f"unfreeze={unfreeze}, but this backbone has {len(blocks)} blocks; use a "
-            f"number from 1 to {len(blocks)}, or 'all'."
+        raise ParameterError(
+            "unfreeze",
+            unfreeze,
+            f"this backbone has {len(blocks)} blocks; use a number from 1 to "
+            f"{len(blocks)}, or 'all'.",
         )
     else:
         train = {n for block in blocks[len(blocks) - unfreeze :] for n in block}

@@ -28,6 +28,7 @@ from sklearn.utils.validation import (
     check_random_state,
 )
 
+from ..exceptions import ParameterError
 from ._params import CONTRASTIVE, HEAD_PREFIX, keyword_init
 from ._targets import ClassifierTargets, RegressorTargets
 
@@ -87,9 +88,11 @@ class FineTuner(BaseEstimator):
         encoder, default = self.encoder, self._default_encoder()
         if encoder is None or isinstance(encoder, (str, os.PathLike)):
             if default is None:
-                raise ValueError(
-                    f"encoder={encoder!r}: {type(self).__name__} has no default encoder; pass "
-                    "an ImageEmbedder, a TextEmbedder or another sklearn transformer."
+                raise ParameterError(
+                    "encoder",
+                    encoder,
+                    f"{type(self).__name__} has no default encoder; pass "
+                    "an ImageEmbedder, a TextEmbedder or another sklearn transformer.",
                 )
             return default() if encoder is None else default(model=encoder)
         if not (hasattr(encoder, "fit") and hasattr(encoder, "transform")):

@@ -19,6 +19,7 @@ from torch import nn
 
 from .._batching import resolve_num_workers, start_batch_size
 from .._progress import counting
+from ..exceptions import ParameterError
 from ..image import ImageEmbedder
 from ..image._pooling import TimmFeatures
 from ..io import image_rows
@@ -46,9 +47,11 @@ def augmentation(augment):
         )
     if callable(augment) and not isinstance(augment, str):
         return augment
-    raise ValueError(
-        f"augment={augment!r}; use None, 'light', 'strong' or a transform that takes and "
-        "returns a PIL image (e.g. a torchvision.transforms.Compose)."
+    raise ParameterError(
+        "augment",
+        augment,
+        "use None, 'light', 'strong' or a transform that takes and "
+        "returns a PIL image (e.g. a torchvision.transforms.Compose).",
     )
 
 

@@ -6,6 +6,7 @@ import os
 import re
 
 from .._cache import model_fingerprint
+from ..exceptions import ModelLoadError
 
 # Names that are files, not timm tags or torchvision enum names.
 WEIGHTS_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors", ".ckpt", ".tar")
@@ -30,10 +31,11 @@ def check_weights_path(weights) -> None:
     ):
         return
     why = "it is a directory, not a file" if os.path.isdir(text) else "no such file"
-    raise ValueError(
+    raise ModelLoadError(
         f"weights={text!r}: {why}. A path is read as a state dict file; check it "
         f"(relative paths are taken from the current directory {os.getcwd()!r}), or "
-        "pass 'DEFAULT', a pretrained tag or None."
+        "pass 'DEFAULT', a pretrained tag or None.",
+        param="weights",
     )
 
 
@@ -63,7 +65,7 @@ def load_state_dict_file(module, path) -> None:
         module.load_state_dict(dict(zip(target, state.values(), strict=True)))
         return
     missing = sorted(set(target) - set(state))[:3]
-    raise ValueError(
+    raise ModelLoadError(
         f"weights file {os.fspath(path)!r} does not fit this architecture: "
         f"{len(state)} tensors against {len(target)} expected (e.g. missing {missing}). "
         "Check that the file was saved from the same model."
@@ -84,14 +86,16 @@ def _load_weights_only(path):
         code = re.search(r"GLOBAL ([\w.]+)", str(exc))
         if code is None:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ValueError(
+            raise ModelLoadError(
                 f"weights={shown}: cannot read the file as torch weights ({first}). Pass a "
-                "file written by torch.save(model.state_dict(), path)."
+                "file written by torch.save(model.state_dict(), path).",
+                param="weights",
             ) from None
-        raise ValueError(
+        raise ModelLoadError(
             f"weights={shown}: the file holds code as well as tensors (a pickled "
             f"{code.group(1)!r}), so it was not loaded: loading it would run that code. "
             "If you trust the file, save its tensors alone once and pass that file: "
             "torch.save(torch.load(path, weights_only=False).state_dict(), 'weights.pth') "
-            "(or the dict of tensors it holds)."
+            "(or the dict of tensors it holds).",
+            param="weights",
         ) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .._backbones import Backbone, register_family
 from .._cache import model_fingerprint
+from ..exceptions import ModelLoadError
 from ._state_dict import is_weights_file, load_state_dict_file, weights_identity
 
 
@@ -53,7 +54,7 @@ def _timm_module(arch: str, weights, default_file):
     try:
         return timm.create_model(name, pretrained=True)
     except Exception as exc:  # the hub raises many types; all mean "could not load"
-        raise ValueError(
+        raise ModelLoadError(
             f"cannot load pretrained timm weights {name!r}: {exc}. With no network, "
             "pass weights=<path to a state dict file>."
         ) from exc

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from .._backbones import Backbone, register_family
 from .._registry import shared_model
+from ..exceptions import ModelLoadError
 from ._state_dict import is_weights_file, load_state_dict_file, weights_identity
 
 
@@ -49,7 +50,7 @@ def _torchvision_module(arch: str, weights):
     try:
         return torchvision.models.get_model(arch, weights=enum)
     except Exception as exc:
-        raise ValueError(
+        raise ModelLoadError(
             f"cannot load torchvision weights {enum} for {arch!r}: {exc}. With no "
             "network, put the file in $TORCH_HOME/hub/checkpoints/ (named as in "
             f"{getattr(enum, 'url', 'the weights URL')}) or pass weights=<path>."
@@ -100,7 +101,7 @@ def weights_enum(arch: str, weights):
         return enum_cls[name]
     except KeyError:
         choices = ["DEFAULT", *(w.name for w in enum_cls), "None", "a file path"]
-        raise ValueError(
+        raise ModelLoadError(
             f"weights={weights!r} is neither a file nor one of {choices} for {arch!r}."
         ) from None
 

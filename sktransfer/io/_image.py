@@ -67,6 +67,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..exceptions import DataError, ParameterError, RowError
 from ._rows import Rows, is_missing, to_rows
 
 _CHANNELS = (1, 3, 4)
@@ -76,22 +77,6 @@ _SLACK = 0.5 / 255  # half an 8-bit step: float values this close to 0..1 round 
 _SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 _ALPHA = ("RGBA", "RGBa", "LA", "La", "PA")
 _ORIENTATION = 0x0112  # the EXIF tag
-
-
-class RowError(ValueError):
-    """A row that cannot be decoded, raised inside a ``DataLoader`` worker.
-
-    The loader re-raises a worker's exception in the main process by calling
-    its class with the whole worker traceback as the message; this class keeps
-    only its own message from that text, so the error reads as if the row had
-    been decoded in the main process.
-    """
-
-    def __init__(self, text: str = ""):
-        marker = f"{RowError.__module__}.{RowError.__qualname__}: "
-        if text.startswith("Caught ") and marker in text:
-            text = text.rsplit(marker, 1)[1].rstrip("\n")
-        super().__init__(text)
 
 
 def image_rows(X, *, check_each: bool = True) -> Rows:
@@ -109,7 +94,7 @@ def image_rows(X, *, check_each: bool = True) -> Rows:
         _check_batch(X, values=check_each)
     rows = to_rows(X, what="images", single_types=(str, bytes, os.PathLike, Image.Image))
     if len(rows) == 0:
-        raise ValueError("X holds no images: at least one row is needed.")
+        raise DataError("X holds no images: at least one row is needed.")
     if batch or not check_each:  # a batch was checked as a whole above
         return rows
     for i, value in enumerate(rows.values):
@@ -120,7 +105,7 @@ def image_rows(X, *, check_each: bool = True) -> Rows:
 def _check_batch(X: np.ndarray, values: bool = True) -> None:
     if X.ndim == 2:
         side = _square_side(X.shape[1])
-        raise ValueError(
+        raise DataError(
             f"X is a 2-D numeric array of shape {X.shape}: that reads as flattened "
             f"pixels, not images. Reshape it to (N, H, W) or (N, H, W, C) first, "
             f"e.g. X.reshape(-1, {side}, {side})."
@@ -129,21 +114,21 @@ def _check_batch(X: np.ndarray, values: bool = True) -> None:
             "(N, H, W) or (N, H, W, C)."
         )
     if X.ndim not in (3, 4):
-        raise ValueError(
+        raise DataError(
             f"X is a {X.ndim}-D numeric array of shape {X.shape}; a batch of images "
             "is (N, H, W) or (N, H, W, C)."
         )
     if X.ndim == 3 and X.shape[-1] in _CHANNELS:
         n, c = X.shape[0], X.shape[-1]
         s = "s" if c > 1 else ""
-        raise ValueError(
+        raise DataError(
             f"X is a 3-D array of shape {X.shape}: one H×W×C image with {c} channel{s}, "
             f"or {n} grey images (N×H×W) {c} pixel{s} wide? Shapes are not guessed. "
             "Pass one image as a list, [img], or as a batch of one, img[None]; pass "
             "grey images as X[..., None] (N×H×W×1) or as a list, list(X)."
         )
     if X.ndim == 4 and X.shape[-1] not in _CHANNELS:
-        raise ValueError(
+        raise DataError(
             f"X has shape {X.shape}: its last axis ({X.shape[-1]}) is not a channel "
             "count of 1, 3 or 4. If it is channels-first (N×C×H×W), pass "
             "np.moveaxis(X, 1, -1)."
@@ -178,7 +163,7 @@ def _check_values(arr: np.ndarray, name: str) -> None:
         finite = np.isfinite(arr)
         if not finite.all():
             what = "NaN" if np.isnan(arr).any() else "infinite"
-            raise ValueError(
+            raise RowError(
                 f"{name}: the image holds {what} values ({int((~finite).sum())} of "
                 f"{arr.size}). Fix or drop the image, e.g. np.nan_to_num(img, nan=0.0, "
                 "posinf=1.0, neginf=0.0) if black and white are what they mean."
@@ -193,13 +178,13 @@ def _check_values(arr: np.ndarray, name: str) -> None:
             )
         else:
             fix = "rescale them to 0..1"
-        raise ValueError(
+        raise RowError(
             f"{name}: float pixel values range from {lo:.4g} to {hi:.4g}, outside "
             f"0..1, the range for float images; {fix}, or clip small overshoots "
             "with np.clip(img, 0, 1)."
         )
     lo, hi = int(arr.min()), int(arr.max())
-    raise ValueError(
+    raise RowError(
         f"{name}: {arr.dtype} pixel values range from {lo} to {hi}, outside 0..255, "
         "the range for integer images other than uint16. Convert them, e.g. "
         "np.clip(img, 0, 255).astype(np.uint8), or pass 16-bit data as uint16 "
@@ -211,16 +196,16 @@ def _check_size(size: tuple[int, int], name: str, max_pixels=None, what="") -> N
     """Raise for an image of ``size`` (width, height) that cannot be embedded."""
     w, h = size
     if w == 0 or h == 0:
-        raise ValueError(f"{name}: {what}image is empty ({w}×{h} pixels); drop it.")
+        raise RowError(f"{name}: {what}image is empty ({w}×{h} pixels); drop it.")
     if max(w, h) > MAX_ASPECT * min(w, h):
-        raise ValueError(
+        raise RowError(
             f"{name}: {what}image is {w}×{h} pixels, more than {MAX_ASPECT} times longer "
             "than wide; resizing its short side to the model's input would make "
             "the long side hundreds of thousands of pixels. Crop it or pad it "
             "closer to a square first, e.g. PIL.ImageOps.pad(img, (side, side))."
         )
     if max_pixels is not None and w * h > max_pixels:
-        raise ValueError(
+        raise RowError(
             f"{name}: {what}image is {w}×{h} = {w * h:,} pixels, more than "
             f"max_pixels={max_pixels:,} (a guard against decompression bombs). If "
             "you trust the file, raise the limit, e.g. "
@@ -238,9 +223,9 @@ def check_max_pixels(max_pixels) -> None:
     if max_pixels is None:
         return
     if isinstance(max_pixels, (bool, np.bool_)) or not isinstance(max_pixels, (int, np.integer)):
-        raise ValueError(f"max_pixels={max_pixels!r}; use a positive int or None.")
+        raise ParameterError("max_pixels", max_pixels, "use a positive int or None.")
     if max_pixels < 1:
-        raise ValueError(f"max_pixels={max_pixels!r}; use a positive int or None.")
+        raise ParameterError("max_pixels", max_pixels, "use a positive int or None.")
 
 
 def _square_side(n: int) -> int | None:
@@ -252,31 +237,31 @@ def _check_row(value, name: str) -> None:
     if isinstance(value, (str, os.PathLike)):
         if not os.path.isfile(value):
             why = "it is a directory" if os.path.isdir(value) else "file not found"
-            raise ValueError(
+            raise RowError(
                 f"{name}: cannot open {os.fspath(value)!r} ({why}). Check the path; "
                 "relative paths are taken from the current directory "
                 f"{os.getcwd()!r}."
             )
     elif isinstance(value, (bytes, bytearray, memoryview)):
         if len(value) == 0:
-            raise ValueError(f"{name}: got empty bytes where an image file was expected.")
+            raise RowError(f"{name}: got empty bytes where an image file was expected.")
     elif isinstance(value, Image.Image):
         _check_open(value, name)
         _check_size(value.size, name)
     elif isinstance(value, np.ndarray):
         _check_array(value, name)
     elif is_missing(value):
-        raise ValueError(
+        raise RowError(
             f"{name}: image is missing ({value!r}). Drop the row or fill in a path first."
         )
     elif type(value).__module__.split(".")[0] == "torch":
-        raise TypeError(
+        raise RowError(
             f"{name}: cannot read an image from a {type(value).__name__}; pass a numpy "
             "array of pixels, e.g. img.permute(1, 2, 0).cpu().numpy() for a C×H×W "
             "tensor (undo any normalisation first)."
         )
     else:
-        raise TypeError(
+        raise RowError(
             f"{name}: cannot read an image from a {type(value).__name__}; pass a file "
             "path, bytes, a PIL.Image or a numpy array."
         )
@@ -295,7 +280,7 @@ def _check_open(img: Image.Image, name: str) -> None:
     except ValueError:
         closed = True
     if closed:
-        raise ValueError(
+        raise RowError(
             f"{name}: this PIL.Image is closed (img.close() was called, or the `with "
             "Image.open(...)` block around it ended), so its pixels are gone. Pass it "
             "before closing it, a copy made while it is open (img.copy()), or its file "
@@ -305,17 +290,17 @@ def _check_open(img: Image.Image, name: str) -> None:
 
 def _check_array(value: np.ndarray, name: str) -> None:
     if value.dtype.kind not in "uifb":
-        raise TypeError(
+        raise RowError(
             f"{name}: an image array must hold bool, integer or float pixels, got "
             f"dtype {value.dtype}."
         )
     if value.ndim == 3 and value.shape[-1] not in _CHANNELS:
-        raise ValueError(
+        raise RowError(
             f"{name}: array of shape {value.shape} is not H×W×C with C in 1, 3 or 4. "
             "If it is channels-first (C×H×W), pass np.moveaxis(img, 0, -1)."
         )
     if value.ndim not in (2, 3):
-        raise ValueError(
+        raise RowError(
             f"{name}: got a {value.ndim}-D array of shape {value.shape} where one "
             "image (H×W or H×W×C) was expected. Pass a batch as X itself, not as "
             "a row, or split it into one image per row."
@@ -351,11 +336,11 @@ def load_rgb(value, name: str, max_pixels: int | None = MAX_PIXELS) -> Image.Ima
         with open(value, "rb") as f:
             return _decode(f, name, what, max_pixels)
     except FileNotFoundError as exc:
-        raise ValueError(f"{name}: cannot open {what} (file not found).") from exc
+        raise RowError(f"{name}: cannot open {what} (file not found).") from exc
     except IsADirectoryError as exc:
-        raise ValueError(f"{name}: cannot open {what} (it is a directory).") from exc
+        raise RowError(f"{name}: cannot open {what} (it is a directory).") from exc
     except PermissionError as exc:
-        raise ValueError(f"{name}: cannot open {what} (permission denied).") from exc
+        raise RowError(f"{name}: cannot open {what} (permission denied).") from exc
 
 
 def _decode(f, name: str, what: str, max_pixels) -> Image.Image:
@@ -367,7 +352,7 @@ def _decode(f, name: str, what: str, max_pixels) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(f)
     except Image.DecompressionBombError as exc:
-        raise ValueError(
+        raise RowError(
             f"{name}: Pillow refuses to open {what}: {exc} This is Pillow's own "
             "guard, PIL.Image.MAX_IMAGE_PIXELS, which refuses images over twice its "
             "value before max_pixels is looked at; if you trust the file, raise it "
@@ -383,8 +368,8 @@ def _decode(f, name: str, what: str, max_pixels) -> Image.Image:
     return _to_rgb(_upright(img), name)
 
 
-def _cannot_decode(name: str, what: str, exc: Exception) -> ValueError:
-    return ValueError(
+def _cannot_decode(name: str, what: str, exc: Exception) -> RowError:
+    return RowError(
         f"{name}: cannot decode {what} as an image ({type(exc).__name__}: {exc}). "
         "Check that the file is a JPEG, PNG or another format Pillow reads, and "
         "that it is complete."
@@ -415,7 +400,7 @@ def _to_rgb(img: Image.Image, name: str) -> Image.Image:
         if mode == "I":
             lo, hi = int(arr.min()), int(arr.max())
             if lo < 0 or hi > 65535:
-                raise ValueError(
+                raise RowError(
                     f"{name}: a 32-bit integer (mode I) image is read as 16-bit, "
                     f"0..65535, but its values range from {lo} to {hi}. Convert it "
                     "yourself, e.g. to mode L or to a uint8 array."
@@ -430,7 +415,7 @@ def _to_rgb(img: Image.Image, name: str) -> Image.Image:
     try:
         return img.convert("RGB")
     except (ValueError, OSError) as exc:
-        raise ValueError(
+        raise RowError(
             f"{name}: cannot convert a mode {mode} image to RGB ({exc}). Convert it "
             "yourself first, e.g. img.convert('RGB') on a supported mode."
         ) from exc
@@ -490,7 +475,7 @@ class ImageDataset:
             try:
                 return self.preprocess(img)
             except Exception as exc:
-                raise ValueError(
+                raise RowError(
                     f"{name}: the model's preprocessing failed on this "
                     f"{img.width}×{img.height} image ({type(exc).__name__}: {exc})."
                 ) from exc

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..exceptions import DataError
+
 
 @dataclass
 class Rows:
@@ -73,7 +75,7 @@ def to_rows(X, *, what: str, single_types: tuple = (str, bytes)) -> Rows:
 
     if pd is not None and isinstance(X, pd.DataFrame):
         if X.shape[1] != 1:
-            raise ValueError(
+            raise DataError(
                 f"expected one column of {what}, got a DataFrame with {X.shape[1]} "
                 f"columns {list(X.columns)!r}; select the column, e.g. X['col'], or "
                 "use a ColumnTransformer to route several columns."

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..exceptions import DataError, RowError
 from ._rows import Rows, is_missing, to_rows
 
 
@@ -33,10 +34,10 @@ def text_rows(X, *, check_each: bool = True) -> Rows:
     _check_one_column(X)
     rows = to_rows(X, what="texts")
     if len(rows) == 0:
-        raise ValueError("X holds no texts: at least one row is needed.")
+        raise DataError("X holds no texts: at least one row is needed.")
     if rows.values and all(_is_sequence(v) for v in rows.values):
         first = rows.values[0]
-        raise ValueError(
+        raise DataError(
             f"X is 2-D: a {type(X).__name__} of {len(rows)} {type(first).__name__}s (the "
             f"first holds {len(first)} items), where one text per row is expected. Pass "
             "one column of texts, e.g. [row[0] for row in X], or df['col'] for a "
@@ -56,7 +57,7 @@ def _check_one_column(X) -> None:
     if X.ndim == 2 and X.shape[1] == 1 and X.dtype.kind in "OUS":
         return
     column = "e.g. X[:, 0]" if X.ndim == 2 else "a 1-D array"
-    raise ValueError(
+    raise DataError(
         f"X is a {X.ndim}-D array of shape {X.shape}, where one text per row is "
         f"expected. Pass one column of texts, {column}, or df['col'] for a DataFrame "
         "column."
@@ -75,22 +76,22 @@ def check_text_row(value, name: str) -> None:
         _check_encodable(value, name)
         return
     if is_missing(value):
-        raise ValueError(
+        raise RowError(
             f"{name}: text is missing ({value!r}). Drop or fill missing "
             "values first, e.g. X.fillna('') or X.dropna()."
         )
     if isinstance(value, (bytes, bytearray)):
-        raise TypeError(
+        raise RowError(
             f"{name}: expected a string, got {type(value).__name__} "
             f"({value!r:.60}). Decode it first, e.g. value.decode('utf-8')."
         )
     if _is_sequence(value):
-        raise TypeError(
+        raise RowError(
             f"{name}: expected a string, got a {type(value).__name__} of {len(value)} "
             f"values ({value!r:.60}); each row is one text. Pass one column of texts, or "
             "join the parts, e.g. ' '.join(parts)."
         )
-    raise TypeError(
+    raise RowError(
         f"{name}: expected a string, got {type(value).__name__} "
         f"({value!r:.60}). Convert the column first, e.g. X.astype(str), if "
         "that is what you mean."
@@ -104,7 +105,7 @@ def _check_encodable(value: str, name: str) -> None:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
         bad = value[exc.start : exc.end]
-        raise ValueError(
+        raise RowError(
             f"{name}: the text holds {bad!r} at position {exc.start}, which is not "
             "valid Unicode (a lone surrogate) and cannot be tokenized. Replace it, "
             "e.g. text.encode('utf-8', errors='replace').decode('utf-8'), or fix "

@@ -18,6 +18,8 @@ from functools import partial
 from numbers import Integral
 from pathlib import Path
 
+from ..exceptions import MissingDependencyError
+
 RECORD = "sktransfer_distill.json"
 # sentence-transformers pooling modes -> model2vec's names for the same reduction.
 POOLING = {"mean": "mean", "cls": "first", "lasttoken": "last"}
@@ -111,7 +113,7 @@ def _distill(entry, dim: int, device):
     try:
         from model2vec.distill import distill_from_model
     except ImportError as exc:  # an optional dependency
-        raise ImportError(
+        raise MissingDependencyError(
             "distilling a static model needs model2vec and skeletoken: "
             "pip install 'sktransfer[static]'"
         ) from exc

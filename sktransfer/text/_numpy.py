@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._progress import advance
 from ..base import BaseEmbedder, check_on_error
+from ..exceptions import RowError
 from ..io import Rows, check_text_row, failure, split_usable, text_row_key, text_rows
 
 # In every "nothing in this text has a vector" message, so oov_rows_ can pick
@@ -143,7 +144,7 @@ class NumpyTextEmbedder(BaseEmbedder):
     def _units_of(self, text) -> list:
         raise NotImplementedError
 
-    def _no_vector_error(self, text, name) -> ValueError:
+    def _no_vector_error(self, text, name) -> RowError:
         unit = self._unit
         units = self._units_of(text)
         shown = f"its {unit}s {units[:3]!r}" if units else f"it has no {unit}s"
@@ -153,7 +154,7 @@ class NumpyTextEmbedder(BaseEmbedder):
             if self.on_error == "raise"
             else ""
         )
-        return ValueError(
+        return RowError(
             f"{name}: no {unit} {OOV} ({shown}; {self.vocabulary_size_} {unit}s have vectors).{fix}"
         )
 

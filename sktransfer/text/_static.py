@@ -21,6 +21,7 @@ import numpy as np
 from .._backbones import Backbone, get_backbone, register_family
 from .._cache import model_fingerprint
 from .._registry import shared_model
+from ..exceptions import MissingDependencyError, ModelLoadError
 from ._numpy import NumpyTextEmbedder, check_rows_per_step
 
 FAMILY = "static"
@@ -122,12 +123,12 @@ def load_static_model(source: str):
     try:
         from model2vec import StaticModel
     except ImportError as exc:  # an optional dependency
-        raise ImportError(
+        raise MissingDependencyError(
             "static models need the model2vec package: pip install 'sktransfer[static]'"
         ) from exc
     local = os.path.isdir(source)
     if local and _is_transformer_dir(source):
-        raise ValueError(
+        raise ModelLoadError(
             f"cannot load static model {source!r}: it is a sentence-transformers model, "
             "not a static one (its first module is a transformer); distil a static model "
             "from it first: "
@@ -135,7 +136,7 @@ def load_static_model(source: str):
             "then StaticEmbedder(model='its-static-copy')."
         )
     if local and not is_static_dir(source):
-        raise ValueError(f"cannot load static model {source!r}: {_missing_files(source)}.")
+        raise ModelLoadError(f"cannot load static model {source!r}: {_missing_files(source)}.")
     try:
         return StaticModel.from_pretrained(source, force_download=False)
     except Exception as exc:  # the hub raises many types; all mean "could not load"
@@ -147,7 +148,7 @@ def load_static_model(source: str):
             "MiniLM: sktransfer.text.distill_static(model='all-MiniLM-L6-v2', "
             "path='minilm-static'), then StaticEmbedder(model='minilm-static')"
         )
-        raise ValueError(f"cannot load static model {source!r}: {hint}. ({exc})") from exc
+        raise ModelLoadError(f"cannot load static model {source!r}: {hint}. ({exc})") from exc
 
 
 def _resolve(model) -> Backbone | None:

@@ -21,6 +21,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..exceptions import MissingDependencyError
+
 FORMATS = ("auto", "binary", "text", "glove", "pickle")
 POOLINGS = ("mean", "tfidf", "sif")
 PICKLE_SUFFIXES = (".model", ".kv", ".pkl", ".pickle", ".wv")
@@ -94,7 +96,9 @@ def load_vectors(path: str, format: str) -> WordVectors:
     try:
         from gensim.models import KeyedVectors
     except ImportError as exc:  # an optional dependency
-        raise ImportError("word vectors need gensim: pip install 'sktransfer[words]'") from exc
+        raise MissingDependencyError(
+            "word vectors need gensim: pip install 'sktransfer[words]'"
+        ) from exc
     check_vectors_file(path)
     kind = file_format(path, format)
     try:
@@ -138,7 +142,9 @@ def train_word2vec(
     try:
         from gensim.models import Word2Vec
     except ImportError as exc:
-        raise ImportError("word vectors need gensim: pip install 'sktransfer[words]'") from exc
+        raise MissingDependencyError(
+            "word vectors need gensim: pip install 'sktransfer[words]'"
+        ) from exc
     counts = Counter(w for words in corpus for w in words)
     if not any(n >= min_count for n in counts.values()):
         raise ValueError(

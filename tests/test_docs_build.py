@@ -1,4 +1,5 @@
-"""The documentation site builds with ``mkdocs build --strict``."""
+"""The documentation site builds with ``mkdocs build --strict``; its user guide lives in
+``docs/guide/``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_user_guide_pages_live_in_docs_guide():
+    yaml = pytest.importorskip("yaml")
+    nav = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))["nav"]
+    sections = {title: value for entry in nav for title, value in entry.items()}
+    guide = [page for entry in sections["User guide"] for page in entry.values()]
+    assert [page for page in guide if not page.startswith("guide/")] == []
+    on_disk = sorted(str(p.relative_to(ROOT / "docs")) for p in (ROOT / "docs/guide").glob("*.md"))
+    assert sorted(guide) == on_disk
+    # The pages outside the guide are not guide pages.
+    others = [v for title, v in sections.items() if title != "User guide"]
+    assert not [page for page in others if str(page).startswith("guide/")]
 
 
 @pytest.mark.slow

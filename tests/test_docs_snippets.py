@@ -32,9 +32,9 @@ FILES = sorted(
 )
 SKIPPED: dict[tuple[str, int], str] = {
     # (file, index of the python block in the file, from 1): the reason
-    ("docs/distributed.md", 5): "needs workers tagged GPU=1 and others untagged; "
+    ("docs/guide/distributed.md", 5): "needs workers tagged GPU=1 and others untagged; "
     "tests/test_distributed.py runs it on a LocalCluster",
-    ("docs/distributed.md", 6): "starts a Ray runtime; "
+    ("docs/guide/distributed.md", 6): "starts a Ray runtime; "
     "tests/test_distributed.py::test_ray_grid_search_equals_the_local_one runs it",
     ("docs/guide/text.md", 4): "distils the shipped MiniLM, about 80 s on two CPU cores "
     "(benchmarks/bench_static.py runs it)",
@@ -136,7 +136,9 @@ def test_shown_outputs_are_read_and_compared(tmp_path):
 def test_the_runner_finds_the_blocks_it_should():
     # If the pattern broke, every file would pass by running nothing.
     assert len(DOC_FILES) >= 9
-    assert {"README.md", "docs/caching.md", "docs/guide/text.md"} <= {name(p) for p in DOC_FILES}
+    assert {"README.md", "docs/guide/caching.md", "docs/guide/text.md"} <= {
+        name(p) for p in DOC_FILES
+    }
 
 
 @pytest.mark.parametrize("path", DOC_FILES, ids=name)

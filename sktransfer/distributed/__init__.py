@@ -6,7 +6,7 @@ data through ``dask.dataframe`` / ``dask.array`` partitions. These helpers add
 what sktransfer needs on top: one loaded backbone per worker process, a cache
 shared by every worker, and the counters that show each row was embedded once.
 Needs the ``dask`` extra (``pip install sktransfer[dask]``); see
-``docs/distributed.md``.
+``docs/guide/distributed.md``.
 """
 
 from typing import TYPE_CHECKING

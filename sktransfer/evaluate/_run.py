@@ -222,7 +222,7 @@ def evaluate(
     scheduler : str, distributed.Client or None
         Run the candidates' folds on a Dask cluster (joblib's ``dask`` backend):
         a scheduler address such as ``"tcp://host:8786"`` or a ``Client``. Use a
-        directory ``cache`` that every worker shares (see docs/distributed.md).
+        directory ``cache`` that every worker shares (see docs/guide/distributed.md).
         ``None``: here, one fold after another.
 
     Returns

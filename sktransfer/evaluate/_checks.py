@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .._on_error import ON_ERROR_SKIP, check_on_error
 from .._warn import PartFailedWarning, warn
 from ..io._image import MAX_PIXELS, check_image_row
 from ..io._text import _check_encodable
 from ._crossval import failure
 from ._data import Columns, DataError
 
-ON_ERROR = ("raise", "skip")
 SKIPPED_COLUMNS = ["row", "column", "path", "cause"]
 
 
@@ -31,8 +31,7 @@ def check_rows(
     the row, the file and the cause. ``on_error="skip"``: every row is checked
     and the unusable ones are returned, for the caller to leave out.
     """
-    if on_error not in ON_ERROR:
-        raise DataError(f"on_error={on_error!r}: use 'raise' or 'skip'.")
+    check_on_error(on_error, ON_ERROR_SKIP, DataError)
     skipped = []
     for kind, names in (("image", cols.image), ("text", cols.text)):
         for name in names:

@@ -9,8 +9,9 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .._on_error import ON_ERROR_FILL, check_on_error
 from .._progress import advance
-from ..base import BaseEmbedder, check_on_error
+from ..base import BaseEmbedder
 from ..io import Rows, check_text_row, failure, split_usable, text_row_key, text_rows
 
 # In every "nothing in this text has a vector" message, so oov_rows_ can pick
@@ -59,7 +60,7 @@ class NumpyTextEmbedder(BaseEmbedder):
         """The rows of ``X`` that ``fit`` may read: each a text (``on_error="raise"``:
         the first that is not is an error naming it; else those are left out).
         Whether their units have vectors is checked in ``transform``."""
-        check_on_error(self.on_error)
+        check_on_error(self.on_error, ON_ERROR_FILL)
         rows = text_rows(X, check_each=self.on_error == "raise")
         if self.on_error != "raise":
             rows = split_usable(rows, check_text_row)[0]
@@ -95,7 +96,7 @@ class NumpyTextEmbedder(BaseEmbedder):
         is stored only once it had a vector). Otherwise every text is split here,
         at once; those without a unit that has a vector are set aside, and the
         units of the others travel with the rows to ``_embed``."""
-        check_on_error(self.on_error)
+        check_on_error(self.on_error, ON_ERROR_FILL)
         if self.on_error == "raise":
             rows = text_rows(X)
             return rows, None, [], len(rows)

@@ -6,6 +6,9 @@ for the same model and device, so later calls start there. ``num_workers="auto"`
 decodes images in worker processes only when there is more than one batch and a
 spare core to do it on, so decoding overlaps with the forward pass instead of
 preceding it.
+
+torch is imported by the functions that run a model, not with this module: the
+numpy encoders check their ``batch_size`` here too, and never import torch.
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ import os
 import threading
 from collections.abc import Callable, Hashable
 from numbers import Integral
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 # First batch size tried by batch_size="auto": on a CPU throughput is flat past a
 # few dozen rows; on an accelerator larger batches fill the device, and an
@@ -35,12 +41,14 @@ _WORKING: dict[Hashable, int] = {}  # (key) -> largest batch size that fitted
 _LOCK = threading.Lock()
 
 
-def check_batch_size(batch_size) -> None:
-    """Raise if ``batch_size`` is neither a positive int nor ``"auto"``."""
-    if batch_size == "auto":
+def check_batch_size(batch_size, *, auto: bool = True) -> None:
+    """Raise if ``batch_size`` is not a positive int, or ``"auto"`` where ``auto``
+    (a numpy encoder has no device memory to size a batch for: ``auto=False``)."""
+    if auto and batch_size == "auto":
         return
     if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r}; use a positive int or 'auto'.")
+        fix = "a positive int or 'auto'" if auto else "a positive number of texts, e.g. 1024"
+        raise ValueError(f"batch_size={batch_size!r}; use {fix}.")
 
 
 def check_num_workers(num_workers) -> None:
@@ -67,12 +75,16 @@ def start_batch_size(batch_size, device: torch.device, kind: str, key: Hashable 
 
 def is_out_of_memory(exc: BaseException) -> bool:
     """Whether ``exc`` is an accelerator out-of-memory error."""
+    import torch
+
     if isinstance(exc, torch.cuda.OutOfMemoryError):
         return True
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
 def _free_accelerator_memory(device: torch.device) -> None:
+    import torch
+
     if device.type == "cuda":
         torch.cuda.empty_cache()
     elif device.type == "mps":
@@ -92,6 +104,8 @@ def with_batch_size(
     An explicit int is used as given: an out-of-memory error is raised with a
     hint instead of silently changing what the user asked for.
     """
+    import torch
+
     size = start_batch_size(batch_size, device, kind, key)
     while True:
         try:
@@ -181,6 +195,8 @@ def run_loader(dataset, module: Callable, *, out_dim: int, **params) -> np.ndarr
     outputs = list(_forward(dataset, module, **params))
     if not outputs:
         return np.zeros((0, out_dim), dtype=np.float32)
+    import torch
+
     return torch.cat(outputs).cpu().numpy()
 
 
@@ -204,6 +220,7 @@ def _forward(
     yielded so that they do not leak into the caller's code. The rows done
     are counted in the open progress display, if any (``_progress.advance``).
     """
+    import torch
     from torch.utils.data import DataLoader, Subset
 
     from ._progress import advance

@@ -4,7 +4,6 @@ vectors, word vectors): no device to choose, and torch is never imported."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Integral
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
@@ -168,10 +167,3 @@ class NumpyTextEmbedder(BaseEmbedder):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         return tags
-
-
-def check_rows_per_step(batch_size) -> None:
-    """Raise unless ``batch_size`` is a positive int (no ``"auto"``: there is no
-    device memory to size it for)."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r}; use a positive number of texts, e.g. 1024.")

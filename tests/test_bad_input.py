@@ -759,6 +759,13 @@ def test_on_error_raise_is_the_default_and_unknown_values_are_refused(text_embed
         TextEmbedder(on_error="skip").fit(["a"])
 
 
+def test_on_error_of_an_encoder_that_is_not_a_string_is_refused_naming_it():
+    from sktransfer import WordVectorEmbedder
+
+    with pytest.raises(ValueError, match=r"on_error=\['nan'\]; use 'raise'.*'nan' or 'zero'"):
+        WordVectorEmbedder(vector_size=4, on_error=["nan"]).fit(["a b"])
+
+
 def test_failed_rows_never_reach_the_cache(text_embedder):
     from sklearn.base import clone
 

@@ -871,6 +871,13 @@ def test_image_size_must_be_a_positive_int(size):
         est.fit(EIGHT)
 
 
+def test_image_size_from_numpy_is_shown_as_a_plain_number():
+    from sktransfer import ImageEmbedder
+
+    with pytest.raises(ValueError, match=r"^image_size=0: use a positive number of pixels"):
+        ImageEmbedder(image_size=np.int64(0)).fit(EIGHT)
+
+
 @pytest.mark.parametrize("layer", [5, 99, -6])
 def test_a_timm_layer_out_of_range_names_the_stages(layer):
     from sktransfer import ImageEmbedder

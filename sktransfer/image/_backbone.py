@@ -14,6 +14,7 @@ from numbers import Integral
 from torch import nn
 
 from .._backbones import Backbone, get_backbone
+from .._plain import plain
 from .._registry import shared_model
 from ._pooling import PooledFeatures, check_pooling
 from ._state_dict import check_weights_path, weights_identity
@@ -68,15 +69,10 @@ def check_image_size(image_size) -> None:
         return
     if isinstance(image_size, bool) or not isinstance(image_size, Integral) or image_size < 1:
         raise ValueError(
-            f"image_size={_plain(image_size)!r}: use a positive number of pixels, the side of the "
+            f"image_size={plain(image_size)!r}: use a positive number of pixels, the side of the "
             "square the model sees (e.g. 224, or 96 to run faster), or None for the "
             "weights' own size."
         )
-
-
-def _plain(value):
-    """A NumPy scalar as the Python number it holds, so messages show ``4``."""
-    return value.item() if hasattr(value, "item") and getattr(value, "ndim", None) == 0 else value
 
 
 def _load(entry: Backbone, weights):

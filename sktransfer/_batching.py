@@ -17,10 +17,11 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Hashable
-from numbers import Integral
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from ._whole import is_whole
 
 if TYPE_CHECKING:
     import torch
@@ -46,7 +47,7 @@ def check_batch_size(batch_size, *, auto: bool = True) -> None:
     (a numpy encoder has no device memory to size a batch for: ``auto=False``)."""
     if auto and batch_size == "auto":
         return
-    if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
+    if not is_whole(batch_size, 1):
         fix = "a positive int or 'auto'" if auto else "a positive number of texts, e.g. 1024"
         raise ValueError(f"batch_size={batch_size!r}; use {fix}.")
 
@@ -55,7 +56,7 @@ def check_num_workers(num_workers) -> None:
     """Raise if ``num_workers`` is neither a non-negative int nor ``"auto"``."""
     if num_workers == "auto":
         return
-    if isinstance(num_workers, bool) or not isinstance(num_workers, Integral) or num_workers < 0:
+    if not is_whole(num_workers, 0):
         raise ValueError(
             f"num_workers={num_workers!r}; use 0 (decode in the main process), a positive "
             "number of worker processes, or 'auto'."

@@ -1005,3 +1005,11 @@ def test_a_closed_pil_image_names_the_row(image_embedder, cat, tmp_path):
     np.testing.assert_allclose(
         image_embedder.transform([lazy]), image_embedder.transform([cat]), atol=1e-5
     )
+
+
+def test_a_whole_number_is_an_int_python_or_numpy_never_a_bool_or_float():
+    """The one rule behind batch_size, num_workers, image_size, dim, cv and repeats."""
+    from sktransfer._whole import is_whole
+
+    assert is_whole(3, 1) and is_whole(np.int64(3), 1) and is_whole(0, 0)
+    assert not any(is_whole(v, 1) for v in (True, 0, -2, 2.0, np.float64(3), "3", None))

@@ -60,9 +60,8 @@ def check_rows(
 
 def check_settings(*, cv, repeats, image_size) -> None:
     """The run's numeric settings, checked before any row is read or decoded."""
-    from numbers import Integral
-
     from .._plain import plain
+    from .._whole import is_whole
 
     for name, value, least in (
         ("cv", cv, 2),
@@ -71,7 +70,7 @@ def check_settings(*, cv, repeats, image_size) -> None:
     ):
         if value is None and name == "image_size":
             continue  # each backbone's own
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < least:
+        if not is_whole(value, least):
             why = {
                 "cv": "cross-validation needs at least 2 folds",
                 "repeats": "1 is plain k-fold",

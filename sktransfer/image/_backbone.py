@@ -9,13 +9,13 @@ are shared through the store of loaded models.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from numbers import Integral
 
 from torch import nn
 
 from .._backbones import Backbone, get_backbone
 from .._plain import plain
 from .._registry import shared_model
+from .._whole import is_whole
 from ._pooling import PooledFeatures, check_pooling
 from ._state_dict import check_weights_path, weights_identity
 
@@ -67,7 +67,7 @@ def check_image_size(image_size) -> None:
     """Raise unless ``image_size`` is None or a positive int."""
     if image_size is None:
         return
-    if isinstance(image_size, bool) or not isinstance(image_size, Integral) or image_size < 1:
+    if not is_whole(image_size, 1):
         raise ValueError(
             f"image_size={plain(image_size)!r}: use a positive number of pixels, the side of the "
             "square the model sees (e.g. 224, or 96 to run faster), or None for the "

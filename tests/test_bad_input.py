@@ -1013,3 +1013,17 @@ def test_a_whole_number_is_an_int_python_or_numpy_never_a_bool_or_float():
 
     assert is_whole(3, 1) and is_whole(np.int64(3), 1) and is_whole(0, 0)
     assert not any(is_whole(v, 1) for v in (True, 0, -2, 2.0, np.float64(3), "3", None))
+
+
+def test_a_quoted_error_is_its_first_line_or_its_message_on_one_line():
+    """The one way a library's error is quoted in ours (weights files, evaluate's
+    failures) or recorded for an unusable row (failed_rows_, skipped rows)."""
+    from sktransfer._plain import first_line, one_line
+    from sktransfer.evaluate._crossval import failure
+    from sktransfer.io._rows import failure as row_failure
+
+    exc = ValueError("  bad pixels\n  in row 3  ")
+    assert first_line(exc) == "bad pixels" and one_line(exc) == "bad pixels in row 3"
+    assert first_line(ValueError()) == "" and failure(ValueError()) == "ValueError"
+    assert failure(exc) == "ValueError: bad pixels"
+    assert row_failure(3, "row 3", exc)["cause"] == "bad pixels in row 3"

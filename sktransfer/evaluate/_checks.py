@@ -13,6 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .._on_error import ON_ERROR_SKIP, check_on_error
+from .._plain import one_line
 from .._warn import PartFailedWarning, warn
 from ..io._image import MAX_PIXELS, check_image_row
 from ..io._text import _check_encodable
@@ -47,7 +48,7 @@ def check_rows(
                     else:
                         _check_encodable(value, where)
                 except (ValueError, TypeError) as exc:
-                    cause = " ".join(str(exc).split())
+                    cause = one_line(exc)
                     if on_error == "raise":
                         raise DataError(
                             f"{cause} To leave unusable rows out of the evaluation and list "

@@ -6,6 +6,9 @@ for the same model and device, so later calls start there. ``num_workers="auto"`
 decodes images in worker processes only when there is more than one batch and a
 spare core to do it on, so decoding overlaps with the forward pass instead of
 preceding it.
+
+torch is imported by the functions that run a model, not with this module: the
+numpy encoders check their ``batch_size`` here too, and never import torch.
 """
 
 from __future__ import annotations
@@ -14,10 +17,14 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Hashable
-from numbers import Integral
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+from ._whole import is_whole
+
+if TYPE_CHECKING:
+    import torch
 
 from .exceptions import ParameterError
 
@@ -37,19 +44,21 @@ _WORKING: dict[Hashable, int] = {}  # (key) -> largest batch size that fitted
 _LOCK = threading.Lock()
 
 
-def check_batch_size(batch_size) -> None:
-    """Raise if ``batch_size`` is neither a positive int nor ``"auto"``."""
-    if batch_size == "auto":
+def check_batch_size(batch_size, *, auto: bool = True) -> None:
+    """Raise if ``batch_size`` is not a positive int, or ``"auto"`` where ``auto``
+    (a numpy encoder has no device memory to size a batch for: ``auto=False``)."""
+    if auto and batch_size == "auto":
         return
-    if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
-        raise ParameterError("batch_size", batch_size, "use a positive int or 'auto'.")
+    if not is_whole(batch_size, 1):
+        fix = "a positive int or 'auto'" if auto else "a positive number of texts, e.g. 1024"
+        raise ParameterError("batch_size", batch_size, f"use {fix}.")
 
 
 def check_num_workers(num_workers) -> None:
     """Raise if ``num_workers`` is neither a non-negative int nor ``"auto"``."""
     if num_workers == "auto":
         return
-    if isinstance(num_workers, bool) or not isinstance(num_workers, Integral) or num_workers < 0:
+    if not is_whole(num_workers, 0):
         raise ValueError(
             f"num_workers={num_workers!r}; use 0 (decode in the main process), a positive "
             "number of worker processes, or 'auto'."
@@ -69,12 +78,16 @@ def start_batch_size(batch_size, device: torch.device, kind: str, key: Hashable 
 
 def is_out_of_memory(exc: BaseException) -> bool:
     """Whether ``exc`` is an accelerator out-of-memory error."""
+    import torch
+
     if isinstance(exc, torch.cuda.OutOfMemoryError):
         return True
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
 def _free_accelerator_memory(device: torch.device) -> None:
+    import torch
+
     if device.type == "cuda":
         torch.cuda.empty_cache()
     elif device.type == "mps":
@@ -94,6 +107,8 @@ def with_batch_size(
     An explicit int is used as given: an out-of-memory error is raised with a
     hint instead of silently changing what the user asked for.
     """
+    import torch
+
     size = start_batch_size(batch_size, device, kind, key)
     while True:
         try:
@@ -183,6 +198,8 @@ def run_loader(dataset, module: Callable, *, out_dim: int, **params) -> np.ndarr
     outputs = list(_forward(dataset, module, **params))
     if not outputs:
         return np.zeros((0, out_dim), dtype=np.float32)
+    import torch
+
     return torch.cat(outputs).cpu().numpy()
 
 
@@ -206,6 +223,7 @@ def _forward(
     yielded so that they do not leak into the caller's code. The rows done
     are counted in the open progress display, if any (``_progress.advance``).
     """
+    import torch
     from torch.utils.data import DataLoader, Subset
 
     from ._progress import advance

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ._cache import file_digest
+from ._plain import first_line
 from .exceptions import ModelLoadError
 
 _HEX = re.compile(r"[0-9a-f]{8,}")
@@ -80,7 +81,7 @@ def check_torchvision_checkpoint(path, url: str | None = None):
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError, RuntimeError: not plain weights
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc) or type(exc).__name__
         raise ModelLoadError(
             f"cannot load {str(path)!r} as weights only ({first}). {fix}."
         ) from exc

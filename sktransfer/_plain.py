@@ -1,4 +1,5 @@
-"""Values as a message shows them: ``4``, not ``np.int64(4)``."""
+"""Values as a message shows them: ``4``, not ``np.int64(4)``; another error's
+message quoted in one line."""
 
 from __future__ import annotations
 
@@ -10,3 +11,16 @@ def plain(value):
     if callable(item) and getattr(value, "shape", None) == ():
         return item()
     return value
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message ("" when it has none), to quote a
+    library's error inside one of ours."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def one_line(exc: BaseException) -> str:
+    """``exc``'s whole message on one line (its line breaks and runs of spaces
+    made single spaces), for a table or a record of unusable rows."""
+    return " ".join(str(exc).split())

@@ -44,3 +44,11 @@ def user_stacklevel() -> int:
 def warn(message, category: type[Warning] = UserWarning) -> None:
     """``warnings.warn(message, category)`` at the user's line."""
     warnings.warn(message, category, stacklevel=user_stacklevel())
+
+
+def warn_once(seen: set, message: str, category: type[Warning] = RuntimeWarning) -> None:
+    """:func:`warn` unless ``message`` is in ``seen`` (then added): a problem
+    with a store is reported once, not once per row."""
+    if message not in seen:
+        seen.add(message)
+        warn(message, category)

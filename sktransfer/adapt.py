@@ -37,14 +37,13 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 
+from ._lazy import lazy_names
 from .exceptions import MissingDependencyError
 
 if TYPE_CHECKING:  # re-exported on first access, so that importing this module needs no skada
     from skada import CORALAdapter
 
 __all__ = ["CORALAdapter", "DAPipeline", "coral_gap", "make_coral_pipeline", "make_da_pipeline"]
-
-_FROM_SKADA = ("CORALAdapter",)
 
 
 def _skada():
@@ -61,6 +60,9 @@ def _skada():
             f"it with: pip install 'sktransfer[domain]'  ({exc})"
         ) from None
     return skada
+
+
+__getattr__, __dir__ = lazy_names(__name__, {"CORALAdapter": _skada})
 
 
 @contextmanager
@@ -198,12 +200,6 @@ def make_da_pipeline(*steps, **kwargs) -> DAPipeline:
     ``default_selector``, ``mask_target_labels``)."""
     pipe = _skada().make_da_pipeline(*steps, **kwargs)
     return DAPipeline(pipe.steps, memory=pipe.memory, verbose=pipe.verbose)
-
-
-def __getattr__(name: str):
-    if name in _FROM_SKADA:
-        return getattr(_skada(), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def make_coral_pipeline(encoder, estimator=None, *, reg: float = 0.1, memory=None):

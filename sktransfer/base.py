@@ -25,21 +25,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._cache import digest, library_versions, namespace_of, resolve_cache
 from ._normalize import l2_normalize
+from ._on_error import ON_ERROR_FILL, check_on_error
 from ._warn import warn
-from .exceptions import ParameterError
-
-ON_ERROR = {"raise": None, "nan": np.nan, "zero": 0.0}
-
-
-def check_on_error(on_error) -> None:
-    """Raise unless ``on_error`` is one of :data:`ON_ERROR`."""
-    if not isinstance(on_error, str) or on_error not in ON_ERROR:
-        raise ParameterError(
-            "on_error",
-            on_error,
-            "use 'raise' (an error naming the first unusable row), "
-            "'nan' or 'zero' (that row's vector, listed in failed_rows_ with a warning).",
-        )
 
 
 class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -99,7 +86,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         ``on_error="raise"``: the first unusable row is an error naming it;
         otherwise each row is checked (images are decoded once) and the unusable
         ones are set aside."""
-        check_on_error(self.on_error)
+        check_on_error(self.on_error, ON_ERROR_FILL)
         if self.on_error == "raise":
             rows = self._rows(X)
             return rows, None, [], len(rows)
@@ -114,7 +101,9 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self.failed_rows_ = failed
         if not failed:
             return self._transform_rows(usable)
-        out = np.full((n, self.n_features_out_), ON_ERROR[self.on_error], dtype=np.float32)
+        out = np.full(
+            (n, self.n_features_out_), ON_ERROR_FILL.choices[self.on_error], dtype=np.float32
+        )
         if positions:
             out[positions] = self._transform_rows(usable)
         shown = "; ".join(f["cause"].rstrip(".") for f in failed[:3])

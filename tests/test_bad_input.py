@@ -760,6 +760,13 @@ def test_on_error_raise_is_the_default_and_unknown_values_are_refused(text_embed
         TextEmbedder(on_error="skip").fit(["a"])
 
 
+def test_on_error_of_an_encoder_that_is_not_a_string_is_refused_naming_it():
+    from sktransfer import WordVectorEmbedder
+
+    with pytest.raises(ValueError, match=r"on_error=\['nan'\]: use 'raise'.*'nan' or 'zero'"):
+        WordVectorEmbedder(vector_size=4, on_error=["nan"]).fit(["a b"])
+
+
 def test_failed_rows_never_reach_the_cache(text_embedder):
     from sklearn.base import clone
 
@@ -863,6 +870,13 @@ def test_image_size_must_be_a_positive_int(size):
     est = ImageEmbedder(image_size=size)  # stored as given; checked in fit
     with pytest.raises(ValueError, match=rf"^image_size={size}: use a positive number of pixels"):
         est.fit(EIGHT)
+
+
+def test_image_size_from_numpy_is_shown_as_a_plain_number():
+    from sktransfer import ImageEmbedder
+
+    with pytest.raises(ValueError, match=r"^image_size=0: use a positive number of pixels"):
+        ImageEmbedder(image_size=np.int64(0)).fit(EIGHT)
 
 
 @pytest.mark.parametrize("layer", [5, 99, -6])
@@ -992,3 +1006,25 @@ def test_a_closed_pil_image_names_the_row(image_embedder, cat, tmp_path):
     np.testing.assert_allclose(
         image_embedder.transform([lazy]), image_embedder.transform([cat]), atol=1e-5
     )
+
+
+def test_a_whole_number_is_an_int_python_or_numpy_never_a_bool_or_float():
+    """The one rule behind batch_size, num_workers, image_size, dim, cv and repeats."""
+    from sktransfer._whole import is_whole
+
+    assert is_whole(3, 1) and is_whole(np.int64(3), 1) and is_whole(0, 0)
+    assert not any(is_whole(v, 1) for v in (True, 0, -2, 2.0, np.float64(3), "3", None))
+
+
+def test_a_quoted_error_is_its_first_line_or_its_message_on_one_line():
+    """The one way a library's error is quoted in ours (weights files, evaluate's
+    failures) or recorded for an unusable row (failed_rows_, skipped rows)."""
+    from sktransfer._plain import first_line, one_line
+    from sktransfer.evaluate._crossval import failure
+    from sktransfer.io._rows import failure as row_failure
+
+    exc = ValueError("  bad pixels\n  in row 3  ")
+    assert first_line(exc) == "bad pixels" and one_line(exc) == "bad pixels in row 3"
+    assert first_line(ValueError()) == "" and failure(ValueError()) == "ValueError"
+    assert failure(exc) == "ValueError: bad pixels"
+    assert row_failure(3, "row 3", exc)["cause"] == "bad pixels in row 3"

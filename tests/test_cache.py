@@ -977,3 +977,21 @@ def test_reads_checked_on_another_thread_still_catch_damage(tmp_path, monkeypatc
             proc.kill()
     assert ok.all()
     np.testing.assert_array_equal(got, vectors[:40])
+
+
+@pytest.mark.parametrize("on_disk", [False, True])
+def test_a_store_problem_warns_once_at_the_users_line(tmp_path, on_disk):
+    """A cache and its directory's store report through one warn_once: each
+    problem once, whichever of them meets it, at the caller's line."""
+    cache = EmbeddingCache(tmp_path / "c" if on_disk else None)
+    reporters = [cache, cache._disk] if on_disk else [cache]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for reporter in reporters * 2:
+            reporter.warn_once("embedding cache: one problem")
+        cache.warn_once("embedding cache: another")
+    assert [str(w.message) for w in caught] == [
+        "embedding cache: one problem",
+        "embedding cache: another",
+    ]
+    assert all(w.category is RuntimeWarning and w.filename == __file__ for w in caught)

@@ -178,6 +178,14 @@ def texts_with_a_bad_row():
     return df
 
 
+def test_on_error_takes_evaluates_values_not_an_encoders(texts_with_a_bad_row):
+    """An evaluation skips rows, an encoder fills them: each on_error names its own
+    values, whatever the value given (an encoder's, or not a string at all)."""
+    for value in ("nan", ["skip"]):
+        with pytest.raises(ParameterError, match=r"on_error=.*: use 'raise' or 'skip'\.$"):
+            evaluate(texts_with_a_bad_row, target="y", cv=2, on_error=value, progress=False)
+
+
 def test_an_unusable_row_raises_naming_it_or_is_skipped(texts_with_a_bad_row):
     from sktransfer.cli import as_flag
 

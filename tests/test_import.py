@@ -88,3 +88,34 @@ def test_every_lazy_name_is_public_and_resolves(package):
     assert set(module.__all__) <= set(dir(module))
     for name in module.__all__:
         assert getattr(module, name) is not None
+
+
+def test_skada_is_imported_on_first_use_of_its_name_only():
+    """``sktransfer.adapt`` re-exports skada's ``CORALAdapter`` through the same
+    lazy names as the packages: importing the module loads no skada; the name
+    is listed, and its first use imports skada with scikit-learn's config kept."""
+    code = (
+        "import sys, sklearn\n"
+        "before = sklearn.get_config()\n"
+        "import sktransfer.adapt as adapt\n"
+        "assert 'skada' not in sys.modules, 'imported on import'\n"
+        "assert 'CORALAdapter' in dir(adapt)\n"
+        "assert adapt.CORALAdapter is sys.modules['skada'].CORALAdapter\n"
+        "assert sklearn.get_config() == before, 'importing skada changed the config'\n"
+        "try:\n"
+        "    adapt.Nope\n"
+        "except AttributeError as exc:\n"
+        "    assert \"no attribute 'Nope'\" in str(exc), exc\n"
+        "else:\n"
+        "    raise AssertionError('adapt.Nope resolved')\n"
+        "print('ok')\n"
+    )
+    pytest.importorskip("skada")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    assert result.stdout.strip() == "ok", result.stderr

@@ -150,7 +150,7 @@ def test_registered_static_backbone_and_errors(distilled):
     finally:
         unregister_backbone("my-static", kind="text")
     np.testing.assert_array_equal(named, StaticEmbedder(model=distilled).fit_transform(TEXTS))
-    with pytest.raises(ValueError, match="batch_size='auto'; use a positive number"):
+    with pytest.raises(ValueError, match="batch_size='auto': use a positive number"):
         StaticEmbedder(model=distilled, batch_size="auto").fit(TEXTS)
     with pytest.raises(TypeError, match="must be a static model directory"):
         StaticEmbedder(model=3).fit(TEXTS)

@@ -208,3 +208,12 @@ def test_in_a_pipeline_with_a_head(texts, reviews):
     # Each fold trains its own word2vec on its training texts.
     scores = cross_val_score(pipe, texts, y, cv=3)
     assert scores.shape == (3,) and np.isfinite(scores).all()
+
+
+def test_batch_size_is_a_positive_number_of_texts(texts):
+    """No "auto" without device memory to size it for (as for static models)."""
+    for bad in ("auto", 0, True):
+        with pytest.raises(
+            ValueError, match=rf"batch_size={bad!r}: use a positive number of texts"
+        ):
+            WordVectorEmbedder(vector_size=4, batch_size=bad).fit(texts[:5])

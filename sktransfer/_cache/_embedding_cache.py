@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._warn import warn
+from .._warn import warn_once
 from ..exceptions import ParameterError
 from ._store import ShardStore
 
@@ -225,10 +225,7 @@ class EmbeddingCache:
 
     def warn_once(self, message: str) -> None:
         """Warn about a problem with this store once per process, not per row."""
-        warned = self._disk._warned if self._disk is not None else self._warned
-        if message not in warned:
-            warned.add(message)
-            warn(message, RuntimeWarning)
+        warn_once(self._disk._warned if self._disk is not None else self._warned, message)
 
     # ------------------------------------------------------------ upkeep
     def check_location(self) -> None:

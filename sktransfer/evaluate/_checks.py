@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .._on_error import ON_ERROR_SKIP, check_on_error
+from .._plain import one_line
 from .._warn import PartFailedWarning, warn
 from ..exceptions import Named, ParameterError, RowError
 from ..io._image import MAX_PIXELS, check_image_row
@@ -19,7 +21,6 @@ from ..io._text import _check_encodable
 from ._crossval import failure
 from ._data import Columns
 
-ON_ERROR = ("raise", "skip")
 SKIPPED_COLUMNS = ["row", "column", "path", "cause"]
 
 
@@ -32,8 +33,7 @@ def check_rows(
     the row, the file and the cause. ``on_error="skip"``: every row is checked
     and the unusable ones are returned, for the caller to leave out.
     """
-    if on_error not in ON_ERROR:
-        raise ParameterError("on_error", on_error, "use 'raise' or 'skip'.")
+    check_on_error(on_error, ON_ERROR_SKIP)
     skipped = []
     for kind, names in (("image", cols.image), ("text", cols.text)):
         for name in names:
@@ -49,7 +49,7 @@ def check_rows(
                     else:
                         _check_encodable(value, where)
                 except (ValueError, TypeError) as exc:
-                    cause = " ".join(str(exc).split())
+                    cause = one_line(exc)
                     if on_error == "raise":
                         raise RowError(
                             f"{cause} To leave unusable rows out of the evaluation and list "
@@ -64,7 +64,7 @@ def check_rows(
 
 def check_settings(*, cv, repeats, image_size) -> None:
     """The run's numeric settings, checked before any row is read or decoded."""
-    from numbers import Integral
+    from .._whole import is_whole
 
     for name, value, least in (
         ("cv", cv, 2),
@@ -73,7 +73,7 @@ def check_settings(*, cv, repeats, image_size) -> None:
     ):
         if value is None and name == "image_size":
             continue  # each backbone's own
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < least:
+        if not is_whole(value, least):
             why = {
                 "cv": "cross-validation needs at least 2 folds",
                 "repeats": "1 is plain k-fold",

@@ -25,6 +25,7 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import KFold, StratifiedKFold
 
+from .._plain import first_line
 from .._warn import PartFailedWarning, warn
 
 # name -> (scorer(y_true, y_pred), higher is better)
@@ -178,8 +179,8 @@ def _cross_validate(candidates, X, y, task, folds, bar) -> list[Result]:
 
 def failure(exc: BaseException) -> str:
     """An exception as one line: its type and the first line of its message."""
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    first = first_line(exc)
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def _score_folds(cand, res: Result, X, y_arr, task: str, folds):

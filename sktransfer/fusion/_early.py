@@ -8,7 +8,7 @@ from sklearn.utils import Bunch
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
-DROP = ("drop", None)
+from ._encoders import check_pairs, is_drop
 
 
 class FusedEmbedder(TransformerMixin, _BaseComposition):
@@ -84,22 +84,16 @@ class FusedEmbedder(TransformerMixin, _BaseComposition):
 
     def _active(self) -> list[tuple[str, object]]:
         encoders = self.encoders
-        if not isinstance(encoders, (list, tuple)) or not all(
-            isinstance(pair, (list, tuple)) and len(pair) == 2 for pair in encoders
-        ):
-            raise TypeError(
-                f"encoders={encoders!r} must be a list of (name, encoder) pairs, e.g. "
-                "[('text', TextEmbedder()), ('image', ImageEmbedder())]."
-            )
+        check_pairs(encoders)
         names = [name for name, _ in encoders]
         self._validate_names(names)
         for name, enc in encoders:
-            if not (_is_drop(enc) or hasattr(enc, "transform")):
+            if not (is_drop(enc) or hasattr(enc, "transform")):
                 raise TypeError(
                     f"encoder {name!r} is {enc!r}, which has no transform method; "
                     "give a transformer, or 'drop' to leave the block out."
                 )
-        active = [(name, enc) for name, enc in encoders if not _is_drop(enc)]
+        active = [(name, enc) for name, enc in encoders if not is_drop(enc)]
         if not active:
             raise ValueError(f"every encoder of {names!r} is dropped; keep at least one block.")
         return active
@@ -184,10 +178,6 @@ class FusedEmbedder(TransformerMixin, _BaseComposition):
         tags.input_tags.two_d_array = inputs.two_d_array
         tags.input_tags.string = inputs.string
         return tags
-
-
-def _is_drop(enc) -> bool:
-    return enc is None or (isinstance(enc, str) and enc in DROP)
 
 
 def _as_block(Z, name: str) -> np.ndarray:

@@ -6,6 +6,8 @@ from sklearn.base import clone
 from sklearn.ensemble import StackingClassifier
 from sklearn.pipeline import Pipeline
 
+from ._encoders import check_pairs, is_drop
+
 
 class LateFusionClassifier(StackingClassifier):
     """scikit-learn's :class:`~sklearn.ensemble.StackingClassifier`, whose ``fit``
@@ -77,17 +79,11 @@ def make_late_fusion(
     """
     from sklearn.linear_model import LogisticRegression
 
-    if not isinstance(encoders, (list, tuple)) or not all(
-        isinstance(pair, (list, tuple)) and len(pair) == 2 for pair in encoders
-    ):
-        raise TypeError(
-            f"encoders={encoders!r} must be a list of (name, encoder) pairs, e.g. "
-            "[('text', TextEmbedder()), ('image', ImageEmbedder())]."
-        )
+    check_pairs(encoders)
     head = LogisticRegression(max_iter=2000) if head is None else head
     final = LogisticRegression(max_iter=2000) if final_estimator is None else final_estimator
     estimators = [
-        (name, enc if _dropped(enc) else Pipeline([(name, enc), ("head", clone(head))]))
+        (name, enc if is_drop(enc) else Pipeline([(name, enc), ("head", clone(head))]))
         for name, enc in encoders
     ]
     return LateFusionClassifier(
@@ -98,7 +94,3 @@ def make_late_fusion(
         passthrough=passthrough,
         n_jobs=n_jobs,
     )
-
-
-def _dropped(enc) -> bool:
-    return enc is None or (isinstance(enc, str) and enc == "drop")

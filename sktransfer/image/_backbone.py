@@ -9,12 +9,13 @@ are shared through the store of loaded models.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from numbers import Integral
 
 from torch import nn
 
 from .._backbones import Backbone, get_backbone
+from .._plain import plain
 from .._registry import shared_model
+from .._whole import is_whole
 from ._pooling import PooledFeatures, check_pooling
 from ._state_dict import check_weights_path, weights_identity
 
@@ -66,17 +67,12 @@ def check_image_size(image_size) -> None:
     """Raise unless ``image_size`` is None or a positive int."""
     if image_size is None:
         return
-    if isinstance(image_size, bool) or not isinstance(image_size, Integral) or image_size < 1:
+    if not is_whole(image_size, 1):
         raise ValueError(
-            f"image_size={_plain(image_size)!r}: use a positive number of pixels, the side of the "
+            f"image_size={plain(image_size)!r}: use a positive number of pixels, the side of the "
             "square the model sees (e.g. 224, or 96 to run faster), or None for the "
             "weights' own size."
         )
-
-
-def _plain(value):
-    """A NumPy scalar as the Python number it holds, so messages show ``4``."""
-    return value.item() if hasattr(value, "item") and getattr(value, "ndim", None) == 0 else value
 
 
 def _load(entry: Backbone, weights):

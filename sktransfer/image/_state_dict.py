@@ -6,6 +6,7 @@ import os
 import re
 
 from .._cache import model_fingerprint
+from .._plain import first_line
 from ..exceptions import ModelLoadError
 
 # Names that are files, not timm tags or torchvision enum names.
@@ -85,7 +86,7 @@ def _load_weights_only(path):
         shown = repr(os.fspath(path))
         code = re.search(r"GLOBAL ([\w.]+)", str(exc))
         if code is None:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc) or type(exc).__name__
             raise ModelLoadError(
                 f"weights={shown}: cannot read the file as torch weights ({first}). Pass a "
                 "file written by torch.save(model.state_dict(), path).",

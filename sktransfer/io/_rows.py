@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._plain import one_line
 from ..exceptions import DataError
 
 
@@ -144,4 +145,4 @@ def split_usable(rows: Rows, check) -> tuple[Rows, list[int], list[dict]]:
 def failure(row: int, name: str, exc: Exception) -> dict:
     """The record of an unusable row (``failed_rows_``): its position, its name and
     the error's message on one line."""
-    return {"row": row, "name": name, "cause": " ".join(str(exc).split())}
+    return {"row": row, "name": name, "cause": one_line(exc)}

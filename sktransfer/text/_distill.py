@@ -15,9 +15,9 @@ import json
 import os
 from contextlib import ExitStack, contextmanager
 from functools import partial
-from numbers import Integral
 from pathlib import Path
 
+from .._whole import is_whole
 from ..exceptions import MissingDependencyError
 
 RECORD = "sktransfer_distill.json"
@@ -74,7 +74,7 @@ def distill_static(
     >>> StaticEmbedder(model=path).fit_transform(["good coffee"]).shape  # doctest: +SKIP
     (1, 256)
     """
-    if isinstance(dim, bool) or not isinstance(dim, Integral) or dim < 2:
+    if not is_whole(dim, 2):
         raise ValueError(f"dim={dim!r}; use an int of at least 2, e.g. 256.")
     from .._backbones import get_backbone
     from .._cache import library_versions

@@ -4,13 +4,13 @@ vectors, word vectors): no device to choose, and torch is never imported."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Integral
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .._on_error import ON_ERROR_FILL, check_on_error
 from .._progress import advance
-from ..base import BaseEmbedder, check_on_error
+from ..base import BaseEmbedder
 from ..exceptions import RowError
 from ..io import Rows, check_text_row, failure, split_usable, text_row_key, text_rows
 
@@ -60,7 +60,7 @@ class NumpyTextEmbedder(BaseEmbedder):
         """The rows of ``X`` that ``fit`` may read: each a text (``on_error="raise"``:
         the first that is not is an error naming it; else those are left out).
         Whether their units have vectors is checked in ``transform``."""
-        check_on_error(self.on_error)
+        check_on_error(self.on_error, ON_ERROR_FILL)
         rows = text_rows(X, check_each=self.on_error == "raise")
         if self.on_error != "raise":
             rows = split_usable(rows, check_text_row)[0]
@@ -96,7 +96,7 @@ class NumpyTextEmbedder(BaseEmbedder):
         is stored only once it had a vector). Otherwise every text is split here,
         at once; those without a unit that has a vector are set aside, and the
         units of the others travel with the rows to ``_embed``."""
-        check_on_error(self.on_error)
+        check_on_error(self.on_error, ON_ERROR_FILL)
         if self.on_error == "raise":
             rows = text_rows(X)
             return rows, None, [], len(rows)
@@ -168,10 +168,3 @@ class NumpyTextEmbedder(BaseEmbedder):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         return tags
-
-
-def check_rows_per_step(batch_size) -> None:
-    """Raise unless ``batch_size`` is a positive int (no ``"auto"``: there is no
-    device memory to size it for)."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r}; use a positive number of texts, e.g. 1024.")

@@ -19,10 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from .._backbones import Backbone, get_backbone, register_family
+from .._batching import check_batch_size
 from .._cache import model_fingerprint
 from .._registry import shared_model
 from ..exceptions import MissingDependencyError, ModelLoadError
-from ._numpy import NumpyTextEmbedder, check_rows_per_step
+from ._numpy import NumpyTextEmbedder
 
 FAMILY = "static"
 DEFAULT_STATIC_MODEL = "minishlab/potion-base-8M"
@@ -315,7 +316,7 @@ class StaticEmbedder(NumpyTextEmbedder):
         return get_backbone(os.fspath(self.model), kind="text", family=FAMILY)
 
     def _load(self, device):
-        check_rows_per_step(self.batch_size)
+        check_batch_size(self.batch_size, auto=False)
         entry = self._backbone()
         identity = entry.identity(None) if entry.identity else {}
         # The files' digest is in the key: files rewritten in place are loaded again.

@@ -9,9 +9,10 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._batching import check_batch_size
 from .._cache import digest, model_fingerprint, namespace_of
 from .._registry import shared_model
-from ._numpy import NumpyTextEmbedder, check_rows_per_step
+from ._numpy import NumpyTextEmbedder
 from ._word_vectors import (
     check_vectors_file,
     file_format,
@@ -190,7 +191,7 @@ class WordVectorEmbedder(NumpyTextEmbedder):
         return tokenizer(self.token_pattern, bool(self.lowercase))
 
     def _load(self, device):
-        check_rows_per_step(self.batch_size)
+        check_batch_size(self.batch_size, auto=False)
         if self.model is None:
             corpus = getattr(self, "_corpus", None)
             if corpus is None:  # unpickling: the trained vectors came with the pickle

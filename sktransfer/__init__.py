@@ -38,11 +38,13 @@ _WHERE = {
     "make_late_fusion": ".fusion",
     "register_backbone": "._backbones",
     "distill_static": ".text",
+    "transform_report": "._report",
 }
 if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
     from ._backbones import get_backbone, list_backbones, register_backbone, register_family
     from ._cache import EmbeddingCache
     from ._registry import clear_models, loaded_models
+    from ._report import transform_report
     from .adapt import coral_gap, make_coral_pipeline
     from .distill import DistilledClassifier
     from .finetune import (
@@ -85,4 +87,5 @@ __all__ = [
     "make_late_fusion",
     "register_backbone",
     "register_family",
+    "transform_report",
 ]

@@ -478,3 +478,33 @@ def test_one_fitted_encoder_serves_four_threads(estimator):
     np.testing.assert_allclose(np.vstack([r[0] for r in results]), expected, atol=1e-5)
     assert [r[1] for r in results] == [[], [2], [], []]
     assert [r[2] for r in results] == [1, 1, 1, 1]
+
+
+ESTIMATORS_THAT_PREDICT = [*PROBA_CLASSIFIERS, "TextRegressor", "ImageRegressor"]
+
+
+@pytest.mark.parametrize("name", ESTIMATORS_THAT_PREDICT)
+def test_predict_leaves_the_fitted_estimator_unchanged(name, tiny_text_model):
+    est, X, y = _predictor(name, tiny_text_model)
+    est.fit(X, y)
+    before = _state(est)
+    est.predict(X[:5])
+    if hasattr(est, "predict_proba"):
+        est.predict_proba(X[:5])
+    assert _state(est) == before
+
+
+def _predictor(name, tiny_text_model):
+    if name in PROBA_CLASSIFIERS:
+        est, X = _probabilistic(name, tiny_text_model)
+        return est, X, ANIMALS[ANIMAL_CODES]
+    from sklearn.preprocessing import FunctionTransformer
+
+    import sktransfer
+
+    numbers = np.random.default_rng(0).normal(size=(len(ANIMAL_CODES), 3))
+    y = numbers[:, 0] * 2.0
+    est = getattr(sktransfer, name)(
+        encoder=FunctionTransformer(), max_epochs=5, device="cpu", random_state=0
+    )
+    return est, numbers, y

@@ -68,26 +68,23 @@ class TransformReport:
         with self._lock:
             self.calls.append(call)
 
-    def _last(self) -> TransformCall | None:
-        return self.calls[-1] if self.calls else None
+    def _of_last(self, name: str) -> list:
+        return list(getattr(self.calls[-1], name)) if self.calls else []
 
     @property
     def failed_rows(self) -> list:
         """The rows the last call could not embed (``row``, ``name``, ``cause``)."""
-        last = self._last()
-        return [] if last is None else list(last.failed_rows)
+        return self._of_last("failed_rows")
 
     @property
     def oov_rows(self) -> list:
         """Positions of the last call's rows none of whose words has a vector."""
-        last = self._last()
-        return [] if last is None else list(last.oov_rows)
+        return self._of_last("oov_rows")
 
     @property
     def truncated_rows(self) -> list:
         """Positions of the last call's texts that the model's window cut."""
-        last = self._last()
-        return [] if last is None else list(last.truncated_rows)
+        return self._of_last("truncated_rows")
 
     @property
     def cache_stats(self) -> dict:

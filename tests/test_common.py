@@ -446,6 +446,27 @@ def test_transform_leaves_the_fitted_encoder_unchanged(estimator, cache):
     assert report.cache_stats["rows_embedded"] >= 1
 
 
+@pytest.mark.parametrize("name", ["FusedEmbedder", "PixelFeatures"])
+def test_transform_of_other_public_transformers_leaves_them_unchanged(name):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from sktransfer.image import PixelFeatures
+
+    est, X = {
+        "FusedEmbedder": (
+            FusedEmbedder(
+                encoders=[("text", TextEmbedder(cache="memory")), ("tfidf", TfidfVectorizer())]
+            ),
+            TEXTS,
+        ),
+        "PixelFeatures": (PixelFeatures(size=8), INPUTS["ImageEmbedder"]),
+    }[name]
+    est.fit(X)
+    before = _state(est)
+    est.transform(X)
+    assert _state(est) == before
+
+
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
 def test_one_fitted_encoder_serves_four_threads(estimator):
     # Four threads transform different slices with one fitted encoder at the

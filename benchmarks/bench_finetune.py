@@ -36,7 +36,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from torch import nn
 
-from sktransfer import ImageClassifier, ImageEmbedder, TextClassifier, TextEmbedder
+from sktransfer import (
+    ImageClassifier,
+    ImageEmbedder,
+    TextClassifier,
+    TextEmbedder,
+    transform_report,
+)
 
 
 def digits(n: int):
@@ -108,8 +114,9 @@ def head_timing(X_train, y_train, X_test, y_test, encoder, epochs, batch_size, l
     fast = ImageClassifier(
         encoder=encoder, max_epochs=epochs, batch_size=batch_size, lr=lr, random_state=0
     )
-    _, fast_s = timed(lambda: fast.fit(X_train, y_train))
-    fast_embedded = fast.encoder_.cache_stats_["rows_embedded"]  # once per row, not per epoch
+    with transform_report() as report:
+        _, fast_s = timed(lambda: fast.fit(X_train, y_train))
+    fast_embedded = report.cache_stats["rows_embedded"]  # once per row, not per epoch
     fast_acc = fast.score(X_test, y_test)
 
     # The baseline decodes and preprocesses once (in its favour), then runs the

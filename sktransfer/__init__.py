@@ -48,12 +48,14 @@ _WHERE = {
     "register_backbone": "._backbones",
     "distill_static": ".text",
     "save": "._persist",
+    "transform_report": "._report",
 }
 if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
     from ._backbones import get_backbone, list_backbones, register_backbone, register_family
     from ._cache import EmbeddingCache
     from ._persist import load, save
     from ._registry import clear_models, loaded_models
+    from ._report import transform_report
     from .adapt import coral_gap, make_coral_pipeline
     from .distill import DistilledClassifier
     from .exceptions import (
@@ -116,4 +118,5 @@ __all__ = [
     "register_backbone",
     "register_family",
     "save",
+    "transform_report",
 ]

@@ -27,7 +27,7 @@ class OnErrorChoices(NamedTuple):
 ON_ERROR_FILL = OnErrorChoices(
     {"raise": None, "nan": np.nan, "zero": 0.0},
     "use 'raise' (an error naming the first unusable row), 'nan' or 'zero' (that row's "
-    "vector, listed in failed_rows_ with a warning).",
+    "vector, with a warning; transform_report() lists them).",
 )
 # Evaluations: "raise", or leave the unusable rows out (and list them).
 ON_ERROR_SKIP = OnErrorChoices(("raise", "skip"), "use 'raise' or 'skip'.")

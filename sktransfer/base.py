@@ -12,6 +12,11 @@ Subclasses describe only what differs between text and images:
                           with the library versions, the cache namespace;
 * ``_libraries``          the distributions whose versions enter that namespace;
 * ``_row_key(value)``     bytes identifying one row's content, for the cache.
+
+``transform`` never changes the fitted encoder (one encoder serves several
+threads): what a call learns travels in a :class:`~sktransfer._report.TransformCall`
+passed down from ``_transform_usable`` and handed to the open
+:func:`~sktransfer.transform_report` blocks.
 """
 
 from __future__ import annotations
@@ -26,7 +31,24 @@ from sklearn.utils.validation import check_is_fitted
 from ._cache import digest, library_versions, namespace_of, resolve_cache
 from ._normalize import l2_normalize
 from ._on_error import ON_ERROR_FILL, check_on_error
+from ._report import TransformCall, record
 from ._warn import warn
+
+
+def fitted_without_data(encoder):
+    """A fitted clone of ``encoder``, whose ``fit`` would only load its backbone
+    (what any rows would give), so no rows are needed: how a Dask worker turns
+    the parameters it receives into an encoder."""
+    from sklearn.base import clone
+
+    if encoder._fit_learns_from_rows:
+        raise TypeError(
+            f"{type(encoder).__name__} learns from the rows given to fit; fit it on "
+            "them, it cannot be fitted from its parameters alone."
+        )
+    est = clone(encoder)
+    est._fit_backbone(est._resolve_device())
+    return est
 
 
 class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -46,6 +68,8 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     # Rows per stored batch when ``batch_size="auto"`` (the size that fits is
     # found inside ``_embed``).
     _auto_store_rows = 256
+    # Whether fit learns from the rows' content (not only loads the backbone).
+    _fit_learns_from_rows = False
 
     def fit(self, X, y=None):
         """Load the backbone. ``X`` is validated; its content does not matter.
@@ -98,22 +122,29 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     def _transform_usable(self, usable, positions, failed, n):
         """Embed the usable rows; the others get the ``on_error`` vector."""
-        self.failed_rows_ = failed
+        call = self._new_call(failed, n)
         if not failed:
-            return self._transform_rows(usable)
-        out = np.full(
-            (n, self.n_features_out_), ON_ERROR_FILL.choices[self.on_error], dtype=np.float32
-        )
-        if positions:
-            out[positions] = self._transform_rows(usable)
-        shown = "; ".join(f["cause"].rstrip(".") for f in failed[:3])
-        more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
-        warn(
-            f"{len(failed)} of {n} rows could not be embedded and are "
-            f"{'NaN' if self.on_error == 'nan' else 'zero'} vectors (on_error="
-            f"{self.on_error!r}): {shown}{more}. failed_rows_ lists them."
-        )
+            out = self._transform_rows(usable, call)
+        else:
+            out = np.full(
+                (n, self.n_features_out_), ON_ERROR_FILL.choices[self.on_error], dtype=np.float32
+            )
+            if positions:
+                out[positions] = self._transform_rows(usable, call)
+            shown = "; ".join(f["cause"].rstrip(".") for f in failed[:3])
+            more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
+            warn(
+                f"{len(failed)} of {n} rows could not be embedded and are "
+                f"{'NaN' if self.on_error == 'nan' else 'zero'} vectors (on_error="
+                f"{self.on_error!r}): {shown}{more}. sktransfer.transform_report() "
+                "lists them."
+            )
+        record(call)
         return out
+
+    def _new_call(self, failed, n) -> TransformCall:
+        """The record of one transform of ``n`` rows, ``failed`` of them unusable."""
+        return TransformCall(type(self).__name__, n, failed_rows=failed)
 
     def _fit_backbone(self, device) -> None:
         store = resolve_cache(self.cache)  # a bad cache value fails in fit, not later
@@ -123,9 +154,6 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self.model_ = self._load(device)
         self._loaded_identity_ = self._loaded_identity()
         self.n_features_out_ = int(self._output_dim())
-        self.embedding_id_ = self._embedding_id()
-        self.cache_stats_ = {"hits": 0, "misses": 0, "rows_embedded": 0}
-        self.failed_rows_ = []
 
     def _cache_label(self) -> str:
         """The estimator and model that write a namespace, as ``sktransfer cache
@@ -140,6 +168,15 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             else f"model of type {type(model).__name__}"
         )
         return f"{type(self).__name__}({shown})"
+
+    @property
+    def embedding_id_(self) -> str:
+        """The cache namespace of the vectors ``transform`` computes now: a digest
+        of what determines them (model, weights, preprocessing, live parameters
+        such as ``precision``, library versions)."""
+        if not self.__sklearn_is_fitted__():
+            raise AttributeError(f"{type(self).__name__} is not fitted: no embedding_id_ yet.")
+        return self._embedding_id()
 
     def _embedding_id(self) -> str:
         """The cache namespace of the vectors ``_embed`` computes now.
@@ -160,25 +197,28 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         check_is_fitted(self)
         return self._transform_usable(*self._usable_rows(X))
 
-    def _transform_rows(self, rows):
+    def _transform_rows(self, rows, call):
         store = resolve_cache(self.cache)
         if store is None:
             with self._counting(len(rows)):
                 out = self._embed(rows, list(range(len(rows))))
-            self.cache_stats_["rows_embedded"] += len(rows)
+            call.rows_embedded += len(rows)
+            self._embedded(rows, range(len(rows)), call)
         else:
-            out = self._embed_cached(store, rows)
+            out = self._embed_cached(store, rows, call)
         out = np.ascontiguousarray(out, dtype=np.float32)
         if self.normalize:
             out = l2_normalize(out)
         return out
 
-    def _embed_cached(self, store, rows):
+    def _embedded(self, rows, positions, call) -> None:
+        """Note in ``call`` what embedding the rows at ``positions`` showed
+        (nothing here; the window cuts for text models)."""
+
+    def _embed_cached(self, store, rows, call):
         """Look every row up; embed only the distinct rows not found, storing
         each batch as soon as it is computed."""
-        namespace = self._embedding_id()
-        if namespace != self.embedding_id_:
-            self.embedding_id_ = namespace  # a live parameter or a library changed
+        namespace = self._embedding_id()  # of the live parameters, not stored
         keys = [digest(self._row_key(value)) for value in rows.values]
         first = {}  # key -> first position holding it: duplicates are embedded once
         for i, key in enumerate(keys):
@@ -205,10 +245,10 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                 done += len(vectors)
         if missing:
             store.flush(namespace)
-        stats = self.cache_stats_
-        stats["hits"] += len(first) - len(missing)
-        stats["misses"] += len(missing)
-        stats["rows_embedded"] += len(missing)
+        self._embedded(rows, todo, call)
+        call.hits += len(first) - len(missing)
+        call.misses += len(missing)
+        call.rows_embedded += len(missing)
         if self.verbose >= 2:
             print(
                 f"[{type(self).__name__}] cache {store!r}: {len(rows)} rows, "
@@ -288,6 +328,3 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             self.device_ = device
             self.model_ = self._load(device)
             self._loaded_identity_ = self._loaded_identity()
-            # The weights were reloaded from the parameters: what they are now
-            # (files may have changed since the pickle) names their vectors.
-            self.embedding_id_ = self._embedding_id()

@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 from sklearn.base import clone
 
+from sktransfer import transform_report
 from sktransfer.exceptions import ParameterError
 from sktransfer.io import (
     ImageDataset,
@@ -725,11 +726,12 @@ def test_on_error_nan_keeps_rows_aligned_and_names_the_failures(text_embedder):
     emb = clone(text_embedder).set_params(on_error="nan").fit(["x"])
     X = pd.Series(["good food", None, "fine", 3], index=list("abcd"))
     with pytest.warns(UserWarning, match=r"2 of 4 rows could not be embedded and are NaN"):
-        out = emb.transform(X)
+        with transform_report() as report:
+            out = emb.transform(X)
     assert out.shape == (4, 384)
     assert np.isnan(out).all(axis=1).tolist() == [False, True, False, True]
-    assert [f["name"] for f in emb.failed_rows_] == ["row 1 (index 'b')", "row 3 (index 'd')"]
-    assert "text is missing" in emb.failed_rows_[0]["cause"]
+    assert [f["name"] for f in report.failed_rows] == ["row 1 (index 'b')", "row 3 (index 'd')"]
+    assert "text is missing" in report.failed_rows[0]["cause"]
     # the usable rows get exactly what they get alone
     np.testing.assert_allclose(
         out[[0, 2]], text_embedder.transform(["good food", "fine"]), atol=1e-5
@@ -744,11 +746,12 @@ def test_on_error_zero_for_images_decodes_each_row_once_up_front(image_embedder,
     good = np.zeros((20, 20, 3), np.uint8)
     emb = clone(image_embedder).set_params(on_error="zero").fit([good])
     with pytest.warns(UserWarning, match=r"2 of 3 rows .* zero vectors"):
-        out = emb.transform([good, str(broken), np.full((20, 20), 2.0)])
+        with transform_report() as report:
+            out = emb.transform([good, str(broken), np.full((20, 20), 2.0)])
     assert (np.abs(out).sum(axis=1) == 0).tolist() == [False, True, True]
-    assert [f["row"] for f in emb.failed_rows_] == [1, 2]
-    assert "cannot decode" in emb.failed_rows_[0]["cause"]
-    assert "outside 0..1" in emb.failed_rows_[1]["cause"]
+    assert [f["row"] for f in report.failed_rows] == [1, 2]
+    assert "cannot decode" in report.failed_rows[0]["cause"]
+    assert "outside 0..1" in report.failed_rows[1]["cause"]
 
 
 def test_on_error_raise_is_the_default_and_unknown_values_are_refused(text_embedder):
@@ -782,8 +785,15 @@ def test_failed_rows_never_reach_the_cache(text_embedder):
 def test_texts_longer_than_the_window_are_counted_in_a_warning(text_embedder):
     long = "word " * 400
     with pytest.warns(UserWarning, match=r"1 of 3 texts are longer than the model's window") as rec:
-        text_embedder.transform(["short", long, "also short"])
+        with transform_report() as report:
+            text_embedder.transform(["short", long, "also short"])
     assert "row 1" in str(rec[0].message) and "256 tokens" in str(rec[0].message)
+    assert report.truncated_rows == [1]
+    # positions in the input, past the rows set aside
+    lenient = clone(text_embedder).set_params(on_error="nan").fit(["x"])
+    with pytest.warns(UserWarning), transform_report() as report:
+        lenient.transform([None, "short", long])
+    assert report.truncated_rows == [2] and [f["row"] for f in report.failed_rows] == [0]
 
 
 # ---------------------------------------------------------------- through the encoders
@@ -813,10 +823,10 @@ def test_generated_texts_through_the_text_encoder(text_embedder):
             assert re.match(r"^row \d+: ", str(exc)), exc
         else:
             assert out.shape == (len(texts), 384) and np.isfinite(out).all()
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), transform_report() as report:
             warnings.simplefilter("ignore", UserWarning)
             out = lenient.transform(texts)
-        refused = {f["row"] for f in lenient.failed_rows_}
+        refused = {f["row"] for f in report.failed_rows}
         assert np.isnan(out).all(axis=1).tolist() == [i in refused for i in range(len(texts))]
         assert np.isfinite(np.delete(out, sorted(refused), axis=0)).all()
 
@@ -843,13 +853,13 @@ def test_generated_arrays_through_the_image_encoder(image_embedder):
         else:
             assert out.shape == (len(X), 1280) and np.isfinite(out).all()
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), transform_report() as report:
                 warnings.simplefilter("ignore", UserWarning)
                 out = lenient.transform(list(X))
         except (ValueError, TypeError) as exc:  # X itself refused (e.g. complex dtype rows)
             assert re.match(r"^(row \d+|X)\b", str(exc)), exc
             return
-        refused = {f["row"] for f in lenient.failed_rows_}
+        refused = {f["row"] for f in report.failed_rows}
         assert np.isnan(out).all(axis=1).tolist() == [i in refused for i in range(len(X))]
         assert np.isfinite(np.delete(out, sorted(refused), axis=0)).all()
 
@@ -999,9 +1009,9 @@ def test_a_closed_pil_image_names_the_row(image_embedder, cat, tmp_path):
         with pytest.raises(ValueError, match=r"^row 1: this PIL\.Image is closed.*img\.copy\(\)"):
             image_rows([cat, row])
     lenient = clone(image_embedder).set_params(on_error="nan")
-    with pytest.warns(UserWarning, match=r"1 of 2 rows"):
+    with pytest.warns(UserWarning, match=r"1 of 2 rows"), transform_report() as report:
         out = lenient.fit([cat]).transform([cat, closed])
-    assert np.isnan(out[1]).all() and "is closed" in lenient.failed_rows_[0]["cause"]
+    assert np.isnan(out[1]).all() and "is closed" in report.failed_rows[0]["cause"]
     lazy = Image.open(path)  # opened, not yet decoded: usable
     np.testing.assert_allclose(
         image_embedder.transform([lazy]), image_embedder.transform([cat]), atol=1e-5

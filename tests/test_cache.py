@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 
-from sktransfer import EmbeddingCache, ImageEmbedder, TextEmbedder
+from sktransfer import EmbeddingCache, ImageEmbedder, TextEmbedder, transform_report
 
 
 @pytest.fixture(scope="module")
@@ -67,14 +67,16 @@ def test_grid_search_embeds_each_distinct_row_once(small_reviews):
 def test_duplicates_in_one_call_are_embedded_once(text_embedder):
     cache = EmbeddingCache()
     est = TextEmbedder(cache=cache).fit(["x"])
-    out = est.transform(["good", "bad", "good", "good"])
-    assert est.cache_stats_ == {"hits": 0, "misses": 2, "rows_embedded": 2}
+    with transform_report() as report:
+        out = est.transform(["good", "bad", "good", "good"])
+    assert report.cache_stats == {"hits": 0, "misses": 2, "rows_embedded": 2}
     np.testing.assert_array_equal(out[0], out[2])
     np.testing.assert_allclose(
         out, text_embedder.transform(["good", "bad", "good", "good"]), atol=1e-6
     )
-    est.transform(["bad"])
-    assert est.cache_stats_ == {"hits": 1, "misses": 2, "rows_embedded": 2}
+    with transform_report() as report:
+        est.transform(["bad"])
+    assert report.cache_stats == {"hits": 1, "misses": 0, "rows_embedded": 0}
 
 
 def test_changing_the_text_model_misses(small_text_model):
@@ -104,23 +106,22 @@ def test_changing_an_image_key_ingredient_misses(digit_files, change):
     base.transform(digit_files)
     other = ImageEmbedder(image_size=32, cache=cache).set_params(**change).fit(digit_files)
     assert other.embedding_id_ != base.embedding_id_
-    other.transform(digit_files)
-    assert other.cache_stats_["hits"] == 0
+    assert _stats(other, digit_files)["hits"] == 0
     assert cache.stats["rows_embedded"] == 2 * len(digit_files)
     # The same settings again: only hits.
     again = ImageEmbedder(image_size=32, cache=cache).set_params(**change).fit(digit_files)
-    again.transform(digit_files)
-    assert again.cache_stats_ == {"hits": len(digit_files), "misses": 0, "rows_embedded": 0}
+    assert _stats(again, digit_files) == {"hits": len(digit_files), "misses": 0, "rows_embedded": 0}
 
 
 def test_new_contents_at_the_same_path_miss(digit_files, digits_images, tmp_path):
     images, _ = digits_images
     cache = EmbeddingCache(tmp_path / "cache")
     est = ImageEmbedder(image_size=32, cache=cache).fit(digit_files)
-    before = est.transform(digit_files[:1])
-    Image.fromarray(images[100]).save(digit_files[0])  # same path, other digit
-    after = est.transform(digit_files[:1])
-    assert est.cache_stats_["rows_embedded"] == 2
+    with transform_report() as report:
+        before = est.transform(digit_files[:1])
+        Image.fromarray(images[100]).save(digit_files[0])  # same path, other digit
+        after = est.transform(digit_files[:1])
+    assert report.cache_stats["rows_embedded"] == 2
     assert not np.allclose(before, after)
     fresh = ImageEmbedder(image_size=32).fit(digit_files).transform(digit_files[:1])
     np.testing.assert_allclose(after, fresh, atol=1e-5)
@@ -132,8 +133,9 @@ def test_disk_cache_survives_the_process_and_clears(digit_files, tmp_path):
     # A new handle (as a new process would open) finds every row on disk.
     reopened = EmbeddingCache(tmp_path / "c")
     est2 = ImageEmbedder(image_size=32, cache=reopened).fit(digit_files)
-    np.testing.assert_array_equal(est2.transform(digit_files), out)
-    assert est2.cache_stats_ == {"hits": 6, "misses": 0, "rows_embedded": 0}
+    with transform_report() as report:
+        np.testing.assert_array_equal(est2.transform(digit_files), out)
+    assert report.cache_stats == {"hits": 6, "misses": 0, "rows_embedded": 0}
     assert len(reopened) == 6
     files = list((tmp_path / "c").rglob("*"))
     assert any(f.name == "identity.json" for f in files)
@@ -196,8 +198,9 @@ def test_two_processes_share_one_directory(digit_files, tmp_path):
     np.testing.assert_allclose(outs[0], expected, atol=1e-5)
     np.testing.assert_allclose(outs[1][::-1], expected, atol=1e-5)
     reader = ImageEmbedder(image_size=32, cache=EmbeddingCache(directory)).fit(digit_files)
-    np.testing.assert_allclose(reader.transform(digit_files), expected, atol=1e-5)
-    assert reader.cache_stats_["rows_embedded"] == 0
+    with transform_report() as report:
+        np.testing.assert_allclose(reader.transform(digit_files), expected, atol=1e-5)
+    assert report.cache_stats["rows_embedded"] == 0
     assert not list(directory.rglob("*.tmp"))
 
 
@@ -218,6 +221,13 @@ def _text(cache, **params):
     return TextEmbedder(cache=cache, **params).fit(["x"])
 
 
+def _stats(est, X) -> dict:
+    """The cache statistics of ``est.transform(X)``."""
+    with transform_report() as report:
+        est.transform(X)
+    return report.cache_stats
+
+
 TEXTS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa"]
 
 
@@ -230,17 +240,17 @@ def test_a_damaged_vector_is_reported_once_recomputed_and_replaced(text_embedder
         f.write(np.full(384, np.inf, np.float32).tobytes())
     reader = _text(EmbeddingCache(tmp_path / "c"))  # a new process's view
     with pytest.warns(RuntimeWarning, match="fail their checksum") as record:
-        out = reader.transform(TEXTS[:3])
-        out2 = reader.transform(TEXTS[:3])
+        with transform_report() as report:
+            out = reader.transform(TEXTS[:3])
+            out2 = reader.transform(TEXTS[:3])
     assert len(record) == 1
     assert np.isfinite(out).all()
     np.testing.assert_allclose(out, expected, atol=1e-6)
     np.testing.assert_array_equal(out2, out)
-    assert reader.cache_stats_["rows_embedded"] == 1
+    assert report.cache_stats["rows_embedded"] == 1
     # The replacement is on disk: a third process finds every row intact...
     third = _text(EmbeddingCache(tmp_path / "c"))
-    third.transform(TEXTS[:3])
-    assert third.cache_stats_["rows_embedded"] == 0
+    assert _stats(third, TEXTS[:3])["rows_embedded"] == 0
     # ...and prune drops the damaged copy.
     assert EmbeddingCache(tmp_path / "c").prune()["dropped"] == 1
     assert all(e["bad_rows"] == 0 for e in EmbeddingCache(tmp_path / "c").verify().values())
@@ -263,11 +273,11 @@ def test_damage_costs_only_the_records_it_touches(text_embedder, tmp_path):
         f.truncate(_record_size(2) + _matrix_offset(2) + 384 * 4 + 100)
     (first.parent / "shards.idx").unlink()  # read the damaged tables themselves
     reader = _text(EmbeddingCache(tmp_path / "c"))
-    with pytest.warns(RuntimeWarning, match="damaged at byte"):
+    with pytest.warns(RuntimeWarning, match="damaged at byte"), transform_report() as stats:
         out = reader.transform(TEXTS)
     np.testing.assert_allclose(out, expected, atol=1e-6)
     # the third record of the first file is found past the damaged second one
-    assert reader.cache_stats_["rows_embedded"] == 4
+    assert stats.cache_stats["rows_embedded"] == 4
     report = EmbeddingCache(tmp_path / "c").verify()[a.embedding_id_]
     assert len(report["bad_shards"]) == 2
 
@@ -287,8 +297,9 @@ def test_a_planted_vector_of_the_wrong_shape_is_replaced(text_embedder, tmp_path
         out = est.transform(["alpha"])
     np.testing.assert_allclose(out, text_embedder.transform(["alpha"]), atol=1e-6)
     again = _text(EmbeddingCache(tmp_path / "c"))
-    assert again.transform(["alpha"]).shape == (1, 384)
-    assert again.cache_stats_["rows_embedded"] == 0  # the replacement is the newer copy
+    with transform_report() as report:
+        assert again.transform(["alpha"]).shape == (1, 384)
+    assert report.cache_stats["rows_embedded"] == 0  # the replacement is the newer copy
 
 
 def test_the_index_is_derived_from_the_shards(text_embedder, tmp_path, monkeypatch):
@@ -306,8 +317,9 @@ def test_the_index_is_derived_from_the_shards(text_embedder, tmp_path, monkeypat
 
     def fresh_read(n):
         reader = _text(EmbeddingCache(tmp_path / "c"), batch_size=2)
-        np.testing.assert_allclose(reader.transform(TEXTS[:n]), expected[:n], atol=1e-6)
-        return reader.cache_stats_
+        with transform_report() as report:
+            np.testing.assert_allclose(reader.transform(TEXTS[:n]), expected[:n], atol=1e-6)
+        return report.cache_stats
 
     index.unlink()
     assert fresh_read(6)["rows_embedded"] == 0 and index.exists()
@@ -426,8 +438,9 @@ def test_an_interrupted_transform_loses_at_most_the_batch_in_flight(
     monkeypatch.undo()
     assert calls == [2] * (k + 1)  # one batch per call: nothing is embedded unstored
     resumed = _text(EmbeddingCache(tmp_path / "c"), batch_size=2)  # as after a restart
-    out = resumed.transform(TEXTS)
-    assert resumed.cache_stats_ == {
+    with transform_report() as report:
+        out = resumed.transform(TEXTS)
+    assert report.cache_stats == {
         "hits": 2 * k,
         "misses": len(TEXTS) - 2 * k,
         "rows_embedded": len(TEXTS) - 2 * k,
@@ -555,9 +568,9 @@ def test_a_store_that_cannot_be_written_computes_and_warns_once(text_embedder, t
     np.testing.assert_allclose(out, text_embedder.transform(TEXTS[:2]), atol=1e-6)
     np.testing.assert_allclose(out2, text_embedder.transform(TEXTS[2:4]), atol=1e-6)
     # What the directory would not take stays in this process's memory.
-    embedded = est.cache_stats_["rows_embedded"]
-    np.testing.assert_array_equal(est.transform(TEXTS[:4]), np.vstack([out, out2]))
-    assert est.cache_stats_["rows_embedded"] == embedded
+    with transform_report() as report:
+        np.testing.assert_array_equal(est.transform(TEXTS[:4]), np.vstack([out, out2]))
+    assert report.cache_stats["rows_embedded"] == 0
 
 
 def test_cached_text_batches_group_texts_of_similar_length(text_embedder, monkeypatch):
@@ -618,30 +631,28 @@ def test_clear_during_a_write_loses_nothing(text_embedder, tmp_path, monkeypatch
     assert cleared and not [w for w in recwarn if "cache" in str(w.message)]
     np.testing.assert_allclose(out, text_embedder.transform(TEXTS[:4]), atol=1e-6)
     reader = _text(EmbeddingCache(tmp_path / "c"))
-    reader.transform(TEXTS[:4])
-    assert reader.cache_stats_["rows_embedded"] == 0
+    assert _stats(reader, TEXTS[:4])["rows_embedded"] == 0
 
 
 def test_precision_changed_without_refit_moves_the_vectors(digit_files):
     cache = EmbeddingCache()
     est = ImageEmbedder(image_size=32, cache=cache).fit(digit_files)
-    est.transform(digit_files)
+    assert _stats(est, digit_files)["rows_embedded"] == len(digit_files)
     float32_id = est.embedding_id_
     est.set_params(precision="bfloat16")  # no refit: _embed reads it live
-    est.transform(digit_files)
     assert est.embedding_id_ != float32_id
-    assert est.cache_stats_["rows_embedded"] == 2 * len(digit_files)
+    assert _stats(est, digit_files)["rows_embedded"] == len(digit_files)
     est.set_params(precision="float32")
-    est.transform(digit_files)
     assert est.embedding_id_ == float32_id
-    assert est.cache_stats_["rows_embedded"] == 2 * len(digit_files)
+    assert _stats(est, digit_files)["rows_embedded"] == 0
 
 
 def test_unpickling_recomputes_the_identity(text_embedder, tmp_path):
     import pickle
 
     est = _text(EmbeddingCache(tmp_path / "c"))
-    est.embedding_id_ = "stale"
+    est._loaded_identity_ = {"source": "stale"}  # what the pickled weights were
+    assert est.embedding_id_ != _text(None).embedding_id_
     again = pickle.loads(pickle.dumps(est))
     assert again.embedding_id_ == _text(None).embedding_id_
 
@@ -659,9 +670,8 @@ def test_a_library_upgrade_moves_the_vectors(text_embedder, monkeypatch):
         return {**real(names), "torch": "99.0"}
 
     monkeypatch.setattr(sktransfer.base, "library_versions", upgraded)
-    est.transform(TEXTS[:2])
     assert est.embedding_id_ != before
-    assert est.cache_stats_["rows_embedded"] == 4
+    assert _stats(est, TEXTS[:2])["rows_embedded"] == 2
     assert "torch" in real(est._libraries) and "sentence-transformers" in real(est._libraries)
 
 
@@ -849,10 +859,11 @@ def test_images_go_through_one_loader_and_each_batch_is_stored(digit_files, tmp_
     est.fit(digit_files)
     monkeypatch.setattr(torch.utils.data, "DataLoader", counting_loader)
     monkeypatch.setattr(EmbeddingCache, "put_many", counting_put)
-    out = est.transform(digit_files)
+    with transform_report() as report:
+        out = est.transform(digit_files)
     assert loaders == [1]  # one loader, its worker decoding all three batches
     assert stored == [2, 2, 2]  # each batch stored as it came out
-    assert est.cache_stats_["rows_embedded"] == 6
+    assert report.cache_stats["rows_embedded"] == 6
     monkeypatch.undo()
     plain = ImageEmbedder(image_size=32, batch_size=2, num_workers=0).fit(digit_files)
     np.testing.assert_allclose(out, plain.transform(digit_files), atol=1e-5)

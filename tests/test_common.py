@@ -380,3 +380,152 @@ def test_probabilities_work_with_sklearn_tools(name, tiny_text_model):
     stack = StackingClassifier([("clf", est)], cv=cv).fit(X, y)
     assert stack.predict_proba(X[:4]).shape == (4, 3)
     assert set(stack.predict(X)) <= set(ANIMALS)
+
+
+# ------------------------------------------------ transform and predict change nothing
+def _state(est) -> dict:
+    """What ``vars(est)`` holds, deeply: nested objects attribute by attribute,
+    torch modules by their weights and train/eval flags, loaded models that
+    encoders share by identity, everything else by content."""
+    shared = set(getattr(est, "_unpicklable", ()))
+    return {
+        name: ("same object", id(value)) if name in shared else _content(value, {id(est)})
+        for name, value in vars(est).items()
+    }
+
+
+def _content(value, seen: set):
+    import joblib
+    import torch
+
+    if id(value) in seen:
+        return ("seen", id(value))
+    seen = seen | {id(value)}
+    if isinstance(value, torch.nn.Module):
+        flags = [m.training for m in value.modules()]
+        return joblib.hash(
+            (flags, {k: v.detach().cpu().numpy() for k, v in value.state_dict().items()})
+        )
+    if isinstance(value, torch.optim.Optimizer):
+        return joblib.hash(value.state_dict())
+    if isinstance(value, dict):
+        return {k: _content(v, seen) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_content(v, seen) for v in value]
+    if hasattr(value, "_unpicklable"):  # an encoder inside
+        return _state(value)
+    if type(value).__module__.startswith(("sktransfer", "skorch")) and hasattr(value, "__dict__"):
+        return {k: _content(v, seen) for k, v in vars(value).items()}
+    try:
+        return joblib.hash(value)
+    except Exception:  # not picklable (a lock, a loader): the same object
+        return ("same object", id(value))
+
+
+def _one_bad_row(name):
+    X = list(INPUTS[name])
+    X[1] = None  # unusable: a zero row, a warning, and a record in the report
+    return X
+
+
+@pytest.mark.parametrize("cache", [None, "memory"])
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
+def test_transform_leaves_the_fitted_encoder_unchanged(estimator, cache):
+    # scikit-learn's check_dict_unchanged, compared deeply: a counter or a list
+    # updated in place is a change too.
+    from sktransfer import transform_report
+
+    name = _ids(estimator)
+    est = clone(estimator).set_params(cache=cache, on_error="zero").fit(INPUTS[name])
+    before = _state(est)
+    with transform_report() as report, pytest.warns(UserWarning, match="1 of 3 rows"):
+        est.transform(_one_bad_row(name))
+    est.transform(INPUTS[name])
+    assert _state(est) == before
+    assert [f["row"] for f in report.failed_rows] == [1]
+    assert report.cache_stats["rows_embedded"] >= 1
+
+
+@pytest.mark.parametrize("name", ["FusedEmbedder", "PixelFeatures"])
+def test_transform_of_other_public_transformers_leaves_them_unchanged(name):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from sktransfer.image import PixelFeatures
+
+    est, X = {
+        "FusedEmbedder": (
+            FusedEmbedder(
+                encoders=[("text", TextEmbedder(cache="memory")), ("tfidf", TfidfVectorizer())]
+            ),
+            TEXTS,
+        ),
+        "PixelFeatures": (PixelFeatures(size=8), INPUTS["ImageEmbedder"]),
+    }[name]
+    est.fit(X)
+    before = _state(est)
+    est.transform(X)
+    assert _state(est) == before
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
+def test_one_fitted_encoder_serves_four_threads(estimator):
+    # Four threads transform different slices with one fitted encoder at the
+    # same time: each gets what a sequential transform gives, and each thread's
+    # report holds its own call only.
+    import threading
+    import warnings
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sktransfer import transform_report
+
+    name = _ids(estimator)
+    X = list(INPUTS[name]) * 4
+    X[5] = None  # in the second slice only
+    est = clone(estimator).set_params(on_error="zero", verbose=0).fit(INPUTS[name])
+    with pytest.warns(UserWarning, match="1 of 12 rows"):
+        expected = est.transform(X)
+    slices = [X[i : i + 3] for i in range(0, 12, 3)]
+    start = threading.Barrier(4)
+
+    def work(part):
+        start.wait()
+        with transform_report() as report:
+            out = est.transform(part)
+        return out, [f["row"] for f in report.failed_rows], len(report.calls)
+
+    with warnings.catch_warnings(), ThreadPoolExecutor(4) as pool:
+        warnings.simplefilter("ignore")  # the bad row's warning, from a worker thread
+        results = list(pool.map(work, slices))
+    np.testing.assert_allclose(np.vstack([r[0] for r in results]), expected, atol=1e-5)
+    assert [r[1] for r in results] == [[], [2], [], []]
+    assert [r[2] for r in results] == [1, 1, 1, 1]
+
+
+ESTIMATORS_THAT_PREDICT = [*PROBA_CLASSIFIERS, "TextRegressor", "ImageRegressor"]
+
+
+@pytest.mark.parametrize("name", ESTIMATORS_THAT_PREDICT)
+def test_predict_leaves_the_fitted_estimator_unchanged(name, tiny_text_model):
+    est, X, y = _predictor(name, tiny_text_model)
+    est.fit(X, y)
+    before = _state(est)
+    est.predict(X[:5])
+    if hasattr(est, "predict_proba"):
+        est.predict_proba(X[:5])
+    assert _state(est) == before
+
+
+def _predictor(name, tiny_text_model):
+    if name in PROBA_CLASSIFIERS:
+        est, X = _probabilistic(name, tiny_text_model)
+        return est, X, ANIMALS[ANIMAL_CODES]
+    from sklearn.preprocessing import FunctionTransformer
+
+    import sktransfer
+
+    numbers = np.random.default_rng(0).normal(size=(len(ANIMAL_CODES), 3))
+    y = numbers[:, 0] * 2.0
+    est = getattr(sktransfer, name)(
+        encoder=FunctionTransformer(), max_epochs=5, device="cpu", random_state=0
+    )
+    return est, numbers, y

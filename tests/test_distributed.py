@@ -24,7 +24,7 @@ from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 
-from sktransfer import EmbeddingCache, ImageEmbedder, TextEmbedder
+from sktransfer import EmbeddingCache, ImageEmbedder, TextEmbedder, transform_report
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
@@ -117,14 +117,15 @@ def test_grid_search_on_the_cluster_embeds_each_row_once(client, tiny_model, tex
 
     pipe = make_pipeline(encoder, LogisticRegression(max_iter=1000))
     with parallel_config(backend="dask"):
-        grid = GridSearchCV(pipe, GRID, cv=CV, n_jobs=-1).fit(X, y)
+        with transform_report() as refit:  # the refit runs here, the folds on the workers
+            grid = GridSearchCV(pipe, GRID, cv=CV, n_jobs=-1).fit(X, y)
         scores = cross_val_score(pipe, X, y, cv=CV, n_jobs=-1)
     stats = cache_stats(cache, client)
     assert total_embedded(stats) == 21  # every fit and score of the search was a hit
     # 2 candidates x 2 folds and 2 folds of cross_val_score, each looking up all 21
     # rows (train and test) on a worker; the refit ran here, also from the cache.
     assert sum(s["hits"] for s in stats.values()) >= 6 * 21
-    assert grid.best_estimator_[0].cache_stats_ == {"hits": 21, "misses": 0, "rows_embedded": 0}
+    assert refit.cache_stats == {"hits": 21, "misses": 0, "rows_embedded": 0}
 
     def backbones():
         from sktransfer import loaded_models
@@ -291,3 +292,25 @@ def test_ray_grid_search_equals_the_local_one(tiny_model, texts, tmp_path):
     np.testing.assert_allclose(
         remote.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"], atol=1e-9
     )
+
+
+def test_one_worker_encoder_per_process_serves_every_thread(tiny_model, tmp_path):
+    # A transform changes nothing on the encoder, so the threads of a worker
+    # share one fitted copy; encoders without a device parameter fit too.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from random_models import write_random_static_model
+    from sklearn.base import clone
+
+    from sktransfer import StaticEmbedder, WordVectorEmbedder
+    from sktransfer.distributed import worker_encoder
+
+    encoder = TextEmbedder(model=tiny_model, verbose=0)
+    with ThreadPoolExecutor(4) as pool:
+        fitted = list(pool.map(lambda _: worker_encoder(encoder), range(4)))
+    assert all(est is fitted[0] for est in fitted) and fitted[0] is not encoder
+    assert worker_encoder(clone(encoder)) is fitted[0]  # the same parameters
+    static = StaticEmbedder(model=write_random_static_model(tmp_path / "static"))
+    assert worker_encoder(static).transform(["a text"]).shape[0] == 1
+    with pytest.raises(TypeError, match="WordVectorEmbedder learns from the rows given to fit"):
+        worker_encoder(WordVectorEmbedder())

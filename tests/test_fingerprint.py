@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from random_models import write_tiny_text_model
 
-from sktransfer import EmbeddingCache, TextEmbedder
+from sktransfer import EmbeddingCache, TextEmbedder, transform_report
 from sktransfer._cache import _fingerprint
 from sktransfer._weights import shipped_text_model
 
@@ -50,8 +50,9 @@ def test_a_copied_minilm_has_the_same_id_and_hits_the_same_disk_cache(minilm_cop
     original.transform(TEXTS)
     copy = TextEmbedder(model=minilm_copy, cache=cache).fit(TEXTS)
     assert copy.embedding_id_ == original.embedding_id_
-    copy.transform(TEXTS)
-    assert copy.cache_stats_ == {"hits": 3, "misses": 0, "rows_embedded": 0}
+    with transform_report() as report:
+        copy.transform(TEXTS)
+    assert report.cache_stats == {"hits": 3, "misses": 0, "rows_embedded": 0}
     assert list(EmbeddingCache(cache).info()["namespaces"]) == [original.embedding_id_]
 
 

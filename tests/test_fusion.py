@@ -15,7 +15,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from sktransfer import EmbeddingCache, TextEmbedder
+from sktransfer import EmbeddingCache, TextEmbedder, transform_report
 from sktransfer.fusion import FusedEmbedder, make_late_fusion
 
 TEXTS = [
@@ -80,10 +80,11 @@ def test_a_constant_column_stays_finite():
 
 def test_blocks_come_from_their_encoders_cache(cache, two_blocks):
     # fit embedded TEXTS once; a fresh fused encoder on the same cache embeds nothing.
-    fresh = clone(two_blocks).fit(TEXTS)
-    minilm = fresh.named_encoders_["minilm"]
-    assert minilm.cache_stats_["rows_embedded"] == 0
-    assert minilm.cache_stats_["hits"] == len(TEXTS)
+    with transform_report() as report:
+        fresh = clone(two_blocks).fit(TEXTS)
+    assert [call.estimator for call in report.calls] == ["TextEmbedder"]  # the minilm block
+    assert report.cache_stats["rows_embedded"] == 0
+    assert report.cache_stats["hits"] == len(TEXTS)
     np.testing.assert_allclose(fresh.transform(TEXTS), two_blocks.transform(TEXTS), atol=1e-5)
 
 

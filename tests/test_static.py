@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from random_models import write_random_static_model, write_tiny_text_model
 
-from sktransfer import StaticEmbedder, distill_static
+from sktransfer import StaticEmbedder, distill_static, transform_report
 
 TEXTS = ["the coffee was great", "cold soup", "would buy again"]
 
@@ -121,20 +121,22 @@ def test_identity_is_the_files_content_and_model2vec_version(distilled, tmp_path
 
     import sktransfer.base
 
+    before = a.embedding_id_
     real = sktransfer.base.library_versions
     monkeypatch.setattr(
         sktransfer.base,
         "library_versions",
         lambda libs: {**real(libs), "model2vec": "0.0.1"} if "model2vec" in libs else real(libs),
     )
-    assert a._embedding_id() != a.embedding_id_
+    assert a.embedding_id_ != before
 
 
 def test_cache_serves_repeats_and_pickles_by_reference(distilled):
     est = StaticEmbedder(model=distilled, cache=True).fit(TEXTS)
     first = est.transform(TEXTS)
-    est.transform(TEXTS)
-    assert est.cache_stats_["hits"] >= 3
+    with transform_report() as report:
+        est.transform(TEXTS)
+    assert report.cache_stats == {"hits": 3, "misses": 0, "rows_embedded": 0}
     blob = pickle.dumps(est)
     assert len(blob) < 5_000, "the path is pickled, not the vectors"
     np.testing.assert_array_equal(pickle.loads(blob).transform(TEXTS), first)
@@ -170,14 +172,16 @@ def test_texts_with_no_known_token_follow_on_error_like_word_vectors(distilled):
         est.transform(X[2:3])
     est.set_params(on_error="zero")
     with pytest.warns(UserWarning, match=r"2 of 4 rows .* zero vectors.*row 1: no token.*row 2"):
-        out = est.transform(X)
-    assert est.oov_rows_ == [1, 2] and [f["row"] for f in est.failed_rows_] == [1, 2]
+        with transform_report() as report:
+            out = est.transform(X)
+    assert report.oov_rows == [1, 2] and [f["row"] for f in report.failed_rows] == [1, 2]
     assert not out[[1, 2]].any() and out[0].any() and out[3].any()
     est.set_params(on_error="nan")
     with pytest.warns(UserWarning, match=r"3 of 5 rows .*NaN.*row 4: text is missing"):
-        out = est.transform([*X, None])
+        with transform_report() as report:
+            out = est.transform([*X, None])
     assert np.isnan(out[[1, 2, 4]]).all() and np.isfinite(out[[0, 3]]).all()
-    assert est.oov_rows_ == [1, 2]  # the missing row is not an out-of-vocabulary row
+    assert report.oov_rows == [1, 2]  # the missing row is not an out-of-vocabulary row
     np.testing.assert_allclose(
         out[[0, 3]], StaticEmbedder(model=distilled).fit_transform([X[0], X[3]])
     )

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from sktransfer import WordVectorEmbedder
+from sktransfer import WordVectorEmbedder, transform_report
 from sktransfer.text._word_vectors import pooling_weights
 
 
@@ -164,13 +164,14 @@ def test_rows_with_no_known_word_follow_on_error(files, texts):
     with pytest.warns(
         UserWarning, match=r"2 of 4 rows .* zero vectors.*row 1: no word.*row 2: no word"
     ):
-        out = est.transform(X)
-    assert est.oov_rows_ == [1, 2]
+        with transform_report() as report:
+            out = est.transform(X)
+    assert report.oov_rows == [1, 2]
     assert not out[1].any() and not out[2].any() and out[0].any() and out[3].any()
     est.set_params(on_error="nan")
-    with pytest.warns(UserWarning, match="are NaN vectors"):
+    with pytest.warns(UserWarning, match="are NaN vectors"), transform_report() as report:
         out = est.transform([*X, None])
-    assert np.isnan(out[[1, 2, 4]]).all() and est.oov_rows_ == [1, 2]
+    assert np.isnan(out[[1, 2, 4]]).all() and report.oov_rows == [1, 2]
     # Partly known rows are pooled over their known words only.
     partly = est.transform(["great zzzqqq"])
     np.testing.assert_allclose(partly, est.transform(["great"]))
@@ -182,8 +183,9 @@ def test_rows_with_no_known_word_follow_on_error(files, texts):
 def test_cache_pickle_and_clone(files, texts, trained):
     est = WordVectorEmbedder(model=files["word2vec binary"], cache=True).fit(texts)
     first = est.transform(texts[:10])
-    est.transform(texts[:10])
-    assert est.cache_stats_["hits"] >= 10
+    with transform_report() as report:
+        est.transform(texts[:10])
+    assert report.cache_stats["hits"] >= 10 and report.cache_stats["rows_embedded"] == 0
     blob = pickle.dumps(est)
     assert len(blob) < 50_000, "a file's vectors are reread from its path, not pickled"
     np.testing.assert_array_equal(pickle.loads(blob).transform(texts[:10]), first)

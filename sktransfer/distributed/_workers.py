@@ -2,9 +2,10 @@
 per-worker counters that show how many rows each one embedded.
 
 A task receives an unfitted encoder (its parameters); :func:`worker_encoder`
-turns it into a fitted one the first time a worker thread sees those
-parameters and reuses it afterwards. The backbone itself is one copy per
-process (:mod:`sktransfer._registry`): a worker loads it once, not once per
+turns it into a fitted one the first time a worker process sees those
+parameters and reuses it afterwards, in every thread: a ``transform`` changes
+nothing on the encoder, so threads share it. The backbone itself is one copy
+per process (:mod:`sktransfer._registry`): a worker loads it once, not once per
 partition or per task.
 """
 
@@ -14,30 +15,26 @@ import threading
 
 import numpy as np
 
-_LOCAL = threading.local()  # a transform keeps per-call state: one encoder per thread
+_ENCODERS: dict = {}  # parameters -> the fitted encoder this process shares
+_LOCK = threading.Lock()
 
 
 def worker_encoder(encoder):
-    """A fitted copy of ``encoder`` for this worker thread, made once per parameter set.
+    """A fitted copy of ``encoder`` for this worker process, made once per parameter set.
 
     The copy is fitted without data (fitting an encoder only loads its backbone,
     shared process-wide), so every task on the worker that asks for the same
-    parameters gets the same fitted encoder back.
+    parameters, in any of its threads, gets the same fitted encoder back.
     """
     import joblib
-    from sklearn.base import clone
 
-    from .._device import resolve_device
+    from ..base import fitted_without_data
 
     key = (type(encoder).__module__, type(encoder).__qualname__, joblib.hash(encoder.get_params()))
-    fitted = getattr(_LOCAL, "encoders", None)
-    if fitted is None:
-        fitted = _LOCAL.encoders = {}
-    if key not in fitted:
-        est = clone(encoder)
-        est._fit_backbone(resolve_device(est.device))
-        fitted[key] = est
-    return fitted[key]
+    with _LOCK:
+        if key not in _ENCODERS:
+            _ENCODERS[key] = fitted_without_data(encoder)
+        return _ENCODERS[key]
 
 
 def _worker_name() -> str:
@@ -50,10 +47,11 @@ def _worker_name() -> str:
 
 
 def _embed_chunk(encoder, rows) -> tuple[str, int]:
-    est = worker_encoder(encoder)
-    before = est.cache_stats_["rows_embedded"]
-    est.transform(rows)
-    return _worker_name(), est.cache_stats_["rows_embedded"] - before
+    from .._report import transform_report
+
+    with transform_report() as report:
+        worker_encoder(encoder).transform(rows)
+    return _worker_name(), report.cache_stats["rows_embedded"]
 
 
 def warm_cache(encoder, X, *, client=None, chunk_size: int = 256, resources=None) -> dict:
@@ -113,9 +111,9 @@ def warm_cache(encoder, X, *, client=None, chunk_size: int = 256, resources=None
 
 
 def _stats_here(directory) -> dict:
-    from .._cache._embedding_cache import _reopen
+    from .._cache import resolve_cache
 
-    return dict(_reopen(directory).stats)
+    return dict(resolve_cache(directory).stats)
 
 
 def cache_stats(cache, client=None) -> dict:

@@ -149,7 +149,12 @@ def configure(net, est, n_train: int, valid, partial: bool, count=None) -> None:
 
 def release(net) -> None:
     """Drop per-call state (validation data, best weights, schedule) from the net,
-    and put back the learning rates a schedule moved."""
+    put back the learning rates a schedule moved, and leave its modules in
+    evaluation mode, where predicting puts them: a prediction changes nothing."""
+    for name in ("module_", "criterion_"):
+        module = getattr(net, name, None)
+        if isinstance(module, nn.Module):
+            module.eval()
     net.set_params(callbacks=[], train_split=None)
     net.initialize_callbacks()  # set_params built callbacks_ from the old list
     optimizer = getattr(net, "optimizer_", None)

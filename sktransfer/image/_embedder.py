@@ -101,7 +101,8 @@ class ImageEmbedder(BaseEmbedder):
         ``"raise"``: an error naming the row, its value and the cause.
         ``"nan"`` / ``"zero"``: its output row is NaN (or zeros), so rows stay
         aligned in a pipeline; each row is checked first (images are decoded once), the
-        unusable ones are listed in ``failed_rows_`` and a warning names them.
+        unusable ones are named in a warning and listed by
+        :func:`~sktransfer.transform_report`.
         They never reach the cache.
 
     Attributes
@@ -114,12 +115,9 @@ class ImageEmbedder(BaseEmbedder):
     n_features_out_ : int
         Embedding size (1280 for the default EfficientNet-Lite0).
     embedding_id_ : str
-        Digest of what determines the embeddings (the cache namespace).
-    cache_stats_ : dict
-        ``hits``, ``misses`` and ``rows_embedded`` by this encoder's transforms.
-    failed_rows_ : list of dict
-        The rows the last ``transform`` could not embed (``on_error`` other
-        than ``"raise"``): ``row`` (position), ``name`` and ``cause``.
+        Digest of what determines the embeddings now (the cache namespace),
+        computed when read. A ``transform`` changes nothing on the encoder: what
+        it did (rows that failed, cache hits) is in :func:`~sktransfer.transform_report`.
 
     Examples
     --------

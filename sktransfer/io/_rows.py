@@ -143,6 +143,7 @@ def split_usable(rows: Rows, check) -> tuple[Rows, list[int], list[dict]]:
 
 
 def failure(row: int, name: str, exc: Exception) -> dict:
-    """The record of an unusable row (``failed_rows_``): its position, its name and
-    the error's message on one line."""
+    """The record of an unusable row (a ``failed_rows`` entry of
+    :func:`~sktransfer.transform_report`): its position, its name and the
+    error's message on one line."""
     return {"row": row, "name": name, "cause": one_line(exc)}

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from .._on_error import ON_ERROR_FILL, check_on_error
 from .._progress import advance
@@ -14,8 +13,8 @@ from ..base import BaseEmbedder
 from ..exceptions import RowError
 from ..io import Rows, check_text_row, failure, split_usable, text_row_key, text_rows
 
-# In every "nothing in this text has a vector" message, so oov_rows_ can pick
-# those rows out of failed_rows_.
+# In every "nothing in this text has a vector" message, so a report's oov_rows
+# can pick those rows out of its failed_rows.
 OOV = "of this text has a vector"
 
 
@@ -33,7 +32,8 @@ class NumpyTextEmbedder(BaseEmbedder):
     Its model holds a vector per unit (``_unit``: a word, a token). A text none
     of whose units has a vector (``""``, or only unknown ones) is an unusable
     row: ``on_error="raise"`` is an error naming it; ``"nan"`` / ``"zero"`` give
-    it a NaN (zero) output row, a warning names it, and ``oov_rows_`` lists it.
+    it a NaN (zero) output row, a warning names it, and the ``oov_rows`` of
+    :func:`~sktransfer.transform_report` list it.
 
     Subclasses say what a unit is: ``_unit``, ``_known_units(texts)`` (per text,
     its units that have a vector; all texts at once), ``_pool(units)`` (texts'
@@ -70,22 +70,10 @@ class NumpyTextEmbedder(BaseEmbedder):
         """Fit on ``X``, then embed it."""
         return self.fit(X, y).transform(X)
 
-    def transform(self, X):
-        """Embed each row of ``X`` (see the class docstring for rows none of
-        whose units has a vector).
-
-        Returns
-        -------
-        ndarray of shape (n_rows, n_features_out_), dtype float32
-        """
-        check_is_fitted(self)
-        out = super().transform(X)
-        self.oov_rows_ = [f["row"] for f in self.failed_rows_ if OOV in f["cause"]]
-        return out
-
-    def _fit_backbone(self, device) -> None:
-        super()._fit_backbone(device)
-        self.oov_rows_ = []
+    def _new_call(self, failed, n):
+        call = super()._new_call(failed, n)
+        call.oov_rows = [f["row"] for f in failed if OOV in f["cause"]]
+        return call
 
     def _usable_rows(self, X):
         """The rows to embed (see :meth:`BaseEmbedder._usable_rows`).

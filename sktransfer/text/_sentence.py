@@ -73,7 +73,8 @@ class TextEmbedder(BaseEmbedder):
         ``"raise"``: an error naming the row, its value and the cause.
         ``"nan"`` / ``"zero"``: its output row is NaN (or zeros), so rows stay
         aligned in a pipeline; each row is checked first, the
-        unusable ones are listed in ``failed_rows_`` and a warning names them.
+        unusable ones are named in a warning and listed by
+        :func:`~sktransfer.transform_report`.
         They never reach the cache.
 
     Attributes
@@ -85,12 +86,9 @@ class TextEmbedder(BaseEmbedder):
     n_features_out_ : int
         Embedding size, e.g. 384 for all-MiniLM-L6-v2.
     embedding_id_ : str
-        Digest of what determines the embeddings (the cache namespace).
-    cache_stats_ : dict
-        ``hits``, ``misses`` and ``rows_embedded`` by this encoder's transforms.
-    failed_rows_ : list of dict
-        The rows the last ``transform`` could not embed (``on_error`` other
-        than ``"raise"``): ``row`` (position), ``name`` and ``cause``.
+        Digest of what determines the embeddings now (the cache namespace),
+        computed when read. A ``transform`` changes nothing on the encoder: what
+        it did (rows that failed, cache hits) is in :func:`~sktransfer.transform_report`.
 
     Examples
     --------
@@ -202,26 +200,26 @@ class TextEmbedder(BaseEmbedder):
                 return encode_counted(self.model_, texts, batch_size)
 
         key = (*self._source_key(), str(self.device_))
-        out = with_batch_size(run, self.batch_size, self.device_, "text", key)
+        return with_batch_size(run, self.batch_size, self.device_, "text", key)
+
+    def _embedded(self, rows, positions, call) -> None:
+        """Note which of the rows just embedded the model's window cut."""
         tokenizer = getattr(self.model_, "tokenizer", None)
         window = getattr(self.model_, "max_seq_length", None)
-        if tokenizer is not None and window and self._cut is not None:
-            self._cut += [positions[i] for i in count_truncated(texts, tokenizer, window)]
-        return out
+        if tokenizer is None or not window:
+            return
+        positions = list(positions)
+        texts = [rows.values[i] for i in positions]
+        call.truncated_rows += [positions[i] for i in count_truncated(texts, tokenizer, window)]
 
-    _cut = None  # positions the window cut, gathered over one transform
-
-    def _transform_rows(self, rows):
+    def _transform_rows(self, rows, call):
         """Embed, then say once which of the rows embedded the window cut."""
-        self._cut = []
-        try:
-            out = super()._transform_rows(rows)
-            cut = sorted(self._cut)
-        finally:
-            del self._cut
-        if cut:
-            window = self.model_.max_seq_length
-            warn(truncation_message(rows, cut, window))
+        out = super()._transform_rows(rows, call)
+        if call.truncated_rows:
+            call.truncated_rows.sort()
+            warn(truncation_message(rows, call.truncated_rows, self.model_.max_seq_length))
+            if rows.positions is not None:  # positions in the input, as failed_rows
+                call.truncated_rows = [rows.positions[i] for i in call.truncated_rows]
         return out
 
     def __sklearn_tags__(self):

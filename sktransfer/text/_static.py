@@ -254,8 +254,9 @@ class StaticEmbedder(NumpyTextEmbedder):
     on_error : {"raise", "nan", "zero"}, default="raise"
         What an unusable row (missing, not a string, not valid Unicode, or no
         token with a vector: ``""``, or only tokens the model does not know)
-        does: an error naming it, or a NaN (zero) output row listed in
-        ``failed_rows_`` with a warning (as :class:`~sktransfer.WordVectorEmbedder` does).
+        does: an error naming it, or a NaN (zero) output row named in a warning
+        and listed by :func:`~sktransfer.transform_report` (as
+        :class:`~sktransfer.WordVectorEmbedder` does).
 
     Attributes
     ----------
@@ -267,16 +268,10 @@ class StaticEmbedder(NumpyTextEmbedder):
         Embedding size (the distillation's ``dim``).
     vocabulary_size_ : int
         Tokens with a vector.
-    oov_rows_ : list of int
-        Positions of the rows of the last ``transform`` with no token that has
-        a vector (``on_error`` other than ``"raise"``).
     embedding_id_ : str
-        Digest of what determines the embeddings (the cache namespace).
-    cache_stats_ : dict
-        ``hits``, ``misses`` and ``rows_embedded`` by this encoder's transforms.
-    failed_rows_ : list of dict
-        The rows the last ``transform`` could not embed (``on_error`` other
-        than ``"raise"``): ``row`` (position), ``name`` and ``cause``.
+        Digest of what determines the embeddings now (the cache namespace),
+        computed when read. A ``transform`` changes nothing on the encoder: what
+        it did (rows that failed, cache hits) is in :func:`~sktransfer.transform_report`.
 
     Examples
     --------

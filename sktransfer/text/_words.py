@@ -36,7 +36,7 @@ class WordVectorEmbedder(NumpyTextEmbedder):
     A text none of whose words has a vector (``""``, or only unknown words) is
     an unusable row: with ``on_error="raise"`` an error names it; with
     ``"nan"`` / ``"zero"`` its output row is NaN (zeros), a warning names it and
-    ``oov_rows_`` lists it.
+    :func:`~sktransfer.transform_report` lists it (``oov_rows``).
 
     Parameters
     ----------
@@ -77,8 +77,8 @@ class WordVectorEmbedder(NumpyTextEmbedder):
         Keys are the vectors' digest, the pooling weights and each text.
     on_error : {"raise", "nan", "zero"}, default="raise"
         What an unusable row (missing, not a string, or no word with a vector)
-        does: an error naming it, or a NaN (zero) output row listed in
-        ``failed_rows_`` with a warning.
+        does: an error naming it, or a NaN (zero) output row named in a warning
+        and listed by :func:`~sktransfer.transform_report`.
 
     Attributes
     ----------
@@ -90,19 +90,14 @@ class WordVectorEmbedder(NumpyTextEmbedder):
         Words with a vector.
     corpus_coverage_ : float
         Share of the word occurrences in the fit texts that have a vector.
-    oov_rows_ : list of int
-        Positions of the rows of the last ``transform`` with no word that has a
-        vector (``on_error`` other than ``"raise"``).
     device_ : str
         ``"cpu"``: word vectors are pooled with NumPy.
     n_features_out_ : int
         Vector size.
     embedding_id_ : str
-        Digest of what determines the embeddings (the cache namespace).
-    cache_stats_ : dict
-        ``hits``, ``misses`` and ``rows_embedded`` by this encoder's transforms.
-    failed_rows_ : list of dict
-        The rows the last ``transform`` could not embed: ``row``, ``name``, ``cause``.
+        Digest of what determines the embeddings now (the cache namespace),
+        computed when read. A ``transform`` changes nothing on the encoder: what
+        it did (rows that failed, cache hits) is in :func:`~sktransfer.transform_report`.
 
     Examples
     --------
@@ -155,6 +150,8 @@ class WordVectorEmbedder(NumpyTextEmbedder):
         # Vectors trained in fit are learned state (like TfidfVectorizer's
         # vocabulary_), kept as arrays; a file's vectors are reread from the path.
         return () if self.model is None else ("model_",)
+
+    _fit_learns_from_rows = True  # the pooling weights, and trained vectors
 
     def fit(self, X, y=None):
         """Learn the pooling weights from ``X``, and read (or train) the vectors.

@@ -658,6 +658,31 @@ def test_pickle_round_trip_real_backbone(digits):
     np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
 
 
+@pytest.fixture(scope="module")
+def tiny_text_model(tmp_path_factory):
+    from random_models import write_tiny_text_model
+
+    return write_tiny_text_model(tmp_path_factory.mktemp("tiny_text") / "model")
+
+
+def test_pickle_stores_the_trained_weights_once(tiny_text_model):
+    """Not the net's ``module`` beside its ``module_``, nor the optimizer's copy
+    of the trained parameters and its moments."""
+    texts, labels = TEXTS[::2], LABELS[::2]
+    clf = TextClassifier(
+        encoder=TextEmbedder(model=tiny_text_model), unfreeze=1, max_epochs=2, random_state=0
+    ).fit(texts, labels)
+    module = clf.net_.module_
+    weights = sum(t.numel() * t.element_size() for t in module.state_dict().values())
+    blob = pickle.dumps(clf)
+    assert len(blob) < 1.2 * weights
+    again = pickle.loads(blob)
+    np.testing.assert_array_equal(again.predict_proba(TEXTS), clf.predict_proba(TEXTS))
+    assert again.net_.module is again.net_.module_
+    again.partial_fit(texts, labels)  # training goes on, with a fresh optimizer
+    assert len(again.net_.history) == 3
+
+
 def test_model_saved_for_cuda_loads_on_a_cpu(blobs):
     """A net fitted on CUDA records device 'cuda'; skorch maps it to the CPU here."""
     X, y = blobs

@@ -108,12 +108,30 @@ def make_net(est, module: nn.Module, device, plan, criterion=None) -> Net:
     )
 
 
-def configure(net, est, n_train: int, valid, partial: bool) -> None:
+# max_epochs="auto": when only the head trains, as many epochs as make this many
+# optimizer steps (an epoch over 150 rows is 5 steps; 20 of them underfit), and
+# never fewer than AUTO_EPOCHS; when backbone blocks train, AUTO_EPOCHS.
+# benchmarks/bench_defaults.py measures the rule against LogisticRegressionCV.
+AUTO_STEPS = 1000
+AUTO_EPOCHS = 20
+
+
+def epochs_for(est, plan, n_train: int) -> int:
+    """``est.max_epochs``, with ``"auto"`` resolved for ``n_train`` rows on ``plan``."""
+    if est.max_epochs != "auto":
+        return int(est.max_epochs)
+    if not getattr(plan, "head_only", False):
+        return AUTO_EPOCHS
+    steps_per_epoch = max(1, math.ceil(n_train / est.batch_size))
+    return max(AUTO_EPOCHS, math.ceil(AUTO_STEPS / steps_per_epoch))
+
+
+def configure(net, est, plan, n_train: int, valid, partial: bool) -> None:
     """Set what differs between calls: epochs, validation, callbacks."""
     from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
     from skorch.helper import predefined_split
 
-    epochs = 1 if partial else est.max_epochs
+    epochs = 1 if partial else epochs_for(est, plan, n_train)
     callbacks = []
     if valid is not None:
         stop = EarlyStopping(
@@ -159,7 +177,7 @@ def fit_net(est, net, plan, train, valid, *, body, width, seed, device, partial,
             first = True
         else:
             first = False
-        configure(net, est, len(train), valid, partial)
+        configure(net, est, plan, len(train), valid, partial)
         try:
             if first:
                 net.initialize()

@@ -3,9 +3,9 @@
 ``batch_size="auto"`` starts from a size that suits the device and halves it
 whenever the accelerator runs out of memory; the size that worked is remembered
 for the same model and device, so later calls start there. ``num_workers="auto"``
-decodes images in worker processes only when there is more than one batch and a
-spare core to do it on, so decoding overlaps with the forward pass instead of
-preceding it.
+decodes images in worker processes only when there are files (or encoded bytes)
+to decode, more than one batch and a spare core to do it on, so decoding
+overlaps with the forward pass instead of preceding it.
 
 torch is imported by the functions that run a model, not with this module: the
 numpy encoders check their ``batch_size`` here too, and never import torch.
@@ -144,20 +144,25 @@ def remember_batch_size(batch_size, key: Hashable, size: int) -> None:
             _WORKING[key] = size
 
 
-def resolve_num_workers(num_workers, device: torch.device, n_rows: int, batch_size: int) -> int:
+def resolve_num_workers(
+    num_workers, device: torch.device, n_rows: int, batch_size: int, decodes: bool = True
+) -> int:
     """Worker processes for decoding ``n_rows`` images.
 
-    ``"auto"``: none for a single batch (starting workers costs more than it
-    saves), none where processes do not start by ``fork`` (there each worker
-    pickles the rows and re-imports the user's script) or inside a daemonic
-    process (which may not have children); otherwise one per
-    spare core, at most 8. On a CPU the forward pass needs the cores too, so
-    half of them decode (at least one).
+    ``"auto"``: none for rows already in memory (``decodes=False``: arrays and
+    PIL images have nothing to decode, and a worker's start plus sending its
+    tensors back costs more than the resizing it would take over), none for a
+    single batch (starting workers costs more than it saves), none where
+    processes do not start by ``fork`` (there each worker pickles the rows and
+    re-imports the user's script) or inside a daemonic process (which may not
+    have children); otherwise one per spare core, at most 8. On a CPU the
+    forward pass needs the cores too, so half of them decode (at least one).
     """
     if num_workers != "auto":
         return int(num_workers)
     if (
-        n_rows <= batch_size
+        not decodes
+        or n_rows <= batch_size
         or multiprocessing.get_start_method() != "fork"
         or multiprocessing.current_process().daemon
     ):
@@ -230,7 +235,8 @@ def _forward(
 
     n_rows = len(dataset)
     size = start_batch_size(batch_size, device, kind, key)
-    workers = resolve_num_workers(num_workers, device, n_rows, size)
+    decodes = getattr(dataset, "decodes", True)
+    workers = resolve_num_workers(num_workers, device, n_rows, size, decodes)
     cuda = device.type == "cuda"
     done = 0  # rows yielded so far
     while done < n_rows:

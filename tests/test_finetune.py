@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from torch import nn
@@ -179,14 +179,16 @@ def test_text_unfreeze_too_many_blocks_is_explained():
 def test_reviews_head_and_last_layer_beat_chance(reviews):
     from sklearn.metrics import balanced_accuracy_score
 
-    sample = reviews.sample(240, random_state=0)
-    train, test = sample.iloc[:160], sample.iloc[160:]
+    # Enough test rows that "above chance" is measured, not drawn: on 80 of them
+    # the frozen reference itself scored 0.58.
+    sample = reviews.sample(400, random_state=0)
+    train, test = sample.iloc[:240], sample.iloc[240:]
     # One cache: the reference and the head-only fit embed each review once.
     features = TextEmbedder(device="cpu", cache=EmbeddingCache()).fit(train.review)
     reference = LogisticRegression(max_iter=2000, class_weight="balanced")
     reference.fit(features.transform(train.review), train.score)
     bar = balanced_accuracy_score(test.score, reference.predict(features.transform(test.review)))
-    for params in (dict(unfreeze=0), dict(unfreeze=1, max_epochs=2)):
+    for params in (dict(unfreeze=0), dict(unfreeze=1, max_epochs=4)):
         clf = TextClassifier(
             encoder=features, class_weight="balanced", random_state=0, device="cpu", **params
         )
@@ -194,6 +196,32 @@ def test_reviews_head_and_last_layer_beat_chance(reviews):
         score = balanced_accuracy_score(test.score, clf.predict(test.review))
         # Clearly above chance (0.5), and no worse than the frozen reference.
         assert score > max(0.6, bar - 0.05), (params, score, bar)
+
+
+def test_default_head_keeps_up_with_logistic_regression_cv_on_150_reviews(reviews, text_embedder):
+    """The default head (what TextClassifier() trains on the fast path, here on
+    the same embeddings through an identity encoder) scores within 0.03 balanced
+    accuracy of LogisticRegressionCV on the same folds. With 20 epochs (5
+    optimizer steps each) it underfit: 0.07 below."""
+    sample = reviews.sample(150, random_state=0)
+    X, y = text_embedder.transform(sample.review), sample.score.to_numpy()
+    cv = StratifiedKFold(4, shuffle=True, random_state=0)
+
+    def score(model):
+        return cross_val_score(model, X, y, cv=cv, scoring="balanced_accuracy").mean()
+
+    head = score(TextClassifier(encoder=FunctionTransformer(), random_state=0, device="cpu"))
+    bar = score(LogisticRegressionCV(max_iter=5000))
+    assert head > bar - 0.03, (head, bar)
+
+
+def test_auto_epochs_count_optimizer_steps_on_the_fast_path(blobs):
+    X, y = blobs  # 150 rows: 5 steps per epoch of 32
+    assert len(numeric().fit(X, y).net_.history) == 200  # 1,000 steps
+    assert len(numeric(batch_size=100).fit(X, y).net_.history) == 500
+    assert len(numeric(max_epochs=3).fit(X, y).net_.history) == 3  # a number is kept
+    big = np.tile(X, (30, 1))  # 4,500 rows: 141 steps per epoch
+    assert len(numeric().fit(big, np.tile(y, 30)).net_.history) == 20  # at least 20
 
 
 def test_setfit_tunes_a_copy_and_pickles(text_embedder):
@@ -656,6 +684,31 @@ def test_pickle_round_trip_real_backbone(digits):
     clf = fit_last_blocks(X, y)
     again = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.fixture(scope="module")
+def tiny_text_model(tmp_path_factory):
+    from random_models import write_tiny_text_model
+
+    return write_tiny_text_model(tmp_path_factory.mktemp("tiny_text") / "model")
+
+
+def test_pickle_stores_the_trained_weights_once(tiny_text_model):
+    """Not the net's ``module`` beside its ``module_``, nor the optimizer's copy
+    of the trained parameters and its moments."""
+    texts, labels = TEXTS[::2], LABELS[::2]
+    clf = TextClassifier(
+        encoder=TextEmbedder(model=tiny_text_model), unfreeze=1, max_epochs=2, random_state=0
+    ).fit(texts, labels)
+    module = clf.net_.module_
+    weights = sum(t.numel() * t.element_size() for t in module.state_dict().values())
+    blob = pickle.dumps(clf)
+    assert len(blob) < 1.2 * weights
+    again = pickle.loads(blob)
+    np.testing.assert_array_equal(again.predict_proba(TEXTS), clf.predict_proba(TEXTS))
+    assert again.net_.module is again.net_.module_
+    again.partial_fit(texts, labels)  # training goes on, with a fresh optimizer
+    assert len(again.net_.history) == 3
 
 
 def test_model_saved_for_cuda_loads_on_a_cpu(blobs):

@@ -263,3 +263,49 @@ def test_auto_workers_none_inside_a_daemonic_pool_worker(fork_machine):
     # Pool workers are daemonic and may not start DataLoader workers of their own.
     with multiprocessing.get_context("fork").Pool(1) as pool:
         assert pool.map(_auto_workers, [0]) == [0]
+
+
+def test_auto_workers_none_for_rows_already_in_memory(fork_machine, photo_dir):
+    """Arrays and PIL images have nothing to decode: "auto" starts no worker for
+    them (benchmarks/bench_parallel.py measures why), and does for files and bytes."""
+    from PIL import Image
+
+    from sktransfer.io import image_rows
+    from sktransfer.io._image import ImageDataset
+
+    fork_machine(8)
+    cpu = torch.device("cpu")
+
+    def auto(X):
+        dataset = ImageDataset(image_rows(X), preprocess=None)
+        return resolve_num_workers("auto", cpu, 1000, 32, dataset.decodes)
+
+    arrays = np.zeros((3, 8, 8, 3), dtype=np.uint8)
+    pil = [Image.fromarray(a) for a in arrays]
+    with open(photo_dir[0], "rb") as f:
+        encoded = f.read()
+    assert auto(arrays) == 0
+    assert auto(list(arrays)) == 0
+    assert auto(pil) == 0
+    assert auto(photo_dir) == 4
+    assert auto([encoded, *pil]) == 4  # one row to decode is enough
+    assert resolve_num_workers(2, cpu, 1000, 32, decodes=False) == 2  # explicit: kept
+
+
+def test_in_memory_arrays_are_embedded_without_workers(fork_machine, monkeypatch):
+    """The loop asks the dataset: no worker process starts for an array batch."""
+    from torch.utils import data
+
+    fork_machine(8)
+    started = []
+    real = data.DataLoader.__init__
+
+    def spy(self, *args, **kwargs):
+        started.append(kwargs.get("num_workers", 0))
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(data.DataLoader, "__init__", spy)
+    embedder = ImageEmbedder(image_size=32, device="cpu", batch_size=2)
+    embedder.fit(np.zeros((1, 8, 8, 3), dtype=np.uint8))
+    embedder.transform(np.zeros((5, 8, 8, 3), dtype=np.uint8))
+    assert started == [0]

@@ -46,7 +46,7 @@ class FineTuner(BaseEstimator):
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "backbone_lr": [Interval(numbers.Real, 0, None, closed="left")],
-        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "optimizer": [StrOptions({"adamw", "adam", "sgd"}), type],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],

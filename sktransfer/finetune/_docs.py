@@ -54,10 +54,12 @@ stay in eval mode (BatchNorm statistics and dropout as at inference).""",
 backbone learned in pre-training.""",
     ),
     "max_epochs": (
-        "int",
+        'int or "auto"',
         """Passes over the training rows. An epoch is ``ceil(n_rows / batch_size)``
-optimizer steps: with few rows, raise it (on the fast path an epoch over
-the embeddings costs next to nothing).""",
+optimizer steps. ``"auto"``: when only the head trains (``unfreeze=0``, the
+fast path, where an epoch over the embeddings costs milliseconds), enough
+epochs for 1,000 optimizer steps and at least 20 (150 rows: 200 epochs;
+4,000 rows: 20); when backbone blocks train, 20.""",
     ),
     "batch_size": ("int", "Rows per optimizer step (and per forward pass when predicting)."),
     "optimizer": (

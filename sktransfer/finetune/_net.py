@@ -207,3 +207,36 @@ class Net(NeuralNet):
         for name, param in super().get_all_learnable_params():
             if param.requires_grad:
                 yield name, param
+
+    # A pickle holds the trained weights once and no optimizer state. skorch
+    # stores ``module_`` apart from the other attributes, so the ``module``
+    # parameter (the same object here) would be stored a second time; and the
+    # optimizer holds the trained parameters again plus Adam's two moments
+    # (three times their size). After unpickling, ``module`` is ``module_``
+    # again and the optimizer starts afresh on the trained weights: further
+    # training works, with new moments. ``net_.save_params(f_optimizer=...)``
+    # saves the optimizer's state for whoever needs it.
+    def __getstate__(self):
+        shared = self.__dict__.get("module") is self.__dict__.get("module_", False)
+        optimizer = self.__dict__.pop("optimizer_", None)
+        try:
+            state = super().__getstate__()
+        finally:
+            if optimizer is not None:
+                self.optimizer_ = optimizer
+        if shared:
+            state["module"] = _SAME_AS_MODULE_
+        state["_rebuild_optimizer"] = optimizer is not None
+        return state
+
+    def __setstate__(self, state):
+        rebuild = state.pop("_rebuild_optimizer", False)
+        shared = isinstance(state.get("module"), str) and state["module"] == _SAME_AS_MODULE_
+        super().__setstate__(state)
+        if shared:
+            self.module = self.module_
+        if rebuild:
+            self.initialize_optimizer()
+
+
+_SAME_AS_MODULE_ = "<the trained module_>"

@@ -23,7 +23,7 @@ PARAMETERS = {
     "unfreeze": 0,
     "lr": 3e-3,
     "backbone_lr": 1e-4,
-    "max_epochs": 20,
+    "max_epochs": "auto",
     "batch_size": 32,
     "optimizer": "adamw",
     "weight_decay": 0.01,

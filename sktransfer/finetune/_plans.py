@@ -40,6 +40,7 @@ class FeaturePlan:
     """Head only: embed the rows once, train the head on the embeddings."""
 
     num_workers = 0
+    head_only = True  # an epoch is a pass over embeddings: max_epochs="auto" counts steps
 
     def __init__(self, encoder):
         self.encoder = encoder

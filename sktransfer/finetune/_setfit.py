@@ -95,6 +95,7 @@ class SetFitPlan:
     """Tune a copy of the sentence model on pairs; the head trains on its embeddings."""
 
     num_workers = 0
+    head_only = True  # the head trains on embeddings (see _training.epochs_for)
 
     def __init__(self, encoder: TextEmbedder, settings: dict, seed: int, device):
         self.encoder, self.settings, self.seed, self.device = encoder, settings, seed, device

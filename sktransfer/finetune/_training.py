@@ -115,18 +115,37 @@ def table_verbosity(verbose) -> int:
     return int(int(verbose) >= 2)
 
 
-def n_batches(est, n_train: int, partial: bool) -> int:
+# max_epochs="auto": when only the head trains, as many epochs as make this many
+# optimizer steps (an epoch over 150 rows is 5 steps; 20 of them underfit), and
+# never fewer than AUTO_EPOCHS; when backbone blocks train, AUTO_EPOCHS.
+# benchmarks/bench_defaults.py measures the rule against LogisticRegressionCV.
+AUTO_STEPS = 1000
+AUTO_EPOCHS = 20
+
+
+def epochs_for(est, plan, n_train: int) -> int:
+    """``est.max_epochs``, with ``"auto"`` resolved for ``n_train`` rows on ``plan``."""
+    if est.max_epochs != "auto":
+        return int(est.max_epochs)
+    if not getattr(plan, "head_only", False):
+        return AUTO_EPOCHS
+    steps_per_epoch = max(1, math.ceil(n_train / est.batch_size))
+    return max(AUTO_EPOCHS, math.ceil(AUTO_STEPS / steps_per_epoch))
+
+
+def n_batches(est, plan, n_train: int, partial: bool) -> int:
     """Training batches one call runs (all epochs; fewer if it stops early)."""
-    return (1 if partial else est.max_epochs) * math.ceil(n_train / est.batch_size)
+    epochs = 1 if partial else epochs_for(est, plan, n_train)
+    return epochs * math.ceil(n_train / est.batch_size)
 
 
-def configure(net, est, n_train: int, valid, partial: bool, count=None) -> None:
+def configure(net, est, plan, n_train: int, valid, partial: bool, count=None) -> None:
     """Set what differs between calls: epochs, validation, callbacks
     (``count``: a progress count advanced after each training batch)."""
     from skorch.callbacks import EarlyStopping, LRScheduler
     from skorch.helper import predefined_split
 
-    epochs = 1 if partial else est.max_epochs
+    epochs = 1 if partial else epochs_for(est, plan, n_train)
     callbacks = [("progress", CountBatches(count))] if count is not None else []
     if valid is not None:
         stop = EarlyStopping(
@@ -176,8 +195,8 @@ def fit_net(est, net, plan, train, valid, *, body, width, seed, device, partial,
             first = True
         else:
             first = False
-        with counting("training", n_batches(est, len(train), partial), "batches") as count:
-            configure(net, est, len(train), valid, partial, count)
+        with counting("training", n_batches(est, plan, len(train), partial), "batches") as count:
+            configure(net, est, plan, len(train), valid, partial, count)
             try:
                 if first:
                     net.initialize()

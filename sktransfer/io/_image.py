@@ -464,6 +464,16 @@ class ImageDataset:
         self.positions = list(range(len(rows))) if positions is None else list(positions)
         self.max_pixels = max_pixels
 
+    @property
+    def decodes(self) -> bool:
+        """Whether some row is a file or encoded bytes, which loader workers
+        could decode while the model runs; arrays and PIL images are decoded
+        already."""
+        values = self.rows.values
+        if isinstance(values, np.ndarray) and values.dtype != object:
+            return False
+        return not all(isinstance(values[i], (np.ndarray, Image.Image)) for i in self.positions)
+
     def __len__(self) -> int:
         return len(self.positions)
 

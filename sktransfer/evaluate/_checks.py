@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .._warn import PartFailedWarning, warn
-from ..io._image import MAX_PIXELS, check_image_row
+from ..io import MAX_PIXELS, check_image_row
 from ..io._text import _check_encodable
 from ._crossval import failure
 from ._data import Columns, DataError

@@ -12,7 +12,7 @@ from .._cache import resolve_cache
 from .._subset import stratified_subset
 from .._warn import PartFailedWarning, warn
 from ..distributed._client import joblib_backend
-from ..io._image import MAX_PIXELS
+from ..io import MAX_PIXELS
 from ._candidates import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, Candidate, build_candidates
 from ._checks import (
     SKIPPED_COLUMNS,

@@ -31,8 +31,7 @@ def check_rows(
     the row, the file and the cause. ``on_error="skip"``: every row is checked
     and the unusable ones are returned, for the caller to leave out.
     """
-    if on_error not in ON_ERROR:
-        raise DataError(f"on_error={on_error!r}: use 'raise' or 'skip'.")
+    check_on_error(on_error)
     skipped = []
     for kind, names in (("image", cols.image), ("text", cols.text)):
         for name in names:
@@ -57,6 +56,12 @@ def check_rows(
                     path = str(value) if kind == "image" and isinstance(value, str) else ""
                     skipped.append({"row": label, "column": name, "path": path, "cause": cause})
     return pd.DataFrame(skipped, columns=SKIPPED_COLUMNS)
+
+
+def check_on_error(on_error) -> None:
+    """Raise unless ``on_error`` is one of :data:`ON_ERROR`."""
+    if on_error not in ON_ERROR:
+        raise DataError(f"on_error={on_error!r}: use 'raise' or 'skip'.")
 
 
 def check_settings(*, cv, repeats, image_size) -> None:

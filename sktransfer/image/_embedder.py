@@ -200,7 +200,6 @@ class ImageEmbedder(BaseEmbedder):
         module = prepared_module(
             (_identity_key(backbone.identity), str(device)),
             backbone.module,
-            device,
             channels_last=self.channels_last,
             compile=self.compile,
         )

@@ -54,10 +54,6 @@ class Evaluation:
         name = self.meta["recommended"]
         return next(c for c in self.candidates if c.name == name)
 
-    def refit_best(self):
-        """The best pipeline fitted on all rows."""
-        return self.refit(self.best)
-
     def refit(self, candidate: Candidate):
         """``candidate``'s pipeline fitted on all rows."""
         with one_blas_thread():

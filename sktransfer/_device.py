@@ -70,11 +70,9 @@ def device_after_unpickle(requested, saved: torch.device) -> torch.device:
         return fallback
 
 
-def prepared_module(
-    key, module, device: torch.device, *, channels_last=False, compile=False, part: str = ""
-):
-    """``module`` laid out and compiled for fast inference on ``device``: the one
-    place where encoders apply :func:`torch.compile`.
+def prepared_module(key, module, *, channels_last=False, compile=False, part: str = ""):
+    """``module`` laid out and compiled for fast inference (on the device it is
+    on already): the one place where encoders apply :func:`torch.compile`.
 
     ``channels_last`` stores 4-D weights as NHWC, the layout convolution
     kernels of cuDNN and oneDNN run fastest on; ``compile`` wraps the module in

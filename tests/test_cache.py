@@ -950,9 +950,9 @@ def test_reads_checked_on_another_thread_still_catch_damage(tmp_path, monkeypatc
     far into the file is caught, the rest served; a forked child reads too."""
     import multiprocessing
 
-    from sktransfer._cache import _store, digest
+    from sktransfer._cache import _read, digest
 
-    monkeypatch.setattr(_store, "_SPAN_BYTES", 3 * _record_size(8, 16))
+    monkeypatch.setattr(_read, "_SPAN_BYTES", 3 * _record_size(8, 16))
     keys = [digest(f"span{i}".encode()) for i in range(160)]
     vectors = np.random.default_rng(1).standard_normal((160, 16)).astype(np.float32)
     cache = EmbeddingCache(tmp_path / "c")

@@ -10,8 +10,8 @@ import pytest
 
 from sktransfer.cli import _split_models
 from sktransfer.evaluate import DataError, PixelFeatures, detect_columns, evaluate
+from sktransfer.evaluate._curves import plot_learning_curves
 from sktransfer.evaluate._data import check_folds, infer_task
-from sktransfer.evaluate._report import plot_learning_curve
 from sktransfer.exceptions import ParameterError, RowError
 
 
@@ -106,7 +106,7 @@ def test_learning_curve_from_a_skorch_history(tmp_path):
         history.record("epoch", epoch)
         history.record("train_loss", train)
         history.record("valid_loss", valid)
-    path = plot_learning_curve([dict(h) for h in history], "head", tmp_path / "lc.png")
+    path = plot_learning_curves([[dict(h) for h in history]], "head", tmp_path / "lc.png")
     assert path.read_bytes()[:4] == b"\x89PNG"
 
 

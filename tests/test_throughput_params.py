@@ -270,8 +270,7 @@ def test_auto_workers_none_for_rows_already_in_memory(fork_machine, photo_dir):
     them (benchmarks/bench_parallel.py measures why), and does for files and bytes."""
     from PIL import Image
 
-    from sktransfer.io import image_rows
-    from sktransfer.io._image import ImageDataset
+    from sktransfer.io import ImageDataset, image_rows
 
     fork_machine(8)
     cpu = torch.device("cpu")

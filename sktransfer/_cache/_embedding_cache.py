@@ -6,9 +6,10 @@ Caching it by that key is leak-free across cross-validation folds and makes a
 grid search over the head embed every distinct row once.
 
 Keys are SHA-256 digests: never Python object ids, never pickled modules. The
-disk layer (:mod:`._store`) appends checksummed shard files, so several
-processes can share one directory, a damaged entry is detected and
-recomputed, and no lock is held while a model runs.
+disk layer (:mod:`._store`, read by :mod:`._read`, kept by :mod:`._upkeep`)
+appends checksummed shard files, so several processes can share one directory,
+a damaged entry is detected and recomputed, and no lock is held while a model
+runs.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 from .._warn import warn_once
 from ..exceptions import ParameterError
 from ._store import ShardStore
+from ._upkeep import compact, evict, verify
 
 _FORMAT = "v2"
 _OLD_FORMATS = ("v1",)  # one .npy per row: ignored, removed by clear() and prune()
@@ -184,7 +186,7 @@ class EmbeddingCache:
                 try:
                     self._disk.put(namespace, list(keys), vectors, meta)
                     if self.max_bytes is not None and self._disk.size() > self.max_bytes:
-                        self._disk.evict(self.max_bytes)
+                        evict(self._disk, self.max_bytes)
                     return
                 except OSError as exc:
                     self.warn_once(
@@ -292,18 +294,18 @@ class EmbeddingCache:
 
     def verify(self) -> dict:
         """Check every stored checksum; a report per namespace."""
-        return self._disk.verify()
+        return verify(self._disk)
 
     def prune(self, max_bytes=None) -> dict:
         """Compact (one copy per row, bad rows and unreadable shards dropped, old
         formats removed), then evict least recently used shards to ``max_bytes``
         (default: this cache's ``max_bytes``; ``None``: no eviction)."""
         with self._lock:
-            report = self._disk.compact()
+            report = compact(self._disk)
             for old in _OLD_FORMATS:
                 shutil.rmtree(self.directory / old, ignore_errors=True)
             bound = self.max_bytes if max_bytes is None else int(max_bytes)
-            report["evicted_shards"] = 0 if bound is None else self._disk.evict(bound)
+            report["evicted_shards"] = 0 if bound is None else evict(self._disk, bound)
             report["bytes"] = self._disk.size()
             return report
 

@@ -58,10 +58,6 @@ class ShardTable:
     matrix_crc: int = -1
     offset: int = 0  # where the record starts in its file
 
-    @property
-    def matrix_offset(self) -> int:
-        return self.offset + HEADER_BYTES + self.n * (KEY_BYTES + 4)
-
 
 def record_size(n: int, dim: int) -> int:
     return HEADER_BYTES + n * (KEY_BYTES + 4 + 4 * dim)

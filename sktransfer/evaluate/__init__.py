@@ -16,7 +16,7 @@ _WHERE = {
     "Columns": "._data",
     "DataError": "._data",
     "Diagnosis": "._diagnose",
-    "Evaluation": "._run",
+    "Evaluation": "._evaluation",
     "Head": "._heads",
     "PixelFeatures": "..image._pixels",
     "Result": "._crossval",
@@ -44,9 +44,10 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
     from ._crossval import METRICS, Result, cross_validate_candidates, leaderboard, make_folds
     from ._data import Columns, DataError, detect_columns, read_data, read_image_folder, read_table
     from ._diagnose import Diagnosis, diagnose
+    from ._evaluation import Evaluation
     from ._heads import HEADS, Head
     from ._report import format_leaderboard
-    from ._run import Evaluation, evaluate
+    from ._run import evaluate
 
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)
 

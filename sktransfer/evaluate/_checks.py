@@ -16,7 +16,7 @@ from .._on_error import ON_ERROR_SKIP, check_on_error
 from .._plain import one_line
 from .._warn import PartFailedWarning, warn
 from ..exceptions import Named, ParameterError, RowError
-from ..io._image import MAX_PIXELS, check_image_row
+from ..io import MAX_PIXELS, check_image_row
 from ..io._text import _check_encodable
 from ._crossval import failure
 from ._data import Columns

@@ -245,7 +245,7 @@ def thumbnail(value, size: int = THUMBNAIL) -> str | None:
     """A small JPEG of an image row as a ``data:`` URI; ``None`` when it cannot be read."""
     from PIL import Image
 
-    from ..io._image import load_rgb
+    from ..io import load_rgb
 
     try:
         img = load_rgb(value, "thumbnail")

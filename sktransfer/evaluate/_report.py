@@ -150,14 +150,6 @@ def plot_predicted_vs_true(y_true, y_pred, title: str, path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_learning_curve(history: list[dict], title: str, path: Path) -> Path:
-    """Training and validation loss per epoch, from one skorch-style history
-    (:func:`~sktransfer.evaluate._curves.plot_learning_curves` draws several folds)."""
-    from ._curves import plot_learning_curves
-
-    return plot_learning_curves([history], title, path)
-
-
 def write_plots(out: Path, board: pd.DataFrame, results: list[Result], y, task: str) -> list[Path]:
     """``scores.png`` and the best candidate's ``confusion_matrix.png`` (or
     ``predicted_vs_true.png``)."""

@@ -1,37 +1,33 @@
-"""evaluate(): a cross-validated leaderboard of transfer-learning pipelines."""
+"""evaluate(): a cross-validated leaderboard of transfer-learning pipelines.
+
+The run in steps: the rows (target, features, subset, unusable rows left out),
+the folds, the candidates, their cross-validated scores and the verdicts, the
+label-efficiency curve, and what is recorded about the run (``meta``). The
+settings are checked once, in :class:`~._settings.Settings`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
-from sklearn.base import clone
 
 from .._cache import resolve_cache
 from .._subset import stratified_subset
 from .._warn import PartFailedWarning, warn
 from ..distributed._client import joblib_backend
 from ..exceptions import DataError, ParameterError
-from ..io._image import MAX_PIXELS
+from ..io import MAX_PIXELS
 from ._candidates import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, Candidate, build_candidates
-from ._checks import (
-    SKIPPED_COLUMNS,
-    check_encoder_params,
-    check_rows,
-    check_settings,
-    load_models,
-)
+from ._checks import check_rows, load_models
 from ._crossval import (
     Result,
     cross_validate_candidates,
     first_repeat,
     leaderboard,
     make_folds,
-    one_blas_thread,
     primary_metric,
 )
-from ._curves import plot_learning_curves
 from ._data import (
     Columns,
     check_folds,
@@ -42,98 +38,15 @@ from ._data import (
 )
 from ._efficiency import (
     FRACTIONS,
-    check_fractions,
     efficiency_fits,
     efficiency_verdict,
     label_efficiency,
-    plot_efficiency,
     summarize,
 )
-from ._html import write_report
+from ._evaluation import Evaluation
 from ._progress import Progress
-from ._report import write_failed, write_plots, write_skipped, write_tables
+from ._settings import REPEATS, Settings
 from ._verdict import add_verdicts, headline, holdout_ratio
-
-REPEATS = 3  # repeats of the k-fold split by default: the embeddings are cached, only heads refit
-
-
-@dataclass
-class Evaluation:
-    """What :func:`evaluate` found; ``board`` is the leaderboard, best first."""
-
-    board: pd.DataFrame
-    results: list[Result]
-    candidates: list[Candidate]
-    columns: Columns
-    task: str
-    X: pd.DataFrame
-    y: pd.Series
-    meta: dict
-    skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SKIPPED_COLUMNS))
-    efficiency: pd.DataFrame | None = (
-        None  # label-efficiency points, one per candidate × fraction × fold
-    )
-
-    @property
-    def failed(self) -> list[dict]:
-        """The candidates that could not be scored: ``{"candidate", "cause"}`` each."""
-        return [{"candidate": r.name, "cause": r.error} for r in self.results if r.error]
-
-    @property
-    def best(self) -> Candidate:
-        """The candidate ranked first."""
-        name = self.board["candidate"].iloc[0]
-        return next(c for c in self.candidates if c.name == name)
-
-    @property
-    def recommended(self) -> Candidate:
-        """The candidate the headline recommends: the best when it is better than
-        every other one, else the cheapest of those tied with it."""
-        name = self.meta["recommended"]
-        return next(c for c in self.candidates if c.name == name)
-
-    def refit_best(self):
-        """The best pipeline fitted on all rows."""
-        return self.refit(self.best)
-
-    def refit(self, candidate: Candidate):
-        """``candidate``'s pipeline fitted on all rows."""
-        with one_blas_thread():
-            return clone(candidate.pipeline).fit(self.X, self.y)
-
-    def write(self, out) -> list[Path]:
-        """Write the leaderboard (CSV, JSON), per-fold scores and plots into ``out``.
-
-        Also ``failed.csv`` when a candidate could not be scored,
-        ``skipped_rows.csv`` when rows were left out (``on_error="skip"``),
-        ``learning_curve.png`` when a head trains in epochs,
-        ``label_efficiency.csv`` / ``.png`` when the curve was measured, the best
-        candidate's diagnosis and ``report.html`` (see ``write_report``).
-        """
-        out = Path(out)
-        paths = write_tables(out, self.board, self.results, self.meta)
-        paths += write_failed(out, self.failed) + write_skipped(out, self.skipped)
-        paths += write_plots(out, self.board, self.results, self.y, self.task)
-        by_name = {r.name: r for r in self.results}
-        # The best-ranked head that trains in epochs, whether or not it ranks first.
-        curve = next((by_name[n] for n in self.board["candidate"] if by_name[n].histories), None)
-        if curve is not None:
-            paths.append(
-                plot_learning_curves(curve.histories, curve.name, out / "learning_curve.png")
-            )
-        if self.efficiency is not None:
-            metric = self.meta["primary_metric"]
-            summary = summarize(self.efficiency, metric)
-            summary.to_csv(out / "label_efficiency.csv", index=False)
-            verdict = self.meta["label_efficiency"]
-            paths += [
-                out / "label_efficiency.csv",
-                plot_efficiency(summary, metric, verdict, out / "label_efficiency.png"),
-            ]
-        else:
-            for name in ("label_efficiency.csv", "label_efficiency.png"):
-                (out / name).unlink(missing_ok=True)  # a previous run's would be read as this one's
-        return write_report(out, self, paths)  # last: it embeds every PNG written before it
 
 
 def evaluate(
@@ -246,110 +159,183 @@ def evaluate(
     >>> ev.board.columns[:3].tolist()
     ['rank', 'candidate', 'kind']
     """
-    check_settings(cv=cv, repeats=repeats, image_size=image_size)
+    settings = Settings(
+        task=task,
+        cv=cv,
+        repeats=repeats,
+        fractions=fractions,
+        text_models=text_models,
+        image_models=image_models,
+        heads=heads,
+        image_size=image_size,
+        cache=cache,
+        n_rows=n_rows,
+        base_dir=base_dir,
+        random_state=random_state,
+        progress=progress,
+        encoder_params=encoder_params,
+        on_error=on_error,
+        scheduler=scheduler,
+    )
     cols = columns or detect_columns(df, target, text=text, image=image, ignore=ignore)
+    return run(df, cols, settings)
+
+
+class Prepared(NamedTuple):
+    """The rows a run evaluates on, prepared."""
+
+    X: pd.DataFrame
+    y: pd.Series
+    task: str  # "classification" or "regression", inferred when asked for "auto"
+    dropped: int  # rows left out for a missing target
+    skipped: pd.DataFrame  # unusable rows left out (on_error="skip"), one record each
+
+
+def run(df: pd.DataFrame, cols: Columns, settings: Settings) -> Evaluation:
+    """:func:`evaluate` with its columns decided and its settings checked."""
+    rows = usable_rows(df, cols, settings)
+    store = resolve_cache(settings.cache)
+    before = dict(store.stats) if store is not None else {}
+    folds = make_folds(rows.y, rows.task, settings.cv, settings.random_state, settings.repeats)
+    candidates = _candidates(cols, rows, folds, settings, store)
+    # Every fit the run may make, so that the display's total holds from the start.
+    curve_fits = efficiency_fits(settings.fractions, len(first_repeat(folds)))
+    curve_fits *= {"transfer", "baseline"} <= {c.kind for c in candidates}
+    with Progress(len(candidates) * len(folds) + curve_fits, enabled=settings.progress) as bar:
+        results, sizes = _score(candidates, rows, cols, folds, settings, bar)
+        board = _judge(
+            leaderboard(results, rows.task), results, candidates, sizes, rows.task, folds
+        )
+        efficiency = _label_efficiency(
+            board, candidates, results, rows, folds, settings, bar, curve_fits
+        )
+    cache_report = None if store is None else _cache_report(store, before)
+    meta = _meta(cols, rows, settings, board, results, folds, efficiency, cache_report)
+    return Evaluation(
+        board, results, candidates, cols, rows.task, rows.X, rows.y, meta, rows.skipped, efficiency
+    )
+
+
+def usable_rows(df: pd.DataFrame, cols: Columns, settings: Settings) -> Prepared:
+    """The target and features to evaluate on: rows with a target, the subset of
+    ``n_rows`` asked for, unusable rows raised about or left out (``on_error``)."""
     df, y, dropped = prepare_target(df, cols)
-    task = infer_task(y, task)
-    X = prepare_features(df, cols, base_dir=base_dir)
+    task = infer_task(y, settings.task)
+    X = prepare_features(df, cols, base_dir=settings.base_dir)
+    n_rows = settings.n_rows
     if n_rows is not None and n_rows < len(X):
         if task == "classification":
-            keep = stratified_subset(y, n_rows, random_state, param="n_rows")
+            keep = stratified_subset(y, n_rows, settings.random_state, param="n_rows")
         else:
-            keep = _random_subset(len(X), n_rows, random_state)
+            keep = _random_subset(len(X), n_rows, settings.random_state)
         X, y = X.iloc[keep], y.iloc[keep]
-    if fractions:
-        fractions = check_fractions(fractions)
-    encoder_params = {"verbose": False, **(encoder_params or {})}
-    skipped = check_rows(
-        X, cols, on_error=on_error, max_pixels=encoder_params.get("max_pixels", MAX_PIXELS)
-    )
+    max_pixels = settings.encoder_params.get("max_pixels", MAX_PIXELS)
+    skipped = check_rows(X, cols, on_error=settings.on_error, max_pixels=max_pixels)
     if len(skipped):
         usable = ~X.index.isin(skipped["row"])
         if not usable.any():
             raise DataError(f"no usable rows: all {len(X)} were left out as unusable.")
         X, y = X[usable], y[usable]
-    check_folds(y, cv, task)
+    check_folds(y, settings.cv, task)
     X, y = X.reset_index(drop=True), y.reset_index(drop=True)
-    check_encoder_params(encoder_params)
-    store = resolve_cache(cache)
-    before = dict(store.stats) if store is not None else {}
-    folds = make_folds(y, task, cv, random_state, repeats)
+    return Prepared(X, y, task, dropped, skipped)
+
+
+def _candidates(cols: Columns, rows: Prepared, folds, settings: Settings, store) -> list[Candidate]:
+    """The pipelines to compare, their heads sized for the smallest training fold."""
     min_class_rows = (
-        min(int(y.iloc[train].value_counts().min()) for train, _ in folds)
-        if task == "classification"
+        min(int(rows.y.iloc[train].value_counts().min()) for train, _ in folds)
+        if rows.task == "classification"
         else None
     )
-    candidates = build_candidates(
+    return build_candidates(
         cols,
-        task,
-        text_models=text_models,
-        image_models=image_models,
-        heads=heads,
-        image_size=image_size,
+        rows.task,
+        text_models=settings.text_models,
+        image_models=settings.image_models,
+        heads=settings.heads,
+        image_size=settings.image_size,
         cache=store,
-        encoder_params=encoder_params,
+        encoder_params=settings.encoder_params,
         min_class_rows=min_class_rows,
-        random_state=random_state,
+        random_state=settings.random_state,
     )
-    # Every fit the run may make, so that the display's total holds from the start.
-    curve_fits = efficiency_fits(fractions or (), len(first_repeat(folds)))
-    curve_fits *= {"transfer", "baseline"} <= {c.kind for c in candidates}
-    with Progress(len(candidates) * len(folds) + curve_fits, enabled=progress) as bar:
-        bar.stage("loading models")
-        sizes: dict = {}
-        unloadable = load_models(
-            X,
-            cols,
-            {"text": text_models, "image": image_models},
-            image_size=image_size,
-            encoder_params=encoder_params,
-            sizes=sizes,
+
+
+def _score(candidates, rows: Prepared, cols: Columns, folds, settings: Settings, bar):
+    """Every backbone loaded, then each candidate cross-validated (on the cluster
+    under a ``scheduler``): ``(results in the order of candidates, model sizes)``.
+    A candidate whose model does not load is a failed result, not an error."""
+    bar.stage("loading models")
+    sizes: dict = {}
+    unloadable = load_models(
+        rows.X,
+        cols,
+        settings.models,
+        image_size=settings.image_size,
+        encoder_params=settings.encoder_params,
+        sizes=sizes,
+    )
+    runnable = [c for c in candidates if not any(m in unloadable for m in c.models)]
+    runs = {id(c) for c in runnable}
+    bar.add((len(runnable) - len(candidates)) * len(folds))  # models that did not load
+    if unloadable and not any(c.kind == "transfer" for c in runnable):
+        warn(
+            "no transfer candidate is left: only the reference and the baselines are scored.",
+            PartFailedWarning,
         )
-        runnable = [c for c in candidates if not any(m in unloadable for m in c.models)]
-        runs = {id(c) for c in runnable}
-        bar.add((len(runnable) - len(candidates)) * len(folds))  # models that did not load
-        if unloadable and not any(c.kind == "transfer" for c in runnable):
-            warn(
-                "no transfer candidate is left: only the reference and the baselines are scored.",
-                PartFailedWarning,
+    # Under a scheduler the folds run on the cluster (joblib's dask backend); the
+    # candidates are consumed inside the block, as the generator runs lazily.
+    with joblib_backend(settings.scheduler):
+        scored = iter(
+            cross_validate_candidates(
+                runnable, rows.X, rows.y, task=rows.task, folds=folds, progress=bar
             )
-        # Under a scheduler the folds run on the cluster (joblib's dask backend); the
-        # candidates are consumed inside the block, as the generator runs lazily.
-        with joblib_backend(scheduler):
-            scored = iter(
-                cross_validate_candidates(runnable, X, y, task=task, folds=folds, progress=bar)
-            )
-            results = [
-                next(scored) if id(c) in runs else _unloaded(c, unloadable) for c in candidates
-            ]
-        board = _judge(leaderboard(results, task), results, candidates, sizes, task, folds)
-        pair = _efficiency_pair(board, candidates) if fractions else None
-        efficiency = None
-        if pair is None:
-            bar.add(-curve_fits)  # no transfer candidate (or no baseline) was scored: no curve
-        else:
-            efficiency = label_efficiency(
-                pair,
-                {r.name: r for r in results},
-                X,
-                y,
-                task=task,
-                folds=folds,
-                fractions=fractions,
-                random_state=random_state,
-                progress=bar,
-            )
-    metric = primary_metric(task)
+        )
+        results = [next(scored) if id(c) in runs else _unloaded(c, unloadable) for c in candidates]
+    return results, sizes
+
+
+def _label_efficiency(
+    board, candidates, results, rows: Prepared, folds, settings: Settings, bar, curve_fits: int
+):
+    """The label-efficiency points of the best transfer candidate and the best
+    baseline, or None (no fractions asked for, or no such pair was scored: the
+    ``curve_fits`` counted for it are taken off ``bar``)."""
+    pair = _efficiency_pair(board, candidates) if settings.fractions else None
+    if pair is None:
+        bar.add(-curve_fits)  # no transfer candidate (or no baseline) was scored: no curve
+        return None
+    return label_efficiency(
+        pair,
+        {r.name: r for r in results},
+        rows.X,
+        rows.y,
+        task=rows.task,
+        folds=folds,
+        fractions=settings.fractions,
+        random_state=settings.random_state,
+        progress=bar,
+    )
+
+
+def _meta(
+    cols: Columns, rows: Prepared, settings: Settings, board, results, folds, efficiency, cache
+) -> dict:
+    """What is recorded about the run (``Evaluation.meta``); ``cache``: what it
+    did with the embedding cache."""
+    metric = primary_metric(rows.task)
     verdict = headline(
         board, _scores(results, metric), metric=metric, holdout_ratio=holdout_ratio(folds)
     )
-    meta = {
+    cv, repeats = settings.cv, settings.repeats
+    return {
         "target": cols.target,
-        "task": task,
+        "task": rows.task,
         "cv": cv,
         "repeats": repeats,
-        "rows": len(y),
-        "rows_dropped_missing_target": dropped,
+        "rows": len(rows.y),
+        "rows_dropped_missing_target": rows.dropped,
         "primary_metric": metric,
         "best": board["candidate"].iloc[0],
         "headline": verdict["text"],
@@ -365,15 +351,14 @@ def evaluate(
             if efficiency is not None
             else None
         ),
-        "label_fractions": list(fractions) if efficiency is not None else None,
+        "label_fractions": list(settings.fractions) if efficiency is not None else None,
         "columns": cols.to_dict(),
-        "random_state": random_state,
-        "image_size": image_size,
-        "cache": None if store is None else _cache_report(store, before),
-        "skipped_rows": len(skipped),
+        "random_state": settings.random_state,
+        "image_size": settings.image_size,
+        "cache": cache,
+        "skipped_rows": len(rows.skipped),
         "failed": [{"candidate": r.name, "cause": r.error} for r in results if r.error],
     }
-    return Evaluation(board, results, candidates, cols, task, X, y, meta, skipped, efficiency)
 
 
 def _scores(results: list[Result], metric: str) -> dict:

@@ -10,8 +10,14 @@ from .._batching import check_batch_size, check_num_workers, iter_loader, run_lo
 from .._device import check_compile, check_flag, prepared_module
 from .._precision import autocast_for, check_precision
 from ..base import BaseEmbedder
-from ..io import ImageDataset, image_row_key, image_rows
-from ..io._image import MAX_PIXELS, check_image_row, check_max_pixels
+from ..io import (
+    MAX_PIXELS,
+    ImageDataset,
+    check_image_row,
+    check_max_pixels,
+    image_row_key,
+    image_rows,
+)
 from ._backbone import build_image_backbone
 
 
@@ -192,7 +198,6 @@ class ImageEmbedder(BaseEmbedder):
         module = prepared_module(
             (_identity_key(backbone.identity), str(device)),
             backbone.module,
-            device,
             channels_last=self.channels_last,
             compile=self.compile,
         )

@@ -152,7 +152,7 @@ class TextEmbedder(BaseEmbedder):
         key = (*self._source_key(), str(device))
         model = shared_model(key, lambda: entry.loader(device))
         # Only the transformer is compiled: the tokenising wrapper cannot be traced.
-        return prepared_module(key, model, device, compile=self.compile, part="0.model")
+        return prepared_module(key, model, compile=self.compile, part="0.model")
 
     _libraries = ("torch", "numpy", "transformers", "tokenizers", "sentence-transformers")
 

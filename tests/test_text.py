@@ -84,6 +84,34 @@ def test_unknown_model_fails_in_fit_with_a_fix(monkeypatch, tmp_path):
         est.fit(["x"])
 
 
+class _SentenceTransformer30:
+    """The constructor of sentence-transformers 3.0, which has no ``backend=``."""
+
+    def __init__(self, model_name_or_path=None, device=None, local_files_only=False):
+        pass
+
+
+@pytest.mark.parametrize("model", ["all-MiniLM-L6-v2", "some-user/some-hub-model"])
+def test_a_too_old_sentence_transformers_is_named_not_the_network(monkeypatch, model):
+    import importlib.metadata
+
+    import sentence_transformers
+
+    installed = importlib.metadata.version
+    monkeypatch.setattr(
+        importlib.metadata,
+        "version",
+        lambda name: "3.0.0" if name == "sentence-transformers" else installed(name),
+    )
+    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", _SentenceTransformer30)
+    with pytest.raises(ImportError) as info:
+        TextEmbedder(model=model).fit(["x"])
+    message = str(info.value)
+    assert "sentence-transformers 3.0.0 is installed" in message
+    assert "pip install -U 'sentence-transformers>=" in message
+    assert "network" not in message and "does not hold" not in message
+
+
 def test_the_guide_names_every_cache_value_the_encoders_accept(tmp_path):
     import joblib
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from .._backbones import Backbone, register_family
+from .._requirements import too_old
 
 
 def sentence_backbone(name: str, *, source=None) -> Backbone:
@@ -74,6 +75,9 @@ def load_sentence_model(source: str, device, backend: str = "torch"):
             source, device=str(device), local_files_only=local, backend=backend
         )
     except Exception as exc:  # the hub raises many types; all mean "could not load"
+        old = too_old("sentence-transformers")
+        if old:  # an unknown keyword or method, not the network or the model
+            raise ImportError(f"cannot load text model {source!r}: {old}. ({exc})") from exc
         hint = (
             "the directory does not hold a sentence-transformers model"
             if local

@@ -91,11 +91,17 @@ class _SentenceTransformer30:
         pass
 
 
-@pytest.mark.parametrize("model", ["all-MiniLM-L6-v2", "some-user/some-hub-model"])
-def test_a_too_old_sentence_transformers_is_named_not_the_network(monkeypatch, model):
+@pytest.mark.parametrize("local", [True, False])
+def test_a_too_old_sentence_transformers_is_named_not_the_network(monkeypatch, local):
     import importlib.metadata
 
     import sentence_transformers
+
+    from sktransfer._weights import shipped_text_model
+    from sktransfer.text._family import load_sentence_model
+
+    # The loader itself: an encoder's fit may reuse a model already loaded in this process.
+    source = shipped_text_model("all-MiniLM-L6-v2") if local else "some-user/some-hub-model"
 
     installed = importlib.metadata.version
     monkeypatch.setattr(
@@ -105,7 +111,7 @@ def test_a_too_old_sentence_transformers_is_named_not_the_network(monkeypatch, m
     )
     monkeypatch.setattr(sentence_transformers, "SentenceTransformer", _SentenceTransformer30)
     with pytest.raises(ImportError) as info:
-        TextEmbedder(model=model).fit(["x"])
+        load_sentence_model(source, "cpu")
     message = str(info.value)
     assert "sentence-transformers 3.0.0 is installed" in message
     assert "pip install -U 'sentence-transformers>=" in message

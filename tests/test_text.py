@@ -84,8 +84,8 @@ def test_unknown_model_fails_in_fit_with_a_fix(monkeypatch, tmp_path):
         est.fit(["x"])
 
 
-class _SentenceTransformer30:
-    """The constructor of sentence-transformers 3.0, which has no ``backend=``."""
+class _OldSentenceTransformer:
+    """The constructor of sentence-transformers before 3.2, which has no ``backend=``."""
 
     def __init__(self, model_name_or_path=None, device=None, local_files_only=False):
         pass
@@ -107,13 +107,13 @@ def test_a_too_old_sentence_transformers_is_named_not_the_network(monkeypatch, l
     monkeypatch.setattr(
         importlib.metadata,
         "version",
-        lambda name: "3.0.0" if name == "sentence-transformers" else installed(name),
+        lambda name: "2.2.2" if name == "sentence-transformers" else installed(name),
     )
-    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", _SentenceTransformer30)
+    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", _OldSentenceTransformer)
     with pytest.raises(ImportError) as info:
         load_sentence_model(source, "cpu")
     message = str(info.value)
-    assert "sentence-transformers 3.0.0 is installed" in message
+    assert "sentence-transformers 2.2.2 is installed" in message
     assert "pip install -U 'sentence-transformers>=" in message
     assert "network" not in message and "does not hold" not in message
 

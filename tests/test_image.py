@@ -253,3 +253,25 @@ def test_state_dict_of_another_model_is_refused(tmp_path):
         ImageEmbedder(model="efficientnet_lite0", weights=str(path)).fit(
             np.zeros((1, 8, 8, 3), np.uint8)
         )
+
+
+def test_a_too_old_timm_is_named_not_the_network(monkeypatch):
+    import importlib.metadata
+
+    import timm
+
+    from sktransfer.image._timm import timm_backbone
+
+    def create_model(name, pretrained=False):  # a timm that knows no such weights
+        raise RuntimeError(f"Unknown model ({name})")
+
+    installed = importlib.metadata.version
+    monkeypatch.setattr(
+        importlib.metadata, "version", lambda name: "0.6.7" if name == "timm" else installed(name)
+    )
+    monkeypatch.setattr(timm, "create_model", create_model)
+    with pytest.raises(ImportError) as info:
+        timm_backbone("resnet18").loader("a1_in1k")
+    message = str(info.value)
+    assert "timm 0.6.7 is installed" in message and "pip install -U 'timm>=" in message
+    assert "network" not in message

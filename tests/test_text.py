@@ -84,6 +84,40 @@ def test_unknown_model_fails_in_fit_with_a_fix(monkeypatch, tmp_path):
         est.fit(["x"])
 
 
+class _OldSentenceTransformer:
+    """The constructor of sentence-transformers before 3.2, which has no ``backend=``."""
+
+    def __init__(self, model_name_or_path=None, device=None, local_files_only=False):
+        pass
+
+
+@pytest.mark.parametrize("local", [True, False])
+def test_a_too_old_sentence_transformers_is_named_not_the_network(monkeypatch, local):
+    import importlib.metadata
+
+    import sentence_transformers
+
+    from sktransfer._weights import shipped_text_model
+    from sktransfer.text._family import load_sentence_model
+
+    # The loader itself: an encoder's fit may reuse a model already loaded in this process.
+    source = shipped_text_model("all-MiniLM-L6-v2") if local else "some-user/some-hub-model"
+
+    installed = importlib.metadata.version
+    monkeypatch.setattr(
+        importlib.metadata,
+        "version",
+        lambda name: "2.2.2" if name == "sentence-transformers" else installed(name),
+    )
+    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", _OldSentenceTransformer)
+    with pytest.raises(ImportError) as info:
+        load_sentence_model(source, "cpu")
+    message = str(info.value)
+    assert "sentence-transformers 2.2.2 is installed" in message
+    assert "pip install -U 'sentence-transformers>=" in message
+    assert "network" not in message and "does not hold" not in message
+
+
 def test_the_guide_names_every_cache_value_the_encoders_accept(tmp_path):
     import joblib
 

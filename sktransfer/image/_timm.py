@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from .._backbones import Backbone, register_family
 from .._cache import model_fingerprint
-from ..exceptions import ModelLoadError
+from .._requirements import too_old
+from ..exceptions import MissingDependencyError, ModelLoadError
 from ._state_dict import is_weights_file, load_state_dict_file, weights_identity
 
 
@@ -54,6 +55,11 @@ def _timm_module(arch: str, weights, default_file):
     try:
         return timm.create_model(name, pretrained=True)
     except Exception as exc:  # the hub raises many types; all mean "could not load"
+        old = too_old("timm")
+        if old:  # not the network: a timm that does not know this call or name
+            raise MissingDependencyError(
+                f"cannot load pretrained timm weights {name!r}: {old}."
+            ) from exc
         raise ModelLoadError(
             f"cannot load pretrained timm weights {name!r}: {exc}. With no network, "
             "pass weights=<path to a state dict file>."

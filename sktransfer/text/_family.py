@@ -7,7 +7,8 @@ import os
 
 from .._backbones import Backbone, register_family
 from .._cache import model_fingerprint
-from ..exceptions import ModelLoadError
+from .._requirements import too_old
+from ..exceptions import MissingDependencyError, ModelLoadError
 
 
 def sentence_backbone(name: str, *, source=None) -> Backbone:
@@ -63,6 +64,11 @@ def load_sentence_model(source: str, device, backend: str = "torch"):
             source, device=str(device), local_files_only=local, backend=backend
         )
     except Exception as exc:  # the hub raises many types; all mean "could not load"
+        old = too_old("sentence-transformers")
+        if old:  # an unknown keyword or method, not the network or the model
+            raise MissingDependencyError(
+                f"cannot load text model {source!r}: {old}. ({exc})"
+            ) from exc
         hint = (
             "the directory does not hold a sentence-transformers model"
             if local

@@ -34,6 +34,8 @@ _WHERE = {
     "TextClassifier": ".finetune",
     "TextEmbedder": ".text",
     "TextRegressor": ".finetune",
+    "TransferClassifier": ".finetune",
+    "TransferRegressor": ".finetune",
     "WordVectorEmbedder": ".text",
     "ZeroShotClassifier": ".similarity",
     "clear_models": "._registry",
@@ -74,6 +76,8 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
         SetFitClassifier,
         TextClassifier,
         TextRegressor,
+        TransferClassifier,
+        TransferRegressor,
     )
     from .fusion import FusedEmbedder, make_late_fusion
     from .image import ImageEmbedder
@@ -102,6 +106,8 @@ __all__ = [
     "TextClassifier",
     "TextEmbedder",
     "TextRegressor",
+    "TransferClassifier",
+    "TransferRegressor",
     "UntrustedFileError",
     "WordVectorEmbedder",
     "ZeroShotClassifier",

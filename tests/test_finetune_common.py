@@ -222,7 +222,11 @@ def test_generated_signatures_and_docstrings_match_the_parameter_table():
     assert not stale, f"{stale} out of date: run {_generate.COMMAND} to regenerate"
 
 
-@pytest.mark.parametrize("name", [c.__name__ for c in (*ESTIMATORS, SetFitClassifier)])
+@pytest.mark.parametrize(
+    "name",
+    [c.__name__ for c in (*ESTIMATORS, SetFitClassifier)]
+    + ["TransferClassifier", "TransferRegressor"],
+)
 def test_signature_lists_every_parameter_with_its_default(name):
     import ast
     import inspect

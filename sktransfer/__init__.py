@@ -14,6 +14,7 @@ from ._lazy import lazy_names
 __version__ = "0.1.0"
 
 _WHERE = {
+    "Backbone": "._backbones",
     "CacheError": ".exceptions",
     "DataError": ".exceptions",
     "MissingDependencyError": ".exceptions",
@@ -53,7 +54,13 @@ _WHERE = {
     "transform_report": "._report",
 }
 if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
-    from ._backbones import get_backbone, list_backbones, register_backbone, register_family
+    from ._backbones import (
+        Backbone,
+        get_backbone,
+        list_backbones,
+        register_backbone,
+        register_family,
+    )
     from ._cache import EmbeddingCache
     from ._persist import load, save
     from ._registry import clear_models, loaded_models
@@ -87,6 +94,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)
 
 __all__ = [
+    "Backbone",
     "CacheError",
     "DataError",
     "DistilledClassifier",

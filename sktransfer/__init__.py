@@ -14,6 +14,7 @@ from ._lazy import lazy_names
 __version__ = "0.1.0"
 
 _WHERE = {
+    "Backbone": "._backbones",
     "CacheError": ".exceptions",
     "DataError": ".exceptions",
     "MissingDependencyError": ".exceptions",
@@ -34,6 +35,8 @@ _WHERE = {
     "TextClassifier": ".finetune",
     "TextEmbedder": ".text",
     "TextRegressor": ".finetune",
+    "TransferClassifier": ".finetune",
+    "TransferRegressor": ".finetune",
     "WordVectorEmbedder": ".text",
     "ZeroShotClassifier": ".similarity",
     "clear_models": "._registry",
@@ -51,7 +54,13 @@ _WHERE = {
     "transform_report": "._report",
 }
 if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
-    from ._backbones import get_backbone, list_backbones, register_backbone, register_family
+    from ._backbones import (
+        Backbone,
+        get_backbone,
+        list_backbones,
+        register_backbone,
+        register_family,
+    )
     from ._cache import EmbeddingCache
     from ._persist import load, save
     from ._registry import clear_models, loaded_models
@@ -74,6 +83,8 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
         SetFitClassifier,
         TextClassifier,
         TextRegressor,
+        TransferClassifier,
+        TransferRegressor,
     )
     from .fusion import FusedEmbedder, make_late_fusion
     from .image import ImageEmbedder
@@ -83,6 +94,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)
 
 __all__ = [
+    "Backbone",
     "CacheError",
     "DataError",
     "DistilledClassifier",
@@ -102,6 +114,8 @@ __all__ = [
     "TextClassifier",
     "TextEmbedder",
     "TextRegressor",
+    "TransferClassifier",
+    "TransferRegressor",
     "UntrustedFileError",
     "WordVectorEmbedder",
     "ZeroShotClassifier",

@@ -198,8 +198,10 @@ def register_family(
     """Add a family: ``resolve(model_name)`` returns a :class:`Backbone` for the
     names it knows and ``None`` for others; ``names()`` lists them. Families are
     tried in registration order, after the entries; the built-in families come
-    first."""
+    first, even for a family registered before the registry was first used.
+    Registering a family's name again replaces it, in its new place."""
     _check_kind(kind)
+    _builtins()  # the built-in families first, whenever this is called
     with _LOCK:
         _FAMILIES[:] = [f for f in _FAMILIES if (f.kind, f.name) != (kind, name)]
         _FAMILIES.append(Family(name, kind, resolve, names or (lambda: ())))

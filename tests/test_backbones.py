@@ -129,7 +129,8 @@ def test_unknown_name_lists_close_matches(tiny_backbones):
 
 
 def test_user_family_resolves_a_whole_library():
-    from sktransfer._backbones import _FAMILIES, Backbone
+    from sktransfer import Backbone
+    from sktransfer._backbones import _FAMILIES
 
     def resolve(name):
         if not name.startswith("tiny/"):
@@ -157,3 +158,23 @@ def test_family_order_does_not_depend_on_import_order():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "torchvision"
+
+
+def test_family_registered_in_a_fresh_process_comes_after_the_built_in_ones():
+    # Registered before anything else used the registry, a user's family is still
+    # tried after the built-in families, as register_family documents.
+    import subprocess
+    import sys
+
+    code = (
+        "import sktransfer\n"
+        "def resolve(name):\n"
+        "    return sktransfer.Backbone(name, 'image', lambda weights: None, family='mine')\n"
+        "sktransfer.register_family('mine', resolve, kind='image')\n"
+        "from sktransfer._backbones import families\n"
+        "print(families('image')[-1])\n"
+        "print(sktransfer.get_backbone('resnet18', kind='image').family)\n"
+        "print(sktransfer.get_backbone('no-such-net', kind='image').family)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["mine", "torchvision", "mine"]

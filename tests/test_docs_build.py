@@ -34,16 +34,6 @@ PUBLIC_MODULES = [
     "sktransfer.similarity",
     "sktransfer.text",
 ]
-# Their ``__init__`` is generated at run time from a table, which the static reader of
-# the reference cannot see: each renders as ``Name()`` with no docstring. Remove a name
-# here once its class has an explicit signature and docstring in its source.
-GENERATED_SIGNATURES = {
-    "ImageClassifier",
-    "ImageRegressor",
-    "SetFitClassifier",
-    "TextClassifier",
-    "TextRegressor",
-}
 
 
 def public_names() -> dict[object, list[str]]:
@@ -162,21 +152,7 @@ def test_every_public_name_is_rendered(api_html):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("path", "cls"),
-    [
-        pytest.param(
-            path,
-            cls,
-            id=path,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="__init__ generated at run time: the reference shows no parameter",
-            )
-            if cls.__name__ in GENERATED_SIGNATURES
-            else (),
-        )
-        for path, cls in public_estimators()
-    ],
+    ("path", "cls"), [pytest.param(path, cls, id=path) for path, cls in public_estimators()]
 )
 def test_estimator_reference_shows_every_parameter(api_html, path, cls):
     params = [

@@ -21,9 +21,8 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import FunctionTransformer
 
-from sktransfer import ImageClassifier, TextClassifier, TextEmbedder
+from sktransfer import ImageClassifier, TextClassifier, TextEmbedder, TransferClassifier
 from sktransfer.adapt import coral_gap, make_coral_pipeline
-from sktransfer.finetune._core import TransferClassifier
 
 with sklearn.config_context():  # skada's import switches routing on for the process
     skada = pytest.importorskip("skada")

@@ -298,3 +298,22 @@ def test_the_report_and_the_printed_summary_say_the_repeats():
         "ranked by balanced_accuracy."
     )
     assert describe_folds(2, 1) == "2-fold cross-validation"
+
+
+@pytest.mark.parametrize(
+    ("task", "name"),
+    [("classification", "TransferClassifier"), ("regression", "TransferRegressor")],
+)
+def test_trained_head_is_the_public_modality_neutral_estimator(task, name):
+    """The mlp head trains on the candidate's features through the public core
+    estimator, not a text preset whose text encoder is swapped out."""
+    import sktransfer
+    from sktransfer.evaluate import HEADS
+
+    head = HEADS["mlp"].build(task, 0, 5)
+    assert type(head) is getattr(sktransfer, name)
+    assert name in sktransfer.__all__ and name in sktransfer.finetune.__all__
+    X = np.random.default_rng(0).normal(size=(24, 3))
+    y = np.where(X[:, 0] > 0, "up", "down") if task == "classification" else X[:, 0]
+    head.set_params(max_epochs=2, early_stopping=False).fit(X, y)
+    assert head.predict(X[:2]).shape == (2,)

@@ -195,9 +195,10 @@ def test_integer_weights_match_repeated_rows_to_float32_precision(cls):
 
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_documented_fitted_attributes_exist(cls):
+    import inspect
     import re
 
-    documented = re.findall(r"^(\w+_) : ", cls.__doc__.split("Attributes\n")[1], re.M)
+    documented = re.findall(r"^(\w+_) : ", inspect.getdoc(cls).split("Attributes\n")[1], re.M)
     assert {"encoder_", "net_"} <= set(documented)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(30, 3))
@@ -205,3 +206,51 @@ def test_documented_fitted_attributes_exist(cls):
     est = cls(**CHECK_PARAMS).set_params(max_epochs=1).fit(X, y)
     missing = [name for name in documented if not hasattr(est, name)]
     assert not missing
+
+
+def test_generated_signatures_and_docstrings_match_the_parameter_table():
+    """Every fine-tuning estimator's ``__init__`` and docstring are written in its
+    source (what editors, type checkers and the API reference read), generated
+    from the parameter table: the committed source is what the table gives."""
+    from sktransfer.finetune import _generate
+
+    stale = [
+        path.name
+        for path, text in _generate.generated().items()
+        if path.read_text(encoding="utf-8") != text
+    ]
+    assert not stale, f"{stale} out of date: run {_generate.COMMAND} to regenerate"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [c.__name__ for c in (*ESTIMATORS, SetFitClassifier)]
+    + ["TransferClassifier", "TransferRegressor"],
+)
+def test_signature_lists_every_parameter_with_its_default(name):
+    import ast
+    import inspect
+
+    import sktransfer
+    from sktransfer.finetune._docs import docstring, parameters
+
+    cls = getattr(sktransfer, name)
+    expected = parameters(name)
+    signature = inspect.signature(cls)
+    listed = {
+        p.name: p.default
+        for p in signature.parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    assert listed == expected
+    assert list(listed) == list(expected)
+    # Written in the class's own source, not attached at run time.
+    source = ast.parse(inspect.getsource(inspect.getmodule(cls)))
+    (node,) = [n for n in source.body if isinstance(n, ast.ClassDef) and n.name == name]
+    assert ast.get_docstring(node) == inspect.cleandoc(docstring(name))
+    assert [n.name for n in node.body if isinstance(n, ast.FunctionDef)][:1] == ["__init__"]
+    assert inspect.getdoc(cls) == inspect.cleandoc(docstring(name))
+    est = cls(**{p: v for p, v in expected.items()}, head__hidden=4)
+    assert est.get_params(deep=False) == {**expected, "head__hidden": 4}
+    with pytest.raises(TypeError, match=f"unexpected keyword argument 'speed'.*help\\({name}\\)"):
+        cls(speed=2)

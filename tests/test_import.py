@@ -40,6 +40,7 @@ def _heavy_loaded(code: str) -> list:
         "import sktransfer.evaluate, sktransfer.image, sktransfer.text, sktransfer.finetune",
         "from sktransfer.cli import build_parser; build_parser()",
         "from sktransfer import DistilledClassifier",
+        "from sktransfer import TransferClassifier, TransferRegressor",
     ],
 )
 def test_import_loads_no_deep_learning_library(code):

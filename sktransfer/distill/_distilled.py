@@ -147,7 +147,7 @@ class DistilledClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        from ..finetune._core import TransferClassifier
+        from ..finetune import TransferClassifier
 
         self._validate_params()
         classes = check_teacher(self.teacher)

@@ -56,9 +56,9 @@ def _mlp(task: str, random_state: int, min_class_rows: int | None):
     # / TextClassifier(unfreeze=N), used directly.
     from sklearn.preprocessing import FunctionTransformer
 
-    from ..finetune import TextClassifier, TextRegressor
+    from ..finetune import TransferClassifier, TransferRegressor
 
-    cls = TextRegressor if task == "regression" else TextClassifier
+    cls = TransferRegressor if task == "regression" else TransferClassifier
     extra = {} if task == "regression" else {"class_weight": "balanced"}
     return cls(
         encoder=FunctionTransformer(),

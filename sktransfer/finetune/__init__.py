@@ -10,11 +10,14 @@ _WHERE = {
     "SetFitClassifier": "._presets",
     "TextClassifier": "._presets",
     "TextRegressor": "._presets",
+    "TransferClassifier": "._core",
+    "TransferRegressor": "._core",
     # what sktransfer.save and sktransfer.load call: a fitted net as arrays, and back
     "nets_as_data": "._saving",
     "nets_from_data": "._saving",
 }
 if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
+    from ._core import TransferClassifier, TransferRegressor
     from ._presets import (
         ImageClassifier,
         ImageRegressor,
@@ -32,6 +35,8 @@ __all__ = [
     "SetFitClassifier",
     "TextClassifier",
     "TextRegressor",
+    "TransferClassifier",
+    "TransferRegressor",
     "nets_as_data",
     "nets_from_data",
 ]

@@ -1,14 +1,17 @@
-"""Docstrings of the fine-tuning estimators, built from their ``__init__`` signatures.
+"""Docstrings of the fine-tuning estimators, built from the parameter table.
 
 The estimators share most parameters; each is described once here, and every
-class lists exactly its own parameters, in signature order, with the defaults
-read from the signature (so the text cannot drift from the code).
+class lists exactly its own parameters, in the table's order, with the defaults
+of its ``__init__``. ``python -m sktransfer.finetune._generate`` writes both into
+the classes' source (so the text cannot drift from the code, and editors, type
+checkers, ``help()`` and the API reference all read them).
 """
 
 from __future__ import annotations
 
-import inspect
 import textwrap
+
+from ._params import CONTRASTIVE, DOMAIN, PARAMETERS
 
 PARAMS = {
     "encoder": (
@@ -139,30 +142,179 @@ net_ : skorch.NeuralNet
 """
 
 
-def documented(summary: str, *, examples: str, notes: str = "", extra: dict | None = None, **names):
-    """Class decorator: the docstring from ``summary``, the parameters of the
-    class's ``__init__`` (texts from ``PARAMS`` and ``extra``; ``{encoder}``,
-    ``{example}`` and ``{blocks}`` filled from ``names``), ``notes`` and ``examples``."""
-    texts = {**PARAMS, **(extra or {})}
-    tail = (f"Notes\n-----\n{notes}\n" if notes else "") + f"Examples\n--------\n{examples}"
+_IMAGE = dict(
+    encoder="ImageEmbedder",
+    example='model="resnet18", image_size=160',
+    blocks="timm's own block grouping for timm models; stages' blocks such as "
+    "``layer4.1`` for torchvision models",
+)
+_TEXT = dict(
+    encoder="TextEmbedder",
+    example='model="path/to/a/sentence-transformers/model"',
+    blocks="the last N transformer layers; the embeddings join the first layer",
+)
+_ANY = dict(
+    blocks="the last N transformer layers of a TextEmbedder, or the last N blocks of an "
+    "ImageEmbedder's backbone",
+)
+_ANY_ENCODER = {
+    "encoder": (
+        "sklearn transformer",
+        """What turns rows into features (no default): an :class:`ImageEmbedder`
+or a :class:`TextEmbedder` (whose last blocks can then train, ``unfreeze``),
+or any other sklearn transformer with a numeric output (a ``Pipeline`` ending
+in ``PCA``, a ``FunctionTransformer()`` on features already computed…), with
+``unfreeze=0``. Grid-search its parameters as ``encoder__model`` etc.""",
+    ),
+}
 
-    def decorate(cls):
-        entries = []
-        for name, param in inspect.signature(cls.__init__).parameters.items():
-            if name == "self":
-                continue
-            kind, text = texts[name]
-            for key, value in names.items():
-                text = text.replace("{" + key + "}", value)
-            default = f'"{param.default}"' if isinstance(param.default, str) else param.default
-            entries.append(f"{name} : {kind}, default={default}\n{textwrap.indent(text, '    ')}")
-        is_classifier = hasattr(cls, "predict_proba")
-        attributes = _CLASSIFIER_ATTRIBUTES if is_classifier else _REGRESSOR_ATTRIBUTES
-        cls.__doc__ = (
-            f"{summary}\n\nParameters\n----------\n"
-            + "\n".join(entries)
-            + f"\n\nAttributes\n----------\n{attributes}{_ATTRIBUTES}\n{tail}"
-        )
-        return cls
+# Every public fine-tuning estimator: its summary, the parameters it leaves out of
+# the table (``drop``) or whose default it changes (``defaults``), its texts.
+ESTIMATORS = {
+    "TransferClassifier": dict(
+        summary="Classify rows with any encoder and a trained head; with an ImageEmbedder "
+        "or a TextEmbedder, optionally its last blocks fine-tuned. The modality-neutral "
+        "estimator that ImageClassifier and TextClassifier preset.",
+        drop=CONTRASTIVE,
+        extra=_ANY_ENCODER,
+        names=_ANY,
+        examples=""">>> import numpy as np
+>>> from sklearn.preprocessing import FunctionTransformer
+>>> from sktransfer import TransferClassifier
+>>> X = np.random.default_rng(0).normal(size=(20, 4))
+>>> y = np.where(X[:, 0] > 0, "up", "down")
+>>> clf = TransferClassifier(encoder=FunctionTransformer(), max_epochs=5, random_state=0)
+>>> clf.fit(X, y).predict_proba(X[:3]).shape
+(3, 2)
+""",
+    ),
+    "TransferRegressor": dict(
+        summary="Predict numbers from rows with any encoder and a trained head (see "
+        "TransferClassifier). The modality-neutral estimator that ImageRegressor and "
+        "TextRegressor preset.",
+        drop=(*CONTRASTIVE, "class_weight"),
+        extra=_ANY_ENCODER,
+        names=_ANY,
+        examples=""">>> import numpy as np
+>>> from sklearn.preprocessing import FunctionTransformer
+>>> from sktransfer import TransferRegressor
+>>> X = np.random.default_rng(0).normal(size=(20, 4))
+>>> reg = TransferRegressor(encoder=FunctionTransformer(), max_epochs=5, random_state=0)
+>>> reg.fit(X, X.sum(axis=1)).predict(X[:3]).shape
+(3,)
+""",
+    ),
+    "ImageClassifier": dict(
+        summary="Classify images with a pretrained backbone, a trained head and, "
+        "optionally, its last blocks fine-tuned.",
+        drop=CONTRASTIVE,
+        names=_IMAGE,
+        examples=""">>> import numpy as np
+>>> from sktransfer import ImageClassifier, ImageEmbedder
+>>> rng = np.random.default_rng(0)
+>>> images = rng.integers(0, 255, (8, 32, 32, 3), dtype=np.uint8)
+>>> labels = ["cat", "dog"] * 4
+>>> clf = ImageClassifier(encoder=ImageEmbedder(image_size=64), unfreeze=1,
+...                       max_epochs=2, random_state=0)
+>>> clf.fit(images, labels).predict_proba(images).shape
+(8, 2)
+""",
+    ),
+    "ImageRegressor": dict(
+        summary="Predict numbers from images with a pretrained backbone and a trained head.",
+        drop=(*CONTRASTIVE, "class_weight"),
+        names=_IMAGE,
+        examples=""">>> import numpy as np
+>>> from sktransfer import ImageEmbedder, ImageRegressor
+>>> images = np.random.default_rng(0).integers(0, 255, (8, 32, 32, 3), dtype=np.uint8)
+>>> reg = ImageRegressor(encoder=ImageEmbedder(image_size=64), random_state=0)
+>>> reg.fit(images, images.mean(axis=(1, 2, 3))).predict(images[:2]).shape
+(2,)
+""",
+    ),
+    "TextClassifier": dict(
+        summary="Classify texts with a pretrained sentence encoder, a trained head and, "
+        "optionally, its last transformer layers fine-tuned.",
+        drop=(*CONTRASTIVE, "augment"),  # augmentation is for images
+        names=_TEXT,
+        examples=""">>> from sktransfer import TextClassifier
+>>> texts = ["I loved it", "great food", "awful service", "never again"]
+>>> clf = TextClassifier(max_epochs=30, lr=1e-2, random_state=0)
+>>> clf.fit(texts, ["pos", "pos", "neg", "neg"]).predict(["really great"])
+array(['pos'], dtype='<U3')
+""",
+    ),
+    "TextRegressor": dict(
+        summary="Predict numbers from texts with a pretrained sentence encoder and a trained head.",
+        drop=(*CONTRASTIVE, "augment", "class_weight"),
+        names=_TEXT,
+        examples=""">>> from sktransfer import TextRegressor
+>>> texts = ["terrible", "bad", "fine", "good", "great", "superb"]
+>>> reg = TextRegressor(max_epochs=50, lr=1e-2, random_state=0)
+>>> reg.fit(texts, [0, 1, 2, 3, 4, 5]).predict(["excellent"]).shape
+(1,)
+""",
+    ),
+    "SetFitClassifier": dict(
+        summary="Few-shot text classification (SetFit): contrastive fine-tuning of the "
+        "sentence encoder on pairs of labelled texts, then a head on its embeddings. "
+        "Meant for 8 to 64 labelled texts per class.",
+        # The contrastive stage tunes the whole encoder; the head needs nothing else.
+        drop=("augment", "unfreeze", "backbone_lr", *DOMAIN),
+        defaults=dict(lr=1e-2, max_epochs=100),
+        extra={
+            "n_iterations": ("int", "Pairs drawn per text and per kind (same class, other class)."),
+            "contrastive_epochs": ("int", "Epochs over the pairs (0: no contrastive stage)."),
+            "contrastive_lr": ("float", "Learning rate of the encoder in the contrastive stage."),
+            "contrastive_batch_size": ("int", "Pairs per step in the contrastive stage."),
+        },
+        names=dict(encoder="TextEmbedder", example='model="path/to/a/sentence-transformers/model"'),
+        notes="""The contrastive stage fine-tunes the whole encoder for ``contrastive_epochs``
+over ``2 * n_iterations`` pairs per text (one of the same class, one of
+another); the head then trains on the tuned embeddings as in
+:class:`TextClassifier` with ``unfreeze=0``. The tuned encoder embeds with
+the encoder's own settings (``batch_size``, ``precision``, ``normalize``),
+without its cache. With a few dozen texts an epoch of the head is one or two
+steps, hence more epochs and a larger ``lr`` by default than the other
+estimators.
+""",
+        examples=""">>> from sktransfer import SetFitClassifier
+>>> texts = ["I loved it", "great food", "awful service", "never again"]
+>>> clf = SetFitClassifier(n_iterations=2, random_state=0)
+>>> clf.fit(texts, ["pos", "pos", "neg", "neg"]).predict(["really great"])
+array(['pos'], dtype='<U3')
+""",
+    ),
+}
+_CLASSIFIERS = {"TransferClassifier", "ImageClassifier", "TextClassifier", "SetFitClassifier"}
 
-    return decorate
+
+def parameters(name: str) -> dict:
+    """``{parameter: default}`` of estimator ``name``'s ``__init__``, in table order."""
+    spec = ESTIMATORS[name]
+    drop, defaults = spec.get("drop", ()), spec.get("defaults", {})
+    return {p: defaults.get(p, d) for p, d in PARAMETERS.items() if p not in drop}
+
+
+def docstring(name: str) -> str:
+    """The numpydoc docstring of estimator ``name``: summary, parameters with their
+    defaults, fitted attributes, notes and examples."""
+    spec = ESTIMATORS[name]
+    texts = {**PARAMS, **spec.get("extra", {})}
+    entries = []
+    for param, default in parameters(name).items():
+        kind, text = texts[param]
+        for key, value in spec.get("names", {}).items():
+            text = text.replace("{" + key + "}", value)
+        shown = f'"{default}"' if isinstance(default, str) else default
+        text = textwrap.fill(" ".join(text.split()), 84, break_on_hyphens=False)
+        entries.append(f"{param} : {kind}, default={shown}\n{textwrap.indent(text, '    ')}")
+    attributes = _CLASSIFIER_ATTRIBUTES if name in _CLASSIFIERS else _REGRESSOR_ATTRIBUTES
+    notes = spec.get("notes", "")
+    tail = (f"Notes\n-----\n{notes}\n" if notes else "") + f"Examples\n--------\n{spec['examples']}"
+    return (
+        textwrap.fill(spec["summary"], 88)
+        + "\n\nParameters\n----------\n"
+        + "\n".join(entries)
+        + f"\n\nAttributes\n----------\n{attributes}{_ATTRIBUTES}\n{tail}"
+    )

@@ -1,14 +1,13 @@
-"""The parameters of the fine-tuning estimators: one table, one generated ``__init__``.
+"""The parameters of the fine-tuning estimators: one table.
 
 sklearn reads an estimator's parameters from the signature of its class's
 ``__init__``, so every estimator with another parameter list needs its own
-``__init__``; :func:`keyword_init` makes each from this table instead of
-writing the same twenty keywords five times.
+``__init__``. Each is written out in its class's source, generated from this
+table by ``python -m sktransfer.finetune._generate`` (a test checks that the
+source matches the table); :func:`store` is their body.
 """
 
 from __future__ import annotations
-
-import inspect
 
 # name -> default, in the order signatures (and docstrings) list them.
 PARAMETERS = {
@@ -46,35 +45,19 @@ CONTRASTIVE = ("n_iterations", "contrastive_epochs", "contrastive_lr", "contrast
 HEAD_PREFIX = "head__"  # parameters routed to a head given as an nn.Module class
 
 
-def keyword_init(*, drop=(), **defaults):
-    """An ``__init__`` taking the keyword-only parameters of :data:`PARAMETERS`
-    less ``drop``, with ``defaults`` overriding the table's, plus any
-    ``head__*`` parameters (skorch's ``module__*`` convention). It only stores
-    them, as sklearn asks."""
-    unknown = (set(drop) | set(defaults)) - set(PARAMETERS)
+def store(params: dict) -> None:
+    """Store an ``__init__``'s arguments (its ``locals()``) on ``self`` as given,
+    as sklearn asks: the named ones, and the ``head__*`` ones collected in
+    ``head__params`` (skorch's ``module__*`` convention). Any other keyword is
+    refused, naming where the parameters are listed."""
+    params = dict(params)
+    est, routed = params.pop("self"), params.pop("head__params")
+    unknown = sorted(k for k in routed if not k.startswith(HEAD_PREFIX))
     if unknown:
-        raise TypeError(f"not fine-tuning parameters: {sorted(unknown)}")
-    kw = inspect.Parameter.KEYWORD_ONLY
-    signature = inspect.Signature(
-        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-        + [
-            inspect.Parameter(name, kw, default=defaults.get(name, default))
-            for name, default in PARAMETERS.items()
-            if name not in drop
-        ]
-    )
-
-    def __init__(self, **params):
-        routed = {k: params.pop(k) for k in list(params) if k.startswith(HEAD_PREFIX)}
-        try:
-            bound = signature.bind(self, **params)
-        except TypeError as exc:
-            name = type(self).__name__
-            raise TypeError(f"{name}: {exc}; see help({name}) for its parameters.") from None
-        bound.apply_defaults()
-        for name, value in {**bound.arguments, **routed}.items():
-            if name != "self":
-                setattr(self, name, value)
-
-    __init__.__signature__ = signature
-    return __init__
+        name = type(est).__name__
+        raise TypeError(
+            f"{name} got an unexpected keyword argument {unknown[0]!r}; "
+            f"see help({name}) for its parameters."
+        )
+    for key, value in {**params, **routed}.items():
+        setattr(est, key, value)

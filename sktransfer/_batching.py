@@ -22,11 +22,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._whole import is_whole
+from .exceptions import ParameterError
 
 if TYPE_CHECKING:
     import torch
-
-from .exceptions import ParameterError
 
 # First batch size tried by batch_size="auto": on a CPU throughput is flat past a
 # few dozen rows; on an accelerator larger batches fill the device, and an

@@ -8,6 +8,7 @@ import os
 import numpy as np
 from PIL import Image
 
+from .._cache._keys import digest
 from ._image_decode import _orientation
 
 
@@ -29,17 +30,14 @@ def image_row_key(value) -> bytes:
         # EXIF orientation turns the pixels upright (the same pixels under
         # another orientation are another picture).
         palette = value.palette
-        h = hashlib.sha256()
-        for part in (
+        parts = digest(
             palette.mode.encode() if palette is not None else b"",
             _palette_bytes(value),
             repr(value.info.get("transparency")).encode(),
             b"orientation:%d" % _orientation(value),
             value.tobytes(),
-        ):
-            h.update(len(part).to_bytes(8, "little"))
-            h.update(part)
-        return f"pil:{value.mode}:{value.size}:".encode() + h.digest()
+        )
+        return f"pil:{value.mode}:{value.size}:".encode() + bytes.fromhex(parts)
     arr = np.ascontiguousarray(value)
     head = f"array:{arr.dtype.str}:{arr.shape}:".encode()
     return head + hashlib.sha256(arr.tobytes()).digest()

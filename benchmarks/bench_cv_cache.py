@@ -1,4 +1,4 @@
-"""GridSearchCV over a head on a frozen text encoder: cache off, sklearn's
+"""GridSearchCV over a head on a frozen text embedder: cache off, sklearn's
 ``Pipeline(memory=...)``, and the sktransfer embedding cache, side by side.
 
 Each wall time is divided by the time of one ``transform`` over the whole data

@@ -18,7 +18,7 @@ the same folds (5-fold stratified, repeated twice, balanced accuracy):
 
 * ``default``: the classifier with default parameters (``max_epochs="auto"``);
 * ``20 epochs``: the same with ``max_epochs=20``, the default before ``"auto"``;
-* ``LogRegCV``: ``make_pipeline(encoder, LogisticRegressionCV(max_iter=5000))``.
+* ``LogRegCV``: ``make_pipeline(embedder, LogisticRegressionCV(max_iter=5000))``.
 
 ``epochs`` and ``ms/epoch``: one fit of the default classifier on all rows of
 the set, from the cache (wall time of ``fit`` over its epochs).
@@ -137,13 +137,13 @@ def main() -> None:
         embedder.fit_transform(X)  # embed once; every fit below reads the cache
         Classifier = TextClassifier if modality == "text" else ImageClassifier
         cv = RepeatedStratifiedKFold(n_splits=5, n_repeats=2, random_state=0)
-        default = score(Classifier(encoder=embedder, random_state=0), X, y, cv)
+        default = score(Classifier(embedder=embedder, random_state=0), X, y, cv)
         # One fit on all rows, from the cache: what an epoch of the fast path costs.
-        clf = Classifier(encoder=embedder, random_state=0)
+        clf = Classifier(embedder=embedder, random_state=0)
         start = time.perf_counter()
         epochs = len(clf.fit(X, y).net_.history)
         per_epoch = (time.perf_counter() - start) / epochs * 1000
-        before = score(Classifier(encoder=embedder, max_epochs=20, random_state=0), X, y, cv)
+        before = score(Classifier(embedder=embedder, max_epochs=20, random_state=0), X, y, cv)
         ref = score(make_pipeline(embedder, LogisticRegressionCV(max_iter=5000)), X, y, cv)
         note = f"sample seed {seed}" + ("; the rule was chosen on it" if tuned else "")
         print(

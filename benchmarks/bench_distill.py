@@ -115,14 +115,14 @@ def run(name, X, y, teacher, student, plain_features, sizes, rows_out):
     frozen = FrozenEstimator(teacher)
     alone, s = timed(lambda: clone(student).fit(X_lab, y_lab))
     score(alone, s, "student, labels alone")
-    d_lab, s = timed(lambda: DistilledClassifier(frozen, student).fit(X_lab, y_lab))
+    d_lab, s = timed(lambda: DistilledClassifier(teacher=frozen, student=student).fit(X_lab, y_lab))
     score(d_lab, s, "student distilled, labelled rows (alpha=0.5, T=2)")
-    d_all, s = timed(lambda: DistilledClassifier(frozen, student).fit(X_all, y_all))
+    d_all, s = timed(lambda: DistilledClassifier(teacher=frozen, student=student).fit(X_all, y_all))
     score(d_all, s, f"student distilled, + {len(unl)} unlabelled rows")
     plain = make_pipeline(plain_features, LogisticRegression(max_iter=1000))
     p_alone, s = timed(lambda: clone(plain).fit(X_lab, y_lab))
     score(p_alone, s, "plain LogisticRegression student, labels alone")
-    p_all, s = timed(lambda: DistilledClassifier(frozen, plain).fit(X_all, y_all))
+    p_all, s = timed(lambda: DistilledClassifier(teacher=frozen, student=plain).fit(X_all, y_all))
     score(p_all, s, f"plain LogisticRegression student, + {len(unl)} teacher labels")
 
 
@@ -147,8 +147,8 @@ def main(argv=None):
             ImageEmbedder(image_size=64, cache=cache, device="cpu"),
             LogisticRegression(max_iter=2000),
         )
-        student = ImageClassifier(encoder=PixelFeatures(size=16), head=(256,), **head)
-        run("digits", X, y, teacher, student, PixelFeatures(size=16), sizes, rows)
+        student = ImageClassifier(embedder=PixelFeatures(image_size=16), head=(256,), **head)
+        run("digits", X, y, teacher, student, PixelFeatures(image_size=16), sizes, rows)
     if args.data == "lite":
         sizes = (50, 100, 100) if args.quick else (100, 1000, 500)
         X, y = digits()
@@ -160,7 +160,7 @@ def main(argv=None):
         lite0 = ImageEmbedder(
             model="efficientnet_lite0", image_size=size, cache=cache, device="cpu"
         )
-        student = ImageClassifier(encoder=lite0, head=(256,), **head)
+        student = ImageClassifier(embedder=lite0, head=(256,), **head)
         run("digits, Lite2 → Lite0", X, y, teacher, student, clone(lite0), sizes, rows)
     if args.data in ("reviews", "both"):
         sizes = (40, 100, 100) if args.quick else (100, 500, 300)
@@ -169,7 +169,7 @@ def main(argv=None):
             TextEmbedder(cache=cache, device="cpu"), LogisticRegression(max_iter=2000)
         )
         tfidf = dict(min_df=2, sublinear_tf=True, max_features=5000)
-        student = TextClassifier(encoder=TfidfVectorizer(**tfidf), **head)
+        student = TextClassifier(embedder=TfidfVectorizer(**tfidf), **head)
         run("reviews", X, y, teacher, student, TfidfVectorizer(**tfidf), sizes, rows)
     print("\n| data | model | balanced accuracy | fit (s) | predictions / s |")
     print("|---|---|---|---|---|")

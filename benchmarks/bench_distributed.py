@@ -2,7 +2,7 @@
 1 and 2 worker processes, side by side.
 
 Each way embeds the same rows into a cold directory cache (locally: the
-encoder's ``transform``; on a cluster: :func:`sktransfer.distributed.warm_cache`,
+embedder's ``transform``; on a cluster: :func:`sktransfer.distributed.warm_cache`,
 rows spread over the workers), then runs ``GridSearchCV`` over the head
 of a ``[TextEmbedder(cache=dir), LogisticRegression()]`` pipeline (under
 ``parallel_config(backend="dask")`` and ``n_jobs=-1`` on a cluster; locally

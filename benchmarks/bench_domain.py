@@ -14,7 +14,7 @@ unlabelled adaptation set and the other the test set, and the two accuracies
 are averaged. Per pair, in one run, on the same cached embeddings:
 
 1. source-only: logistic regression on the source embeddings;
-2. CORAL (skada): ``make_coral_pipeline`` (encoder -> CORALAdapter -> the same
+2. CORAL (skada): ``make_coral_pipeline`` (embedder -> CORALAdapter -> the same
    logistic regression), fitted with the unlabelled half;
 3. MLP head, source-only: the fine-tuning estimator (head-only fast path, one
    hidden layer) trained on the source rows;
@@ -55,8 +55,8 @@ METHODS = (
 
 
 def digits_pair(n_source: int, n_target: int):
-    source = load_digits_images(n_samples=n_source, random_state=0)
-    target = load_digit_scans(n_samples=n_target, random_state=0)
+    source = load_digits_images(n_rows=n_source, random_state=0)
+    target = load_digit_scans(n_rows=n_target, random_state=0)
     return (
         list(source["image"]),
         source["digit"].to_numpy(),
@@ -75,7 +75,7 @@ def movie_sentences():
 
 
 def reviews_pair(n_source: int, n_target: int):
-    source = load_reviews(n_samples=n_source, random_state=0)
+    source = load_reviews(n_rows=n_source, random_state=0)
     texts, labels = movie_sentences()
     keep = np.random.default_rng(0).permutation(len(texts))[:n_target]
     return (
@@ -97,12 +97,12 @@ def domain_rows(Xs, ys, Xa):
     return X, y, domain
 
 
-def run_pair(name, pair, encoder, classifier, args):
+def run_pair(name, pair, embedder, classifier, args):
     Xs, ys, Xt, yt = pair
     take = lambda rows, idx: [rows[i] for i in idx]  # noqa: E731
     start = time.perf_counter()
-    Es = encoder.fit(Xs).transform(Xs)  # fills the cache: every method below reads it
-    Et = encoder.transform(Xt)
+    Es = embedder.fit(Xs).transform(Xs)  # fills the cache: every method below reads it
+    Et = embedder.transform(Xt)
     embed_s = time.perf_counter() - start
     scores = {m: [] for m in METHODS}
     folds = StratifiedKFold(2, shuffle=True, random_state=0).split(np.zeros(len(yt)), yt)
@@ -110,7 +110,7 @@ def run_pair(name, pair, encoder, classifier, args):
         Xa, Xtest, ytest = take(Xt, adapt), take(Xt, test), yt[test]
         X, y, domain = domain_rows(Xs, ys, Xa)
         scores["source-only"].append(logreg().fit(Es, ys).score(Et[test], ytest))
-        coral = make_coral_pipeline(encoder, logreg()).fit(X, y, sample_domain=domain)
+        coral = make_coral_pipeline(embedder, logreg()).fit(X, y, sample_domain=domain)
         scores["CORAL (skada)"].append(float(np.mean(coral.predict(Xtest) == ytest)))
         plain = classifier(domain_loss=None).fit(Xs, ys)
         scores["MLP source-only"].append(plain.score(Xtest, ytest))
@@ -140,7 +140,7 @@ def main(argv=None):
     parser.add_argument("--image-size", type=int, default=48)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--domain-weight", type=float, default=100.0)
-    parser.add_argument("--cache", default="memory", help="the encoders' cache (a directory)")
+    parser.add_argument("--cache", default="memory", help="the embedders' cache (a directory)")
     parser.add_argument("--quick", action="store_true", help="a smoke run on a few rows")
     args = parser.parse_args(argv)
     if args.quick:
@@ -154,10 +154,10 @@ def main(argv=None):
         f"domain_weight {args.domain_weight}"
     )
 
-    def fine_tuner(cls, encoder):
+    def fine_tuner(cls, embedder):
         def make(domain_loss):
             return cls(
-                encoder=encoder,
+                embedder=embedder,
                 head=(256,),
                 max_epochs=args.epochs,
                 lr=1e-3,

@@ -66,11 +66,11 @@ def timed(fn):
     return out, time.perf_counter() - start
 
 
-def accuracy_table(name, X, y, encoder, estimators, folds):
+def accuracy_table(name, X, y, embedder, estimators, folds):
     """Cross-validated accuracy of the frozen baseline and of each estimator."""
     cv = StratifiedKFold(folds, shuffle=True, random_state=0)
     rows = []
-    features, seconds = timed(lambda: encoder.fit_transform(X))
+    features, seconds = timed(lambda: embedder.fit_transform(X))
     scores, fit_s = timed(
         lambda: cross_val_score(LogisticRegression(max_iter=2000), features, y, cv=cv)
     )
@@ -104,15 +104,15 @@ class FrozenBackbone(nn.Module):
         return super().train(False)
 
 
-def head_timing(X_train, y_train, X_test, y_test, encoder, epochs, batch_size, lr):
+def head_timing(X_train, y_train, X_test, y_test, embedder, epochs, batch_size, lr):
     """Fast path vs backbone-every-epoch through skorch + Freezer."""
     from skorch import NeuralNetClassifier
     from skorch.callbacks import Freezer
 
     # Loaded before either clock starts; both routes then share the loaded copy.
-    enc = ImageEmbedder(**encoder.get_params()).fit(X_train[:1])
+    enc = ImageEmbedder(**embedder.get_params()).fit(X_train[:1])
     fast = ImageClassifier(
-        encoder=encoder, max_epochs=epochs, batch_size=batch_size, lr=lr, random_state=0
+        embedder=embedder, max_epochs=epochs, batch_size=batch_size, lr=lr, random_state=0
     )
     with transform_report() as report:
         _, fast_s = timed(lambda: fast.fit(X_train, y_train))
@@ -197,9 +197,9 @@ def main(argv=None):
         f"CUDA: {torch.cuda.is_available()}",
         flush=True,
     )
-    image_encoder = ImageEmbedder(image_size=args.image_size)
+    image_embedder = ImageEmbedder(image_size=args.image_size)
     Xi, yi = digits(max(args.images, args.timing_rows + 500))
-    table = [] if args.skip_accuracy else accuracy_tables(args, image_encoder, Xi, yi)
+    table = [] if args.skip_accuracy else accuracy_tables(args, image_embedder, Xi, yi)
 
     n = args.timing_rows
     timing = head_timing(
@@ -207,7 +207,7 @@ def main(argv=None):
         yi[:n],
         Xi[n : n + 500],
         yi[n : n + 500],
-        image_encoder,
+        image_embedder,
         epochs=args.timing_epochs,
         batch_size=32,
         lr=3e-3,
@@ -218,16 +218,16 @@ def main(argv=None):
     return {"accuracy": table, "head_timing": timing}
 
 
-def accuracy_tables(args, image_encoder, Xi, yi):
+def accuracy_tables(args, image_embedder, Xi, yi):
     text_epochs = 1 if args.quick else 3
     image_rows = (
-        image_encoder,
+        image_embedder,
         [
-            ("head only (unfreeze=0)", ImageClassifier(encoder=image_encoder, random_state=0)),
+            ("head only (unfreeze=0)", ImageClassifier(embedder=image_embedder, random_state=0)),
             (
                 "last 2 blocks (unfreeze=2, 5 epochs)",
                 ImageClassifier(
-                    encoder=image_encoder, unfreeze=2, max_epochs=5, lr=1e-2, random_state=0
+                    embedder=image_embedder, unfreeze=2, max_epochs=5, lr=1e-2, random_state=0
                 ),
             ),
         ],

@@ -7,7 +7,7 @@
    takes 32 titles per subject (the 8-shot sets are their first 8) and tests on
    all the others; figures are mean ± std over draws. The log loss of the
    probabilities says whether they are calibrated (uniform: ln 10 = 2.303).
-2. Fusion of two image encoders on digits (``load_digits_images``):
+2. Fusion of two image embedders on digits (``load_digits_images``):
    EfficientNet-Lite0 embeddings and raw pixels, each alone (standardised, as in
    ``sktransfer evaluate``), fused early (:class:`FusedEmbedder`), concatenated
    plainly (standardised, no block balance) and fused late
@@ -47,11 +47,11 @@ def topics(draws: int, cache) -> None:
     X, y = np.asarray(df["title"], dtype=object), df["subject"].to_numpy()
     subjects = sorted(set(y))
     start = time.perf_counter()
-    encoder = TextEmbedder(cache=cache)
-    encoder.fit(X).transform(X)  # every title once; the rest are cache hits
+    embedder = TextEmbedder(cache=cache)
+    embedder.fit(X).transform(X)  # every title once; the rest are cache hits
     embed_s = time.perf_counter() - start
-    E = encoder.transform(X)
-    zero = ZeroShotClassifier(labels=subjects, encoder=encoder).fit(X[:1])
+    E = embedder.transform(X)
+    zero = ZeroShotClassifier(labels=subjects, embedder=embedder).fit(X[:1])
     zero_proba = zero.predict_proba(X)
     scores: dict[str, list[float]] = {}
     losses: dict[str, list[float]] = {}
@@ -73,7 +73,7 @@ def topics(draws: int, cache) -> None:
             head = LogisticRegression(max_iter=2000).fit(E[train], y[train])
             record(f"logreg head, {k} per class", y[test], head.predict(E[test]),
                    head.predict_proba(E[test]))  # fmt: skip
-            blend = ZeroShotClassifier(encoder=encoder).fit(X[train], y[train])
+            blend = ZeroShotClassifier(embedder=embedder).fit(X[train], y[train])
             record(f"few-shot blend, {k} per class", y[test], blend.predict(X[test]),
                    blend.predict_proba(X[test]))  # fmt: skip
     print(f"\n## Topics: {len(y)} course titles, {len(subjects)} subjects, {draws} draws "
@@ -95,10 +95,10 @@ def topics(draws: int, cache) -> None:
 
 
 def fusion(n_digits: int, image_size: int, cache) -> None:
-    df = load_digits_images(n_samples=n_digits)
+    df = load_digits_images(n_rows=n_digits)
     X, y = df["image"], df["digit"].to_numpy()
     lite0 = ImageEmbedder(image_size=image_size, cache=cache)
-    pixels = PixelFeatures(size=16)
+    pixels = PixelFeatures(image_size=16)
     start = time.perf_counter()
     lite0.fit(X).transform(X)  # every image once; the folds are cache hits
     embed_s = time.perf_counter() - start
@@ -107,8 +107,8 @@ def fusion(n_digits: int, image_size: int, cache) -> None:
     models = {
         "EfficientNet-Lite0 alone": make_pipeline(lite0, StandardScaler(), head),
         "raw pixels alone": make_pipeline(pixels, StandardScaler(), head),
-        "plain concatenation": make_pipeline(FusedEmbedder(encoders=both), StandardScaler(), head),
-        "early fusion (FusedEmbedder)": make_pipeline(FusedEmbedder(encoders=both), head),
+        "plain concatenation": make_pipeline(FusedEmbedder(embedders=both), StandardScaler(), head),
+        "early fusion (FusedEmbedder)": make_pipeline(FusedEmbedder(embedders=both), head),
         "late fusion (stacked heads)": make_late_fusion(
             [
                 ("lite0", make_pipeline(lite0, StandardScaler())),

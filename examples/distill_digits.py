@@ -38,14 +38,14 @@ def main():
     parser.add_argument("--image-size", type=int, default=64)
     args = parser.parse_args()
 
-    df = load_digits_images(n_samples=args.rows)
+    df = load_digits_images(n_rows=args.rows)
     X, y = np.stack(df["image"]), df["digit"].to_numpy()
     teacher = make_pipeline(
         ImageEmbedder(image_size=args.image_size, cache="memory"),
         LogisticRegression(max_iter=2000),
     )
     student = ImageClassifier(
-        encoder=PixelFeatures(size=16), head=(256,), max_epochs=args.epochs, lr=1e-2,
+        embedder=PixelFeatures(image_size=16), head=(256,), max_epochs=args.epochs, lr=1e-2,
         random_state=0,
     )  # fmt: skip
     names = [
@@ -64,7 +64,7 @@ def main():
         start = time.perf_counter()
         fitted = clone(teacher).fit(X[labelled], y[labelled])
         seconds[names[0]] += time.perf_counter() - start
-        distilled = DistilledClassifier(FrozenEstimator(fitted), student)
+        distilled = DistilledClassifier(teacher=FrozenEstimator(fitted), student=student)
         models = [
             (names[0], lambda fitted=fitted: fitted),
             (names[1], lambda rows=labelled: clone(student).fit(X[rows], y[rows])),

@@ -41,24 +41,24 @@ def main():
     )
     args = parser.parse_args()
 
-    source = load_digits_images(n_samples=args.rows)
-    target = load_digit_scans(n_samples=args.rows)
+    source = load_digits_images(n_rows=args.rows)
+    target = load_digit_scans(n_rows=args.rows)
     Xs, ys = list(source["image"]), source["digit"].to_numpy()
     Xt, yt = list(target["image"]), target["digit"].to_numpy()
-    # One cached encoder: every model and fold reuses its embeddings.
-    encoder = ImageEmbedder(image_size=args.image_size, layer=args.layer, cache="memory")
+    # One cached embedder: every model and fold reuses its embeddings.
+    embedder = ImageEmbedder(image_size=args.image_size, layer=args.layer, cache="memory")
 
     def fit_source_only(Xa, ya):
-        return make_pipeline(encoder, LogisticRegression(max_iter=1000)).fit(Xs, ys)
+        return make_pipeline(embedder, LogisticRegression(max_iter=1000)).fit(Xs, ys)
 
     def fit_coral(Xa, ya):
         X, y, domain = with_target(Xa)
-        return make_coral_pipeline(encoder).fit(X, y, sample_domain=domain)
+        return make_coral_pipeline(embedder).fit(X, y, sample_domain=domain)
 
     def fit_deep_coral(Xa, ya):
         X, y, domain = with_target(Xa)
         clf = ImageClassifier(
-            encoder=encoder,
+            embedder=embedder,
             head=(256,),
             domain_loss="coral",
             domain_weight=100.0,
@@ -69,7 +69,7 @@ def main():
         return clf.fit(X, y, sample_domain=domain)
 
     def fit_ceiling(Xa, ya):
-        return make_pipeline(encoder, LogisticRegression(max_iter=1000)).fit(Xa, ya)
+        return make_pipeline(embedder, LogisticRegression(max_iter=1000)).fit(Xa, ya)
 
     def with_target(Xa):
         X = Xs + Xa

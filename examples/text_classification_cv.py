@@ -1,7 +1,7 @@
 """Text classification with cross-validation: pretrained embeddings vs TF-IDF.
 
 Amazon fine-food reviews are labelled ``great`` or ``other``. A pretrained
-sentence encoder (all-MiniLM-L6-v2, shipped in a pip package) feeds a logistic
+sentence embedder (all-MiniLM-L6-v2, shipped in a pip package) feeds a logistic
 regression; the same head on TF-IDF features shows what transfer adds.
 
 Run: python examples/text_classification_cv.py [--rows 600] [--cv 5]
@@ -24,7 +24,7 @@ def main():
     parser.add_argument("--cv", type=int, default=5)
     args = parser.parse_args()
 
-    df = load_reviews(n_samples=args.rows)
+    df = load_reviews(n_rows=args.rows)
     X, y = df["review"], df["score"]
     folds = StratifiedKFold(args.cv, shuffle=True, random_state=0)
 

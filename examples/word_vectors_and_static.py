@@ -27,7 +27,7 @@ def main():
     parser.add_argument("--static", help="a static model directory (from distill_static)")
     args = parser.parse_args()
 
-    df = load_reviews(n_samples=args.rows)
+    df = load_reviews(n_rows=args.rows)
     X, y = df["review"], df["score"]
     folds = StratifiedKFold(args.cv, shuffle=True, random_state=0)
 

@@ -38,14 +38,14 @@ def main(argv=None):
     parser.add_argument("--shots", type=int, default=8, help="labelled titles per subject")
     args = parser.parse_args(argv)
 
-    df = load_courses(n_samples=args.rows)
+    df = load_courses(n_rows=args.rows)
     X, y = np.asarray(df["title"], dtype=object), df["subject"].to_numpy()
     subjects = sorted(set(y))
-    encoder = TextEmbedder(cache="memory")  # each title is embedded once for all models
+    embedder = TextEmbedder(cache="memory")  # each title is embedded once for all models
     models = {
-        "zero-shot": lambda: ZeroShotClassifier(labels=subjects, encoder=encoder),
-        "logreg": lambda: make_pipeline(encoder, LogisticRegression(max_iter=2000)),
-        "few-shot blend": lambda: ZeroShotClassifier(encoder=encoder),
+        "zero-shot": lambda: ZeroShotClassifier(labels=subjects, embedder=embedder),
+        "logreg": lambda: make_pipeline(embedder, LogisticRegression(max_iter=2000)),
+        "few-shot blend": lambda: ZeroShotClassifier(embedder=embedder),
     }
     scores = {name: [] for name in models}
     for seed in range(args.cv):

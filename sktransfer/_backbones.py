@@ -1,4 +1,4 @@
-"""The backbone registry: one table, shared by text and image encoders, from a
+"""The backbone registry: one table, shared by text and image embedders, from a
 model name to what loads it and how its input is prepared.
 
 A name resolves to a :class:`Backbone`, in two steps, the way timm's
@@ -11,107 +11,58 @@ A name resolves to a :class:`Backbone`, in two steps, the way timm's
    can add one with :func:`register_family` without editing the package.
 
 Registering loads nothing: loaders run in ``fit``. This module imports no deep
-learning library, so ``import sktransfer`` stays cheap.
+learning library, so ``import sktransfer`` stays cheap. What the registry holds
+lives in :mod:`sktransfer._backbone_table`; the built-in families add themselves
+to it when this module first asks (:func:`_builtins`), so that no family module
+imports this one.
 """
 
 from __future__ import annotations
 
 import difflib
-import importlib
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
+from . import _backbone_table as table
+from ._backbone_table import KINDS, Backbone, Family, check_kind
 from .exceptions import ModelLoadError, ParameterError
 
-KINDS = ("image", "text")
+__all__ = [
+    "KINDS",
+    "Backbone",
+    "Family",
+    "add_backbone",
+    "families",
+    "get_backbone",
+    "list_backbones",
+    "register_backbone",
+    "register_family",
+    "unknown_name",
+    "unregister_backbone",
+]
 
-
-@dataclass(frozen=True)
-class Backbone:
-    """What a backbone name resolves to.
-
-    Parameters
-    ----------
-    name : str
-        The name as resolved (for a family: the architecture it stands for).
-    kind : {"image", "text"}
-    loader : callable
-        Image: ``loader(weights) -> torch.nn.Module`` mapping a float batch
-        ``(N, 3, H, W)`` to ``(N, D)`` vectors, or to a feature map / token
-        sequence that is then pooled. Text: ``loader(device)`` (plus
-        ``backend=`` for a runtime other than torch) returning an object with
-        sentence-transformers' ``encode(texts, batch_size=..., ...)``.
-    family : str
-        ``"torchvision"``, ``"timm"``, ``"sentence-transformers"``, or the name
-        a user gives (``"user"`` by default); ``ImageEmbedder(backend=...)``
-        picks a family.
-    preprocess : None, dict or callable
-        Image only. ``None`` or a dict of ``input_size``, ``mean``, ``std``,
-        ``interpolation``, ``crop_pct`` (ImageNet statistics at 224 px by
-        default); a callable ``(module, weights, image_size) -> (transform,
-        config)`` takes it from the weights' own config.
-    features : callable or None
-        Image only: ``(module, pooling, layer, size, key) -> nn.Module`` that
-        pools the module's output; ``None`` pools whatever it returns.
-    identity : callable or None
-        ``identity(weights) -> dict`` of what, besides the name, determines the
-        output (e.g. a weight file's digest); read when a model is loaded.
-    description : str
-    """
-
-    name: str
-    kind: str
-    loader: Callable
-    family: str = "user"
-    preprocess: object = None
-    features: Callable | None = None
-    identity: Callable | None = None
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class Family:
-    """A resolver for a whole library of names: ``resolve(name) -> Backbone or
-    None``; ``names()`` lists them (for ``list_backbones`` and close matches)."""
-
-    name: str
-    kind: str
-    resolve: Callable[[str], Backbone | None]
-    names: Callable[[], Iterable[str]] = field(default=lambda: ())
-
-
-_ENTRIES: dict[tuple[str, str], Backbone] = {}
-_FAMILIES: list[Family] = []
-_LOCK = threading.RLock()
+_BOOTSTRAP_LOCK = threading.RLock()
 _BUILTINS_LOADED = False
 
 
 def _builtins() -> None:
-    """Register the shipped entries and families on first use of the registry."""
+    """Have the built-in families and the shipped entries add themselves to the
+    table, on first use of the registry."""
     global _BUILTINS_LOADED
-    with _LOCK:
+    with _BOOTSTRAP_LOCK:
         if _BUILTINS_LOADED:
             return
         _BUILTINS_LOADED = True
         # Families in the order "auto" tries them, then the shipped entries.
-        # Registered here, not when their modules are imported: importing a
-        # module early (a doctest run, a user's import) must not change the order.
-        for module in (
-            ".image._torchvision",
-            ".image._timm",
-            ".text._family",
-            ".text._static",
-        ):
-            importlib.import_module(module, __package__).register()
+        # Asked here, not when their modules are imported: importing a module
+        # early (a doctest run, a user's import) must not change the order.
         from ._weights import register_shipped
+        from .image import _timm, _torchvision
+        from .text import _family, _static_family
 
+        for family in (_torchvision, _timm, _family, _static_family):
+            family.register()
         register_shipped()
-
-
-def _check_kind(kind) -> None:
-    if kind not in KINDS:
-        raise ParameterError("kind", kind, "use 'image' or 'text'.")
 
 
 def register_backbone(
@@ -144,7 +95,7 @@ def register_backbone(
     >>> "tiny-cnn" in sktransfer.list_backbones("image")
     True
     """
-    _check_kind(kind)
+    check_kind(kind)
     if not isinstance(name, str) or not name:
         raise TypeError(f"name={name!r} must be a non-empty string.")
 
@@ -169,23 +120,14 @@ def register_backbone(
 
 def add_backbone(entry: Backbone, *, replace: bool = False) -> Backbone:
     """Register a ready-made :class:`Backbone` under its own name."""
-    _check_kind(entry.kind)
+    check_kind(entry.kind)
     _builtins()
-    with _LOCK:
-        if (entry.kind, entry.name) in _ENTRIES and not replace:
-            raise ValueError(
-                f"a {entry.kind} backbone named {entry.name!r} is already registered; "
-                "pass replace=True to replace it, or choose another name."
-            )
-        _ENTRIES[entry.kind, entry.name] = entry
-    return entry
+    return table.add_entry(entry, replace=replace)
 
 
 def unregister_backbone(name: str, *, kind: str = "image") -> None:
     """Remove an entry registered with :func:`register_backbone`."""
-    _check_kind(kind)
-    with _LOCK:
-        _ENTRIES.pop((kind, name), None)
+    table.remove_entry(name, kind)
 
 
 def register_family(
@@ -200,17 +142,15 @@ def register_family(
     tried in registration order, after the entries; the built-in families come
     first, even for a family registered before the registry was first used.
     Registering a family's name again replaces it, in its new place."""
-    _check_kind(kind)
+    check_kind(kind)
     _builtins()  # the built-in families first, whenever this is called
-    with _LOCK:
-        _FAMILIES[:] = [f for f in _FAMILIES if (f.kind, f.name) != (kind, name)]
-        _FAMILIES.append(Family(name, kind, resolve, names or (lambda: ())))
+    table.add_family(name, resolve, kind=kind, names=names)
 
 
 def families(kind: str) -> list[str]:
     """Names of the families of ``kind``, in the order they are tried."""
     _builtins()
-    return [f.name for f in _FAMILIES if f.kind == kind]
+    return [f.name for f in table.families_of((kind,))]
 
 
 def list_backbones(kind: str | None = None, *, family: str | None = None) -> list[str]:
@@ -221,11 +161,10 @@ def list_backbones(kind: str | None = None, *, family: str | None = None) -> lis
     """
     _builtins()
     if kind is not None:
-        _check_kind(kind)
+        check_kind(kind)
     kinds = KINDS if kind is None else (kind,)
-    with _LOCK:
-        names = {n for (k, n), e in _ENTRIES.items() if k in kinds and family in (None, e.family)}
-        fams = [f for f in _FAMILIES if f.kind in kinds and f.name == family]
+    names = {e.name for e in table.entries(kinds, family)}
+    fams = table.families_of(kinds, family) if family is not None else []
     for fam in fams:
         names.update(fam.names())
     return sorted(names)
@@ -237,7 +176,7 @@ def get_backbone(name, *, kind: str = "image", family: str = "auto") -> Backbone
     Raises ``ValueError`` naming close matches when nothing resolves it.
     """
     _builtins()
-    _check_kind(kind)
+    check_kind(kind)
     if isinstance(name, str) and not name.strip():
         raise ParameterError(
             "model",
@@ -248,10 +187,9 @@ def get_backbone(name, *, kind: str = "image", family: str = "auto") -> Backbone
         )
     known = families(kind)
     if family != "auto" and family not in known + _entry_families(kind):
-        raise ParameterError("backend", family, f"use 'auto' or one of {known} for {kind} models.")
-    with _LOCK:
-        entry = _ENTRIES.get((kind, name)) if isinstance(name, str) else None
-        fams = [f for f in _FAMILIES if f.kind == kind and family in ("auto", f.name)]
+        raise ParameterError("family", family, f"use 'auto' or one of {known} for {kind} models.")
+    entry = table.entry(name, kind)
+    fams = table.families_of((kind,), family)
     if entry is not None and family in ("auto", entry.family):
         return entry
     for fam in fams:
@@ -262,17 +200,13 @@ def get_backbone(name, *, kind: str = "image", family: str = "auto") -> Backbone
 
 
 def _entry_families(kind: str) -> list[str]:
-    with _LOCK:
-        return sorted({e.family for (k, _), e in _ENTRIES.items() if k == kind})
+    return sorted({e.family for e in table.entries((kind,))})
 
 
 def unknown_name(name, kind: str, family: str = "auto") -> str:
     """The message for a name nothing resolves, with the closest known names."""
-    with _LOCK:
-        candidates = [
-            n for (k, n), e in _ENTRIES.items() if k == kind and family in ("auto", e.family)
-        ]
-        fams = [f for f in _FAMILIES if f.kind == kind and family in ("auto", f.name)]
+    candidates = [e.name for e in table.entries((kind,), None if family == "auto" else family)]
+    fams = table.families_of((kind,), family)
     for fam in fams:
         try:
             candidates += list(fam.names())

@@ -8,7 +8,7 @@ to decode, more than one batch and a spare core to do it on, so decoding
 overlaps with the forward pass instead of preceding it.
 
 torch is imported by the functions that run a model, not with this module: the
-numpy encoders check their ``batch_size`` here too, and never import torch.
+numpy embedders check their ``batch_size`` here too, and never import torch.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ _LOCK = threading.Lock()
 
 def check_batch_size(batch_size, *, auto: bool = True) -> None:
     """Raise if ``batch_size`` is not a positive int, or ``"auto"`` where ``auto``
-    (a numpy encoder has no device memory to size a batch for: ``auto=False``)."""
+    (a numpy embedder has no device memory to size a batch for: ``auto=False``)."""
     if auto and batch_size == "auto":
         return
     if not is_whole(batch_size, 1):

@@ -72,7 +72,7 @@ def device_after_unpickle(requested, saved: torch.device) -> torch.device:
 
 def prepared_module(key, module, *, channels_last=False, compile=False, part: str = ""):
     """``module`` laid out and compiled for fast inference (on the device it is
-    on already): the one place where encoders apply :func:`torch.compile`.
+    on already): the one place where embedders apply :func:`torch.compile`.
 
     ``channels_last`` stores 4-D weights as NHWC, the layout convolution
     kernels of cuDNN and oneDNN run fastest on; ``compile`` wraps the module in
@@ -81,7 +81,7 @@ def prepared_module(key, module, *, channels_last=False, compile=False, part: st
     ``"0.model"``, the transformer inside a SentenceTransformer, whose
     tokenising wrapper cannot be traced), in a copy of ``module``. These change
     speed, not results (up to float rounding). The prepared copy is shared
-    under ``key`` plus the settings, so the plain module that other encoders
+    under ``key`` plus the settings, so the plain module that other embedders
     share is never modified.
     """
     if not channels_last and not compile:

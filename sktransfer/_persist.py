@@ -5,7 +5,7 @@ JSON description and NumPy arrays. Loading it rebuilds objects from their
 stored attributes and runs no code from the file: skops rebuilds only the
 types it is told to trust, and :data:`TRUSTED_TYPES` lists sktransfer's own
 estimators and the few scikit-learn pieces skops does not trust by default.
-Encoders store a reference to their weights, not the weights, so files stay
+Embedders store a reference to their weights, not the weights, so files stay
 small; a fine-tuned head is stored as plain arrays (``sktransfer.finetune``
 says how). Loading drops any cache location the file names (every estimator
 gets ``cache=None``): a file cannot choose where embeddings are read from or
@@ -30,7 +30,7 @@ from .exceptions import UntrustedFileError
 # function names that function, which is not on this list).
 TRUSTED_TYPES = frozenset(
     {
-        # sktransfer's estimators: encoders store a model name, not code.
+        # sktransfer's estimators: embedders store a model name, not code.
         "sktransfer.text._sentence.TextEmbedder",
         "sktransfer.text._static.StaticEmbedder",
         "sktransfer.text._words.WordVectorEmbedder",
@@ -73,7 +73,7 @@ def save(obj, path) -> Path:
     """Write ``obj`` (any fitted estimator or pipeline, or a dict or list of them
     and plain values) to ``path`` as a skops file; returns the path.
 
-    The file holds data only: encoders store the name or path of their
+    The file holds data only: embedders store the name or path of their
     weights, a fine-tuned head its weights as arrays. Every estimator in the
     file, however deeply nested, is written with ``cache=None``, so the file
     does not depend on a cache folder of the machine that wrote it. ``obj``
@@ -190,7 +190,7 @@ def unreadable(path: Path, why) -> ValueError:
 # ------------------------------------------------------------ what goes in the file
 def estimators(obj, seen=None):
     """Every estimator reachable from ``obj``: steps, fitted ``transformers_``,
-    ``best_estimator_``, a fine-tuner's ``encoder_``, and their templates."""
+    ``best_estimator_``, a fine-tuner's ``embedder_``, and their templates."""
     seen = set() if seen is None else seen
     if id(obj) in seen:
         return

@@ -1,6 +1,6 @@
 """A process-wide store of loaded backbones.
 
-Clones of an encoder (one per fold and per candidate in ``GridSearchCV``) ask for
+Clones of an embedder (one per fold and per candidate in ``GridSearchCV``) ask for
 the same weights on the same device; they all get one shared copy instead of
 loading it again. The key names what determines the weights, never object ids.
 The model libraries' own loading bars and messages are silenced while a model
@@ -38,7 +38,7 @@ def loaded_models() -> list:
 def clear_models() -> int:
     """Release every shared backbone (and its GPU memory); return how many.
 
-    Fitted encoders keep their own reference, so they go on working; the memory
+    Fitted embedders keep their own reference, so they go on working; the memory
     is freed once they are gone too.
     """
     with _LOCK:

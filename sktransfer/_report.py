@@ -1,6 +1,6 @@
 """What the transforms inside a ``with`` block did: rows that failed, cache use.
 
-A ``transform`` never changes the fitted encoder, so one encoder can serve
+A ``transform`` never changes the fitted embedder, so one embedder can serve
 several threads at once. What a call found out (the rows it could not embed,
 the rows served from the cache, the texts the window cut) is a
 :class:`TransformCall`, built in the call and handed to every
@@ -19,12 +19,12 @@ _OPEN: ContextVar[tuple] = ContextVar("sktransfer_transform_reports", default=()
 
 @dataclass
 class TransformCall:
-    """What one encoder ``transform`` (or ``fit_transform``) did.
+    """What one embedder ``transform`` (or ``fit_transform``) did.
 
     Attributes
     ----------
     estimator : str
-        The encoder's class name, e.g. ``"TextEmbedder"``.
+        The embedder's class name, e.g. ``"TextEmbedder"``.
     n_rows : int
         Rows of the input.
     failed_rows : list of dict
@@ -52,12 +52,12 @@ class TransformCall:
 
 
 class TransformReport:
-    """The encoder calls made inside one :func:`transform_report` block.
+    """The embedder calls made inside one :func:`transform_report` block.
 
     Attributes
     ----------
     calls : list of TransformCall
-        Every encoder ``transform`` / ``fit_transform`` the block ran, in order.
+        Every embedder ``transform`` / ``fit_transform`` the block ran, in order.
     """
 
     def __init__(self):
@@ -103,9 +103,9 @@ class TransformReport:
 
 @contextmanager
 def transform_report():
-    """Record what the encoder transforms inside the block do.
+    """Record what the embedder transforms inside the block do.
 
-    Encoders keep nothing of a ``transform`` on themselves (one fitted encoder
+    Embedders keep nothing of a ``transform`` on themselves (one fitted embedder
     can serve several threads at once); the report is where to read which rows
     failed, how the cache served them and which texts were cut. It records the
     calls made by the thread that opened it, directly or through a pipeline, a
@@ -117,7 +117,7 @@ def transform_report():
         ``failed_rows`` (``row``, ``name``, ``cause``), ``oov_rows`` and
         ``truncated_rows`` (positions) of the last call in the block;
         ``cache_stats``: ``hits``, ``misses`` and ``rows_embedded`` summed over
-        its calls; ``calls``: one :class:`TransformCall` per encoder call.
+        its calls; ``calls``: one :class:`TransformCall` per embedder call.
 
     Examples
     --------

@@ -8,25 +8,25 @@ import numpy as np
 from .exceptions import ParameterError
 
 
-def stratified_subset(y, n_samples, random_state, *, param: str = "n_samples") -> np.ndarray:
-    """Sorted positions of a stratified random subset of ``n_samples`` rows of
-    ``y`` (all rows if ``n_samples`` is None or at least ``len(y)``); errors
+def stratified_subset(y, n_rows, random_state, *, param: str = "n_rows") -> np.ndarray:
+    """Sorted positions of a stratified random subset of ``n_rows`` rows of
+    ``y`` (all rows if ``n_rows`` is None or at least ``len(y)``); errors
     name the caller's parameter ``param``."""
     y = np.asarray(y)
-    if n_samples is None or n_samples >= len(y):
+    if n_rows is None or n_rows >= len(y):
         return np.arange(len(y))
-    if n_samples < 1:
-        raise ParameterError(param, n_samples, "ask for a positive number of rows.")
+    if n_rows < 1:
+        raise ParameterError(param, n_rows, "ask for a positive number of rows.")
     from sklearn.model_selection import train_test_split
 
     classes = np.unique(y)
-    if n_samples < len(classes):
+    if n_rows < len(classes):
         raise ParameterError(
             param,
-            n_samples,
+            n_rows,
             f"that is fewer than the {len(classes)} classes; ask for at least {len(classes)} rows.",
         )
     keep, _ = train_test_split(
-        np.arange(len(y)), train_size=n_samples, stratify=y, random_state=random_state
+        np.arange(len(y)), train_size=n_rows, stratify=y, random_state=random_state
     )
     return np.sort(keep)

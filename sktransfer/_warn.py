@@ -24,7 +24,7 @@ class PartFailedWarning(UserWarning):
 
 
 def _inside(module: str) -> bool:
-    if module in USERS:
+    if any(module == name or module.startswith(name + ".") for name in USERS):
         return False
     return any(module == name or module.startswith(name + ".") for name in LIBRARIES)
 

@@ -49,7 +49,7 @@ def register_shipped() -> None:
     """Register the shipped weights as backbones (called once by the registry)."""
     from dataclasses import replace
 
-    from ._backbones import add_backbone
+    from ._backbone_table import add_entry
     from .image._timm import timm_backbone
     from .text._family import sentence_backbone
 
@@ -57,10 +57,10 @@ def register_shipped() -> None:
         arch = f"tf_efficientnet_lite{lite}"
         for name in (f"efficientnet_lite{lite}", arch):
             entry = timm_backbone(arch, name=name, packaged=lambda a=arch: shipped_image_weights(a))
-            add_backbone(
+            add_entry(
                 replace(entry, description=f"EfficientNet-Lite{lite} (ImageNet), shipped offline"),
                 replace=True,
             )
     for name in MINILM_NAMES:
         entry = sentence_backbone(name, source=lambda name=name: shipped_text_model(name) or name)
-        add_backbone(replace(entry, description="all-MiniLM-L6-v2, shipped offline"), replace=True)
+        add_entry(replace(entry, description="all-MiniLM-L6-v2, shipped offline"), replace=True)

@@ -3,9 +3,9 @@
 sktransfer does not ship its own CORAL: skada (the ``domain`` extra) is the
 scikit-learn library for domain adaptation, with the ``sample_domain``
 convention, metadata routing and a dozen adapters besides CORAL, and the
-encoders work inside its pipelines as they are (they ignore ``sample_domain``).
+embedders work inside its pipelines as they are (they ignore ``sample_domain``).
 This module adds what embeddings need on top: :func:`make_coral_pipeline`
-builds ``encoder -> CORALAdapter -> estimator`` with a fixed covariance
+builds ``embedder -> CORALAdapter -> estimator`` with a fixed covariance
 shrinkage (skada's default estimates one per feature, and an embedding
 dimension with a near-constant value then gives a covariance with a negative
 rounding-error eigenvalue, hence NaN features), and :func:`coral_gap` measures
@@ -202,12 +202,12 @@ def make_da_pipeline(*steps, **kwargs) -> DAPipeline:
     return DAPipeline(pipe.steps, memory=pipe.memory, verbose=pipe.verbose)
 
 
-def make_coral_pipeline(encoder, estimator=None, *, reg: float = 0.1, memory=None):
-    """``encoder -> CORAL -> estimator`` as a skada DA pipeline.
+def make_coral_pipeline(embedder, estimator=None, *, reg: float = 0.1, memory=None):
+    """``embedder -> CORAL -> estimator`` as a skada DA pipeline.
 
     Fit it on source and target rows together with ``sample_domain`` (positive
     for labelled source rows, negative for unlabelled target rows, whose labels
-    are ignored); the encoder embeds all of them, CORAL re-colours the source
+    are ignored); the embedder embeds all of them, CORAL re-colours the source
     embeddings with the target's covariance, and the estimator learns from the
     re-coloured source rows. Without ``sample_domain``, the label ``-1`` (NaN
     for a regressor) marks a target row. Predictions on target rows need no
@@ -221,7 +221,7 @@ def make_coral_pipeline(encoder, estimator=None, *, reg: float = 0.1, memory=Non
 
     Parameters
     ----------
-    encoder : transformer
+    embedder : transformer
         A :class:`~sktransfer.TextEmbedder`, :class:`~sktransfer.ImageEmbedder`
         or any transformer with a numeric output.
     estimator : estimator, default=None
@@ -264,16 +264,16 @@ def make_coral_pipeline(encoder, estimator=None, *, reg: float = 0.1, memory=Non
     skada = _skada()
     if estimator is None:
         estimator = LogisticRegression(max_iter=1000)
-    return make_da_pipeline(encoder, skada.CORALAdapter(reg=reg), estimator, memory=memory)
+    return make_da_pipeline(embedder, skada.CORALAdapter(reg=reg), estimator, memory=memory)
 
 
-def coral_gap(source, target) -> float:
+def coral_gap(X_source, X_target) -> float:
     """How far apart two sets of rows are in covariance: ``||C_s - C_t||_F^2 /
     (4 d^2)`` for ``d`` columns, the Deep CORAL loss (0: same covariance).
 
     Parameters
     ----------
-    source, target : array-like of shape (n_source, d), (n_target, d)
+    X_source, X_target : array-like of shape (n_source, d), (n_target, d)
         Features of each domain, e.g. embeddings, at least two rows each.
 
     Returns
@@ -292,15 +292,15 @@ def coral_gap(source, target) -> float:
 
     from .finetune._domain import coral_loss
 
-    source = np.asarray(source, dtype=np.float64)
-    target = np.asarray(target, dtype=np.float64)
+    source = np.asarray(X_source, dtype=np.float64)
+    target = np.asarray(X_target, dtype=np.float64)
     if source.ndim != 2 or target.ndim != 2 or source.shape[1] != target.shape[1]:
         raise ValueError(
-            f"source has shape {source.shape} and target {target.shape}: pass two 2-D "
+            f"X_source has shape {source.shape} and X_target {target.shape}: pass two 2-D "
             "arrays with the same number of columns."
         )
     if min(len(source), len(target)) < 2:
-        raise ValueError("a covariance needs at least two rows in each of source and target.")
+        raise ValueError("a covariance needs at least two rows in each of X_source and X_target.")
     with torch.no_grad():
         gap = coral_loss(torch.from_numpy(source), torch.from_numpy(target))
     return float(gap)

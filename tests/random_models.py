@@ -105,7 +105,7 @@ def write_efficientnet_lite0(path, seed: int = 0) -> str:
 
     A file, unlike ``weights=None``, gives the same weights on every device and
     after unpickling, so outputs can be compared across them. Use it as
-    ``ImageEmbedder(model="tf_efficientnet_lite0", weights=path, backend="timm")``.
+    ``ImageEmbedder(model="tf_efficientnet_lite0", weights=path, family="timm")``.
     """
     import timm
     import torch

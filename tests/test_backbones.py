@@ -18,7 +18,7 @@ from sktransfer import ImageEmbedder, TextEmbedder
 
 
 class TinyCNN(nn.Module):
-    """Two convolutions; returns a feature map that the encoder pools."""
+    """Two convolutions; returns a feature map that the embedder pools."""
 
     def __init__(self):
         super().__init__()
@@ -63,7 +63,7 @@ def test_user_image_backbone_end_to_end(tiny_backbones):
     emb = ImageEmbedder(model="test-tiny-cnn", device="cpu", num_workers=0)
     feats = emb.fit_transform(X)
     assert feats.shape == (8, 5) and emb.n_features_out_ == 5
-    assert emb.model_.identity["backend"] == "user"
+    assert emb.model_.identity["family"] == "user"
     # The pooled map is what the module computes, after the registered preprocessing.
     batch = torch.stack([emb.model_.preprocess(_pil(x)) for x in X[:2]])
     assert batch.shape[-1] == 32
@@ -124,13 +124,13 @@ def test_unknown_name_lists_close_matches(tiny_backbones):
         sktransfer.get_backbone("resnet181", kind="image")
     with pytest.raises(ValueError, match=r"Did you mean 'test-tiny-cnn'"):
         ImageEmbedder(model="test-tiny-cn", device="cpu").fit(_images(1))
-    with pytest.raises(ValueError, match=r"backend='keras'"):
-        ImageEmbedder(model="resnet18", backend="keras", device="cpu").fit(_images(1))
+    with pytest.raises(ValueError, match=r"family='keras'"):
+        ImageEmbedder(model="resnet18", family="keras", device="cpu").fit(_images(1))
 
 
 def test_user_family_resolves_a_whole_library():
     from sktransfer import Backbone
-    from sktransfer._backbones import _FAMILIES
+    from sktransfer._backbone_table import _FAMILIES
 
     def resolve(name):
         if not name.startswith("tiny/"):
@@ -139,7 +139,7 @@ def test_user_family_resolves_a_whole_library():
 
     sktransfer.register_family("tiny", resolve, kind="image", names=lambda: ["tiny/a"])
     try:
-        emb = ImageEmbedder(model="tiny/anything", backend="tiny", device="cpu", num_workers=0)
+        emb = ImageEmbedder(model="tiny/anything", family="tiny", device="cpu", num_workers=0)
         assert emb.fit_transform(_images(2)).shape == (2, 5)
         assert sktransfer.list_backbones("image", family="tiny") == ["tiny/a"]
     finally:

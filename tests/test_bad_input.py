@@ -670,14 +670,17 @@ def _label_checked_classifiers():
     return {
         "PrototypeClassifier": (PrototypeClassifier(), numbers),
         "ZeroShotClassifier(labels)": (
-            ZeroShotClassifier(labels=["neg", "pos"], encoder=nowhere),
+            ZeroShotClassifier(labels=["neg", "pos"], embedder=nowhere),
             LABEL_TEXTS,
         ),
-        "ZeroShotClassifier": (ZeroShotClassifier(encoder=nowhere), LABEL_TEXTS),
-        "DistilledClassifier": (DistilledClassifier(teacher, LogisticRegression()), numbers),
-        "SetFitClassifier": (SetFitClassifier(encoder=nowhere), LABEL_TEXTS),
-        "TextClassifier": (TextClassifier(encoder=nowhere), LABEL_TEXTS),
-        "ImageClassifier": (ImageClassifier(encoder="no-such-model-anywhere"), numbers),
+        "ZeroShotClassifier": (ZeroShotClassifier(embedder=nowhere), LABEL_TEXTS),
+        "DistilledClassifier": (
+            DistilledClassifier(teacher=teacher, student=LogisticRegression()),
+            numbers,
+        ),
+        "SetFitClassifier": (SetFitClassifier(embedder=nowhere), LABEL_TEXTS),
+        "TextClassifier": (TextClassifier(embedder=nowhere), LABEL_TEXTS),
+        "ImageClassifier": (ImageClassifier(embedder="no-such-model-anywhere"), numbers),
         "make_late_fusion": (make_late_fusion([("a", FunctionTransformer())], cv=2), numbers),
     }
 
@@ -763,11 +766,11 @@ def test_on_error_raise_is_the_default_and_unknown_values_are_refused(text_embed
         TextEmbedder(on_error="skip").fit(["a"])
 
 
-def test_on_error_of_an_encoder_that_is_not_a_string_is_refused_naming_it():
+def test_on_error_of_an_embedder_that_is_not_a_string_is_refused_naming_it():
     from sktransfer import WordVectorEmbedder
 
     with pytest.raises(ValueError, match=r"on_error=\['nan'\]: use 'raise'.*'nan' or 'zero'"):
-        WordVectorEmbedder(vector_size=4, on_error=["nan"]).fit(["a b"])
+        WordVectorEmbedder(dim=4, on_error=["nan"]).fit(["a b"])
 
 
 def test_failed_rows_never_reach_the_cache(text_embedder):
@@ -796,14 +799,14 @@ def test_texts_longer_than_the_window_are_counted_in_a_warning(text_embedder):
     assert report.truncated_rows == [2] and [f["row"] for f in report.failed_rows] == [0]
 
 
-# ---------------------------------------------------------------- through the encoders
+# ---------------------------------------------------------------- through the embedders
 # The generated inputs above, end to end: each transform either raises one of
 # the documented errors naming a row (or X), or returns finite vectors, one per
 # row; with on_error="nan" it never raises for a row, and only the refused rows
 # are NaN.
 
 
-def test_generated_texts_through_the_text_encoder(text_embedder):
+def test_generated_texts_through_the_text_embedder(text_embedder):
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
     from sklearn.base import clone
@@ -833,7 +836,7 @@ def test_generated_texts_through_the_text_encoder(text_embedder):
     check()
 
 
-def test_generated_arrays_through_the_image_encoder(image_embedder):
+def test_generated_arrays_through_the_image_embedder(image_embedder):
     from hypothesis import HealthCheck, given, settings
     from sklearn.base import clone
 

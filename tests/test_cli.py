@@ -391,16 +391,16 @@ def test_a_file_that_does_not_decode_is_named_before_anything_trains(broken_fold
     assert result.returncode == 2
     line = one_error_line(result.stderr)
     assert "broken.png" in line and "cannot decode" in line
-    assert "--on-error skip" in line and "on_error" not in line
+    assert "--unusable-rows skip" in line and "unusable_rows" not in line
     assert not (tmp_path / "report").exists()
 
 
-def test_on_error_skip_leaves_out_and_lists_the_file(broken_folder, tmp_path, capsys):
+def test_unusable_rows_skip_leaves_out_and_lists_the_file(broken_folder, tmp_path, capsys):
     out = tmp_path / "report"
     code = main(
         ["evaluate", str(broken_folder), "--cv", "2", "--image-size", "32", "--no-cache",
          "--repeats", "1", "--fractions", "none",
-         "-q", "--out", str(out), "--on-error", "skip"]
+         "-q", "--out", str(out), "--unusable-rows", "skip"]
     )  # fmt: skip
     assert code == 0
     assert "skipped 1 unusable row" in capsys.readouterr().err
@@ -518,7 +518,7 @@ def test_each_data_error_is_one_line_and_exit_2(case, expected, digits_images, t
     line = one_error_line(result.stderr)
     assert expected in line
     if case not in ("empty file", "header only", "unclosed quote", "one class"):
-        assert "row 6" in line and "bad.png" in line and "--on-error skip" in line
+        assert "row 6" in line and "bad.png" in line and "--unusable-rows skip" in line
 
 
 def test_predict_names_a_bad_row_in_one_line(digits_images, tmp_path):
@@ -532,7 +532,7 @@ def test_predict_names_a_bad_row_in_one_line(digits_images, tmp_path):
     X = pd.DataFrame({"photo": [str(tmp_path / r) for r in rows]})
     pipeline = Pipeline(
         [
-            ("features", ColumnTransformer([("px", PixelFeatures(size=8), "photo")])),
+            ("features", ColumnTransformer([("px", PixelFeatures(image_size=8), "photo")])),
             ("head", LogisticRegression()),
         ]
     ).fit(X, [0, 1] * 3)
@@ -747,7 +747,7 @@ def test_evaluate_checks_its_settings_before_reading_a_row():
         ({"cv": 1}, "cv=1: use a whole number of at least 2"),
     ]:
         with pytest.raises(exceptions.ParameterError, match=re.escape(message)):
-            evaluate(df, target="y", image=["photo"], progress=False, **setting)
+            evaluate(df, target="y", image=["photo"], verbose=0, **setting)
 
 
 @pytest.mark.parametrize(
@@ -810,7 +810,7 @@ def pixel_model(digits_images, tmp_path):
     X = pd.DataFrame({"photo": [str(tmp_path / r) for r in rows]})
     pipeline = Pipeline(
         [
-            ("features", ColumnTransformer([("px", PixelFeatures(size=8), "photo")])),
+            ("features", ColumnTransformer([("px", PixelFeatures(image_size=8), "photo")])),
             ("head", LogisticRegression()),
         ]
     ).fit(X, ["even", "odd"] * 3)
@@ -879,7 +879,7 @@ def test_a_reader_closing_stdout_is_not_an_error(small_table, tmp_path):
     assert (tmp_path / "report" / "leaderboard.csv").stat().st_size > 0
 
 
-# Runs the command with the text encoder paced: its ``at``-th embedding call says so on
+# Runs the command with the text embedder paced: its ``at``-th embedding call says so on
 # stderr, then waits to be interrupted (the calls before it have been stored).
 PACED = """
 import signal, sys, time
@@ -950,7 +950,7 @@ def test_ctrl_c_in_evaluate_says_what_was_stored_and_a_rerun_resumes(small_table
 
 @pytest.fixture
 def text_model(tmp_path):
-    """A saved MiniLM + logistic regression model (its encoder verbose) and 2 new rows."""
+    """A saved MiniLM + logistic regression model (its embedder verbose) and 2 new rows."""
     from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
@@ -961,7 +961,7 @@ def text_model(tmp_path):
     texts = ["a tasty snack, would buy again", "stale and bland, never again"] * 2
     pipeline = Pipeline(
         [
-            ("features", ColumnTransformer([("text", TextEmbedder(verbose=True), "review")])),
+            ("features", ColumnTransformer([("text", TextEmbedder(verbose=1), "review")])),
             ("head", LogisticRegression()),
         ]
     ).fit(pd.DataFrame({"review": texts}), ["good", "bad"] * 2)

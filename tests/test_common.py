@@ -28,7 +28,7 @@ ESTIMATORS = [
     TextEmbedder(batch_size=4),
     ImageEmbedder(image_size=64, batch_size=4),
     StaticEmbedder(model=STATIC, batch_size=4),
-    WordVectorEmbedder(vector_size=16, batch_size=4),
+    WordVectorEmbedder(dim=16, batch_size=4),
 ]
 TEXTS = ["the soup was cold", "great coffee, would buy again", "meh"]
 INPUTS = {
@@ -63,7 +63,7 @@ def random_static_model(tmp_path_factory):
     from random_models import write_random_static_model
 
     from sktransfer._backbones import add_backbone, unregister_backbone
-    from sktransfer.text._static import static_backbone
+    from sktransfer.text._static_family import static_backbone
 
     path = write_random_static_model(tmp_path_factory.mktemp("static") / "model")
     add_backbone(static_backbone(STATIC, source=lambda: path), replace=True)
@@ -98,12 +98,12 @@ def test_sklearn_api_checks(estimator, check):
     check(type(estimator).__name__, clone(estimator))
 
 
-# Estimators built on the encoders (they take encoders as parameters, so the
-# encoder-specific tests below do not apply): the same API checks.
+# Estimators built on the embedders (they take embedders as parameters, so the
+# embedder-specific tests below do not apply): the same API checks.
 COMPOSITES = [
-    FusedEmbedder(encoders=[("text", TextEmbedder(batch_size=4)), ("other", "drop")]),
+    FusedEmbedder(embedders=[("text", TextEmbedder(batch_size=4)), ("other", "drop")]),
     ZeroShotClassifier(labels=["sports", "food"]),
-    PrototypeClassifier(encoder=ImageEmbedder(image_size=64)),
+    PrototypeClassifier(embedder=ImageEmbedder(image_size=64)),
 ]
 
 
@@ -231,7 +231,7 @@ def test_pickling_leaves_the_fitted_object_intact(estimator):
     assert est.device_ is device and est.model_ is model
 
 
-def test_pipeline_memory_works_with_encoders(tmp_path):
+def test_pipeline_memory_works_with_embedders(tmp_path):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
@@ -266,7 +266,7 @@ def test_fitted_on_gpu_unpickles_on_cpu_only_machine():
     X = INPUTS["TextEmbedder"]
     est = TextEmbedder(device="cpu").fit(X)
     expected = est.transform(X)
-    # What a GPU-fitted encoder's pickle holds: device="cuda", device_="cuda".
+    # What a GPU-fitted embedder's pickle holds: device="cuda", device_="cuda".
     est.device, est.device_ = "cuda", torch.device("cuda")
     blob = pickle.dumps(est)
     if torch.cuda.is_available():
@@ -311,7 +311,7 @@ def tiny_text_model(tmp_path_factory):
 
 def _probabilistic(name, tiny_text_model):
     """(classifier, X) for the classifier called ``name``: numbers for those that take
-    any encoder, texts for those that take texts only."""
+    any embedder, texts for those that take texts only."""
     from sklearn.frozen import FrozenEstimator
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import FunctionTransformer
@@ -322,16 +322,19 @@ def _probabilistic(name, tiny_text_model):
     numbers = np.random.default_rng(0).normal(size=(len(ANIMAL_CODES), 3))
     numbers[:, 0] += 2.0 * ANIMAL_CODES
     identity = FunctionTransformer()
-    tuned = dict(encoder=identity, max_epochs=20, lr=3e-2, device="cpu", random_state=0)
+    tuned = dict(embedder=identity, max_epochs=20, lr=3e-2, device="cpu", random_state=0)
     teacher = FrozenEstimator(LogisticRegression().fit(numbers, ANIMALS[ANIMAL_CODES]))
     return {
         "PrototypeClassifier": (PrototypeClassifier(), numbers),
         # labels out of sorted order: the probability columns must still follow classes_
         "ZeroShotClassifier": (ZeroShotClassifier(labels=["dog", "cat", "bird"]), ANIMAL_TEXTS),
-        "DistilledClassifier": (DistilledClassifier(teacher, LogisticRegression()), numbers),
+        "DistilledClassifier": (
+            DistilledClassifier(teacher=teacher, student=LogisticRegression()),
+            numbers,
+        ),
         "SetFitClassifier": (
             SetFitClassifier(
-                encoder=TextEmbedder(model=tiny_text_model, batch_size=16),
+                embedder=TextEmbedder(model=tiny_text_model, batch_size=16),
                 n_iterations=1,
                 max_epochs=5,
                 device="cpu",
@@ -386,7 +389,7 @@ def test_probabilities_work_with_sklearn_tools(name, tiny_text_model):
 def _state(est) -> dict:
     """What ``vars(est)`` holds, deeply: nested objects attribute by attribute,
     torch modules by their weights and train/eval flags, loaded models that
-    encoders share by identity, everything else by content."""
+    embedders share by identity, everything else by content."""
     shared = set(getattr(est, "_unpicklable", ()))
     return {
         name: ("same object", id(value)) if name in shared else _content(value, {id(est)})
@@ -412,7 +415,7 @@ def _content(value, seen: set):
         return {k: _content(v, seen) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_content(v, seen) for v in value]
-    if hasattr(value, "_unpicklable"):  # an encoder inside
+    if hasattr(value, "_unpicklable"):  # an embedder inside
         return _state(value)
     if type(value).__module__.startswith(("sktransfer", "skorch")) and hasattr(value, "__dict__"):
         return {k: _content(v, seen) for k, v in vars(value).items()}
@@ -430,7 +433,7 @@ def _one_bad_row(name):
 
 @pytest.mark.parametrize("cache", [None, "memory"])
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
-def test_transform_leaves_the_fitted_encoder_unchanged(estimator, cache):
+def test_transform_leaves_the_fitted_embedder_unchanged(estimator, cache):
     # scikit-learn's check_dict_unchanged, compared deeply: a counter or a list
     # updated in place is a change too.
     from sktransfer import transform_report
@@ -455,11 +458,11 @@ def test_transform_of_other_public_transformers_leaves_them_unchanged(name):
     est, X = {
         "FusedEmbedder": (
             FusedEmbedder(
-                encoders=[("text", TextEmbedder(cache="memory")), ("tfidf", TfidfVectorizer())]
+                embedders=[("text", TextEmbedder(cache="memory")), ("tfidf", TfidfVectorizer())]
             ),
             TEXTS,
         ),
-        "PixelFeatures": (PixelFeatures(size=8), INPUTS["ImageEmbedder"]),
+        "PixelFeatures": (PixelFeatures(image_size=8), INPUTS["ImageEmbedder"]),
     }[name]
     est.fit(X)
     before = _state(est)
@@ -468,8 +471,8 @@ def test_transform_of_other_public_transformers_leaves_them_unchanged(name):
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
-def test_one_fitted_encoder_serves_four_threads(estimator):
-    # Four threads transform different slices with one fitted encoder at the
+def test_one_fitted_embedder_serves_four_threads(estimator):
+    # Four threads transform different slices with one fitted embedder at the
     # same time: each gets what a sequential transform gives, and each thread's
     # report holds its own call only.
     import threading
@@ -526,6 +529,6 @@ def _predictor(name, tiny_text_model):
     numbers = np.random.default_rng(0).normal(size=(len(ANIMAL_CODES), 3))
     y = numbers[:, 0] * 2.0
     est = getattr(sktransfer, name)(
-        encoder=FunctionTransformer(), max_epochs=5, device="cpu", random_state=0
+        embedder=FunctionTransformer(), max_epochs=5, device="cpu", random_state=0
     )
     return est, numbers, y

@@ -1,6 +1,6 @@
 """Knowledge distillation: DistilledClassifier and the soft-target loss.
 
-Most tests run on a few dozen numeric rows with a numeric encoder (as the
+Most tests run on a few dozen numeric rows with a numeric embedder (as the
 fine-tuning common checks do): what is tested is the teacher / student
 machinery; one test runs a real MiniLM pipeline as the teacher for its cache.
 """
@@ -27,7 +27,7 @@ from sktransfer.finetune._soft import SoftTargetLoss, soften
 
 # One batch per epoch, few epochs at a high rate: fast, and the same seed gives the same model.
 STUDENT = dict(
-    encoder=FunctionTransformer(validate=True), max_epochs=15, lr=6e-2, batch_size=64,
+    embedder=FunctionTransformer(validate=True), max_epochs=15, lr=6e-2, batch_size=64,
     device="cpu", random_state=0,
 )  # fmt: skip
 
@@ -87,14 +87,18 @@ def test_soften_is_the_softmax_at_the_temperature():
 def test_alpha_zero_trains_on_the_labels_alone(data, labels_only):
     X, y, teacher = data
     plain = labels_only.predict_proba(X)
-    distilled = DistilledClassifier(teacher, student(), alpha=0.0).fit(X, y)
+    distilled = DistilledClassifier(teacher=teacher, student=student(), alpha=0.0).fit(X, y)
     np.testing.assert_allclose(distilled.predict_proba(X), plain, atol=1e-6)
 
 
 def test_soft_targets_change_the_student(data, labels_only):
     X, y, teacher = data
-    soft = DistilledClassifier(teacher, student(), alpha=1.0, temperature=1.0).fit(X, y)
-    hot = DistilledClassifier(teacher, student(), alpha=1.0, temperature=4.0).fit(X, y)
+    soft = DistilledClassifier(teacher=teacher, student=student(), alpha=1.0, temperature=1.0).fit(
+        X, y
+    )
+    hot = DistilledClassifier(teacher=teacher, student=student(), alpha=1.0, temperature=4.0).fit(
+        X, y
+    )
     # The labels and the teacher disagree on most rows: each student follows its source.
     assert agreement(soft, teacher, X) >= agreement(labels_only, teacher, X) + 0.3
     assert (labels_only.predict(X) == y).mean() >= (soft.predict(X) == y).mean() + 0.3
@@ -106,8 +110,12 @@ def test_unlabelled_rows_learn_from_the_teacher(data):
     X, y, teacher = data
     y_semi = y.copy()
     y_semi[12:] = -1
-    with_unlabelled = DistilledClassifier(teacher, student(), alpha=0.0).fit(X, y_semi)
-    labelled_only = DistilledClassifier(teacher, student(), alpha=0.0).fit(X[:12], y[:12])
+    with_unlabelled = DistilledClassifier(teacher=teacher, student=student(), alpha=0.0).fit(
+        X, y_semi
+    )
+    labelled_only = DistilledClassifier(teacher=teacher, student=student(), alpha=0.0).fit(
+        X[:12], y[:12]
+    )
     assert with_unlabelled.n_unlabelled_ == 48 and labelled_only.n_unlabelled_ == 0
     rest = X[12:]
     assert (
@@ -132,7 +140,9 @@ def test_a_plain_student_gets_the_labels_and_the_teachers_choices(data):
     y_semi = np.asarray(y, dtype=object)
     y_semi[::2] = -1
     weights = np.arange(60.0)
-    clf = DistilledClassifier(teacher, Recorder()).fit(X, y_semi, sample_weight=weights)
+    clf = DistilledClassifier(teacher=teacher, student=Recorder()).fit(
+        X, y_semi, sample_weight=weights
+    )
     seen = clf.student_.y_
     np.testing.assert_array_equal(seen[1::2], y[1::2])
     np.testing.assert_array_equal(seen[::2], teacher.predict(X[::2]))
@@ -147,30 +157,30 @@ def test_string_labels_mark_unlabelled_rows_with_integer_minus_one(data):
     teacher = LogisticRegression().fit(X, names[y])
     y_semi = np.asarray(names[y], dtype=object)
     y_semi[30:] = -1
-    clf = DistilledClassifier(teacher, student(max_epochs=2)).fit(X, y_semi)
+    clf = DistilledClassifier(teacher=teacher, student=student(max_epochs=2)).fit(X, y_semi)
     assert clf.n_unlabelled_ == 30 and set(clf.predict(X)) <= set(names)
     strings = names[y].astype(str)
     strings[4] = "-1"
     with pytest.raises(ValueError, match=r"string '-1' at row 4.*object array"):
-        DistilledClassifier(teacher, student()).fit(X, strings)
+        DistilledClassifier(teacher=teacher, student=student()).fit(X, strings)
     with pytest.raises(ValueError, match=r"row 0: 'emu'.*classes are \['cat', 'cow', 'dog'\]"):
-        DistilledClassifier(teacher, student()).fit(X, ["emu", *names[y][1:]])
+        DistilledClassifier(teacher=teacher, student=student()).fit(X, ["emu", *names[y][1:]])
 
 
 def test_a_teacher_class_minus_one_is_refused(data):
     X, y, _ = data
     teacher = LogisticRegression().fit(X, y - 1)
     with pytest.raises(ValueError, match="class -1"):
-        DistilledClassifier(teacher, student()).fit(X, y - 1)
+        DistilledClassifier(teacher=teacher, student=student()).fit(X, y - 1)
 
 
 # ---------------------------------------------------------------- the teacher
 def test_unfitted_teacher_names_the_fix(data):
     X, y, _ = data
     with pytest.raises(NotFittedError, match=r"teacher=LogisticRegression is not fitted.*Frozen"):
-        DistilledClassifier(LogisticRegression(), student()).fit(X, y)
+        DistilledClassifier(teacher=LogisticRegression(), student=student()).fit(X, y)
     with pytest.raises(TypeError, match="no predict_proba"):
-        DistilledClassifier(FunctionTransformer().fit(X), student()).fit(X, y)
+        DistilledClassifier(teacher=FunctionTransformer().fit(X), student=student()).fit(X, y)
 
 
 class Counting(ClassifierMixin, BaseEstimator):
@@ -193,7 +203,7 @@ def test_the_teacher_is_asked_once_per_fit(data):
     X, y, _ = data
     teacher = Counting(LogisticRegression()).fit(X, y)
     params = dict(max_epochs=5, batch_size=8, early_stopping=True, validation_fraction=0.2)
-    clf = DistilledClassifier(teacher, student(**params)).fit(X, y)
+    clf = DistilledClassifier(teacher=teacher, student=student(**params)).fit(X, y)
     assert teacher.calls_ == [60]  # 5 epochs of 6 batches, a validation split: one call
     clf.predict(X)
     assert teacher.calls_ == [60]  # predicting needs the student only
@@ -210,16 +220,18 @@ def test_a_sktransfer_pipeline_teacher_embeds_through_its_cache(text_embedder):
     teacher = make_pipeline(TextEmbedder(cache=cache), LogisticRegression()).fit(texts, labels)
     unlabelled = ["really great", "quite awful", "tasty food", "bland"]
     X, y = texts + unlabelled, labels + [-1] * 4
-    tfidf_student = student(encoder=TfidfVectorizer(), max_epochs=5)
+    tfidf_student = student(embedder=TfidfVectorizer(), max_epochs=5)
     for alpha in (0.2, 0.8):
-        DistilledClassifier(teacher, tfidf_student, alpha=alpha).fit(X, y)
+        DistilledClassifier(teacher=teacher, student=tfidf_student, alpha=alpha).fit(X, y)
     assert cache.stats["rows_embedded"] == 10  # each row once, over both fits
 
 
 # ---------------------------------------------------------------- the estimator contract
 def test_clone_pickle_and_params(data):
     X, y, teacher = data
-    clf = DistilledClassifier(FrozenEstimator(teacher), student(max_epochs=3), temperature=3)
+    clf = DistilledClassifier(
+        teacher=FrozenEstimator(teacher), student=student(max_epochs=3), temperature=3
+    )
     params = clf.get_params()
     assert params["temperature"] == 3 and params["student__max_epochs"] == 3
     assert clone(clf).set_params(student__lr=0.1).student.lr == 0.1
@@ -256,5 +268,5 @@ CHECKS = [
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
 def test_sklearn_checks_that_apply(check):
     prior = DummyClassifier(strategy="prior").fit(np.zeros((3, 1)), [0, 1, 2])
-    clf = DistilledClassifier(FrozenEstimator(prior), student(max_epochs=3))
+    clf = DistilledClassifier(teacher=FrozenEstimator(prior), student=student(max_epochs=3))
     check("DistilledClassifier", clf)

@@ -111,11 +111,11 @@ def test_workers_are_spawned_processes_without_cuda(client):
 def test_grid_search_on_the_cluster_embeds_each_row_once(client, tiny_model, texts, tmp_path):
     X, y = texts
     cache = str(tmp_path / "cache")
-    encoder = TextEmbedder(model=tiny_model, cache=cache, batch_size=4)
-    warmed = warm_cache(encoder, X, client=client, chunk_size=8)
+    embedder = TextEmbedder(model=tiny_model, cache=cache, batch_size=4)
+    warmed = warm_cache(embedder, X, client=client, chunk_size=8)
     assert sum(warmed.values()) == len(set(X)) == 21
 
-    pipe = make_pipeline(encoder, LogisticRegression(max_iter=1000))
+    pipe = make_pipeline(embedder, LogisticRegression(max_iter=1000))
     with parallel_config(backend="dask"):
         with transform_report() as refit:  # the refit runs here, the folds on the workers
             grid = GridSearchCV(pipe, GRID, cv=CV, n_jobs=-1).fit(X, y)
@@ -153,9 +153,9 @@ def test_partitions_to_parquet_and_an_incremental_head(client, tiny_model, texts
     frame = pd.DataFrame({"text": X, "label": y})
     ddf = dd.from_pandas(frame, npartitions=4)
     cache = str(tmp_path / "cache")
-    encoder = TextEmbedder(model=tiny_model, cache=cache, batch_size=4)
+    embedder = TextEmbedder(model=tiny_model, cache=cache, batch_size=4)
     before = cache_stats(cache, client)
-    embed_partitions(ddf, encoder, column="text", keep=["label"]).to_parquet(tmp_path / "emb")
+    embed_partitions(ddf, embedder, column="text", keep=["label"]).to_parquet(tmp_path / "emb")
     assert total_embedded(cache_stats(cache, client), before) == 21
 
     back = dd.read_parquet(tmp_path / "emb")
@@ -186,9 +186,9 @@ def test_embed_once_on_gpu_workers_then_fan_out_heads(client, tiny_model, texts,
     gpu, cpu = workers_with(client, "GPU"), workers_without(client, "GPU")
     assert len(gpu) == len(cpu) == 1
     ddf = dd.from_pandas(pd.DataFrame({"text": X}), npartitions=3)
-    encoder = TextEmbedder(model=tiny_model, cache=str(tmp_path / "cache"))
+    embedder = TextEmbedder(model=tiny_model, cache=str(tmp_path / "cache"))
     with get_task_stream(client) as embedding:
-        emb = embed_partitions(ddf, encoder, column="text", resources={"GPU": 1})
+        emb = embed_partitions(ddf, embedder, column="text", resources={"GPU": 1})
         Z = emb.compute(resources={"GPU": 1}).to_numpy()
     with get_task_stream(client) as heads, parallel_config(backend="dask", workers=cpu):
         grid = GridSearchCV(
@@ -211,8 +211,8 @@ def test_image_array_blocks_on_the_gpu_worker(client, digits_images, image_embed
 
     images = digits_images[0][:6]
     darr = da.from_array(images, chunks=(3, 28, 28))
-    encoder = ImageEmbedder(image_size=96)
-    emb = embed_partitions(darr, encoder, resources={"GPU": 1})
+    embedder = ImageEmbedder(image_size=96)
+    emb = embed_partitions(darr, embedder, resources={"GPU": 1})
     assert emb.shape == (6, image_embedder.n_features_out_)
     out = emb.compute(resources={"GPU": 1})
     np.testing.assert_allclose(out, image_embedder.transform(images), atol=1e-4)
@@ -225,7 +225,7 @@ def test_evaluate_with_a_scheduler_equals_the_local_run(client, tiny_model, text
     X, y = texts
     df = pd.DataFrame({"review": X, "score": y})
     args = dict(
-        target="score", text=["review"], cv=2, repeats=1, text_models=[tiny_model], progress=False
+        target="score", text=["review"], cv=2, repeats=1, text_models=[tiny_model], verbose=0
     )
     address = client.scheduler.address
     remote = evaluate(df, **args, cache=str(tmp_path / "cache"), scheduler=address)
@@ -258,10 +258,10 @@ def test_a_worker_killed_mid_run_loses_no_stored_embedding(client, tiny_model, t
             return super()._embed(rows, positions)
 
     cache = str(tmp_path / "cache")
-    encoder = DyingEmbedder(model=tiny_model, cache=cache, batch_size=4)
+    embedder = DyingEmbedder(model=tiny_model, cache=cache, batch_size=4)
     ddf = dd.from_pandas(pd.DataFrame({"text": X}), npartitions=1)
     before = cache_stats(cache, client)
-    out = embed_partitions(ddf, encoder, column="text").compute()
+    out = embed_partitions(ddf, embedder, column="text").compute()
     assert not marker.exists()  # a worker died, and the scheduler ran the partition again
     # The two chunks stored before the kill were found; only the other 13 rows were embedded.
     assert total_embedded(cache_stats(cache, client), before) == len(X) - 2 * 4
@@ -294,23 +294,23 @@ def test_ray_grid_search_equals_the_local_one(tiny_model, texts, tmp_path):
     )
 
 
-def test_one_worker_encoder_per_process_serves_every_thread(tiny_model, tmp_path):
-    # A transform changes nothing on the encoder, so the threads of a worker
-    # share one fitted copy; encoders without a device parameter fit too.
+def test_one_worker_embedder_per_process_serves_every_thread(tiny_model, tmp_path):
+    # A transform changes nothing on the embedder, so the threads of a worker
+    # share one fitted copy; embedders without a device parameter fit too.
     from concurrent.futures import ThreadPoolExecutor
 
     from random_models import write_random_static_model
     from sklearn.base import clone
 
     from sktransfer import StaticEmbedder, WordVectorEmbedder
-    from sktransfer.distributed import worker_encoder
+    from sktransfer.distributed import worker_embedder
 
-    encoder = TextEmbedder(model=tiny_model, verbose=0)
+    embedder = TextEmbedder(model=tiny_model, verbose=0)
     with ThreadPoolExecutor(4) as pool:
-        fitted = list(pool.map(lambda _: worker_encoder(encoder), range(4)))
-    assert all(est is fitted[0] for est in fitted) and fitted[0] is not encoder
-    assert worker_encoder(clone(encoder)) is fitted[0]  # the same parameters
+        fitted = list(pool.map(lambda _: worker_embedder(embedder), range(4)))
+    assert all(est is fitted[0] for est in fitted) and fitted[0] is not embedder
+    assert worker_embedder(clone(embedder)) is fitted[0]  # the same parameters
     static = StaticEmbedder(model=write_random_static_model(tmp_path / "static"))
-    assert worker_encoder(static).transform(["a text"]).shape[0] == 1
+    assert worker_embedder(static).transform(["a text"]).shape[0] == 1
     with pytest.raises(TypeError, match="WordVectorEmbedder learns from the rows given to fit"):
-        worker_encoder(WordVectorEmbedder())
+        worker_embedder(WordVectorEmbedder())

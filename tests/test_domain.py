@@ -1,4 +1,4 @@
-"""Domain adaptation: sktransfer encoders in skada's DA pipelines (feature-level
+"""Domain adaptation: sktransfer embedders in skada's DA pipelines (feature-level
 CORAL), and the fine-tuning estimators' ``domain_loss`` (Deep CORAL).
 
 skada routes ``sample_domain`` through scikit-learn's metadata routing, which
@@ -83,19 +83,19 @@ def tiny_text_model(tmp_path_factory):
 
 
 @pytest.mark.parametrize("kind", ["text", "image"])
-def test_encoders_work_in_skada_pipelines(kind, request):
-    """make_da_pipeline(encoder, CORALAdapter(), LogisticRegression()) as skada users
-    write it: the encoder is fitted on all rows and never sees sample_domain, CORAL
+def test_embedders_work_in_skada_pipelines(kind, request):
+    """make_da_pipeline(embedder, CORALAdapter(), LogisticRegression()) as skada users
+    write it: the embedder is fitted on all rows and never sees sample_domain, CORAL
     gets it, the classifier gets the source rows only."""
     if kind == "text":
-        encoder = TextEmbedder(model=request.getfixturevalue("tiny_text_model"), batch_size=8)
+        embedder = TextEmbedder(model=request.getfixturevalue("tiny_text_model"), batch_size=8)
         source = ["great coffee", "loved it", "awful", "stale and bitter", "tasty", "bland"]
         target = ["a fine film", "boring plot", "superb acting", "dull", "moving", "weak"]
     else:
         # The session's shipped Lite0, small inputs, an inner stage's 40 features:
         # CORAL's eigendecompositions of the head's 1280 take most of a minute
         # on a loaded machine.
-        encoder = clone(request.getfixturevalue("image_embedder")).set_params(
+        embedder = clone(request.getfixturevalue("image_embedder")).set_params(
             image_size=32, layer=-3, batch_size=8
         )
         rng = np.random.default_rng(0)
@@ -104,7 +104,7 @@ def test_encoders_work_in_skada_pipelines(kind, request):
     y_masked = np.array([1, 1, 0, 0, 1, 0] + [-1] * 6)
     domain = np.array([1] * 6 + [-2] * 6)
     X = source + target
-    pipe = skada.make_da_pipeline(encoder, skada.CORALAdapter(reg=0.1), LogisticRegression())
+    pipe = skada.make_da_pipeline(embedder, skada.CORALAdapter(reg=0.1), LogisticRegression())
     pipe.fit(X, y_masked.copy(), sample_domain=domain)
     embedder = pipe[0].get_estimator()
     E = embedder.transform(X)
@@ -140,7 +140,7 @@ def test_coral_gap_measures_covariance_distance():
 
 # ------------------------------------------------------------- deep alignment
 DEEP = dict(
-    encoder=FunctionTransformer(), head=(16,), max_epochs=15, lr=1e-2, random_state=0, device="cpu"
+    embedder=FunctionTransformer(), head=(16,), max_epochs=15, lr=1e-2, random_state=0, device="cpu"
 )
 
 
@@ -205,8 +205,8 @@ def test_domain_loss_params_clone_and_pickle(deep_pair):
     params = coral.get_params()
     assert params["domain_loss"] == "coral" and params["domain_weight"] == 10.0
     twin = clone(coral).get_params()
-    assert {k: v for k, v in twin.items() if k != "encoder"} == {
-        k: v for k, v in params.items() if k != "encoder"
+    assert {k: v for k, v in twin.items() if k != "embedder"} == {
+        k: v for k, v in params.items() if k != "embedder"
     }
     again = pickle.loads(pickle.dumps(coral))
     np.testing.assert_array_equal(again.predict_proba(target), coral.predict_proba(target))
@@ -253,7 +253,7 @@ def test_deep_coral_trains_text_layers(tiny_text_model):
     X = np.array(source + target, dtype=object)
     y = np.array([1, 1, 0, 0, -1, -1, -1, -1])
     clf = TextClassifier(
-        encoder=TextEmbedder(model=model),
+        embedder=TextEmbedder(model=model),
         unfreeze=1,
         domain_loss="coral",
         max_epochs=2,

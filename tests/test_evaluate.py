@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sktransfer.cli import _split_models
+from sktransfer.cli._evaluate_command import _split_models
 from sktransfer.evaluate import DataError, PixelFeatures, detect_columns, evaluate
 from sktransfer.evaluate._curves import plot_learning_curves
 from sktransfer.evaluate._data import check_folds, infer_task
@@ -91,7 +91,7 @@ def test_split_models_by_kind():
 
 
 def test_pixel_features_of_real_photos(photo_dir):
-    feats = PixelFeatures(size=8).fit_transform(photo_dir)
+    feats = PixelFeatures(image_size=8).fit_transform(photo_dir)
     assert feats.shape == (len(photo_dir), 192)
     assert feats.min() >= 0 and feats.max() <= 1
     assert len({row.tobytes() for row in feats}) == len(photo_dir)
@@ -118,7 +118,7 @@ def test_regression_leaderboard_on_tweets(tweets, tmp_path):
         target="favorites",
         cv=2,
         n_rows=40,
-        progress=False,
+        verbose=0,
     )
     assert ev.task == "regression"
     assert {"r2_mean", "mae_mean", "gain_r2"} <= set(ev.board.columns)
@@ -153,7 +153,7 @@ def test_relative_image_paths_are_taken_from_the_table_folder(photo_dir):
 def test_trained_in_epochs_head_ranks_and_keeps_its_learning_curve(reviews, tmp_path):
     df = reviews.head(40)
     ev = evaluate(
-        df, target="score", cv=2, repeats=1, fractions=None, heads=("logreg", "mlp"), progress=False
+        df, target="score", cv=2, repeats=1, fractions=None, heads=("logreg", "mlp"), verbose=0
     )
     mlp = next(r for r in ev.results if r.head == "mlp")
     assert mlp.kind == "transfer" and len(mlp.scores["accuracy"]) == 2
@@ -178,23 +178,24 @@ def texts_with_a_bad_row():
     return df
 
 
-def test_on_error_takes_evaluates_values_not_an_encoders(texts_with_a_bad_row):
-    """An evaluation skips rows, an encoder fills them: each on_error names its own
-    values, whatever the value given (an encoder's, or not a string at all)."""
+def test_unusable_rows_takes_evaluates_values_not_an_embedders(texts_with_a_bad_row):
+    """An evaluation skips rows (unusable_rows), an embedder fills them (on_error):
+    each parameter names its own values, whatever the value given (an embedder's, or
+    not a string at all)."""
     for value in ("nan", ["skip"]):
-        with pytest.raises(ParameterError, match=r"on_error=.*: use 'raise' or 'skip'\.$"):
-            evaluate(texts_with_a_bad_row, target="y", cv=2, on_error=value, progress=False)
+        with pytest.raises(ParameterError, match=r"unusable_rows=.*: use 'raise' or 'skip'\.$"):
+            evaluate(texts_with_a_bad_row, target="y", cv=2, unusable_rows=value, verbose=0)
 
 
 def test_an_unusable_row_raises_naming_it_or_is_skipped(texts_with_a_bad_row):
     from sktransfer.cli import as_flag
 
     df = texts_with_a_bad_row
-    with pytest.raises(RowError, match=r"^row 3: .*surrogate.*on_error='skip'") as info:
-        evaluate(df, target="y", cv=2, text_models=["no-such-model-xyz"], progress=False)
-    assert "--on-error skip" in info.value.describe(as_flag)
-    with pytest.raises(ParameterError, match="on_error='ignore': use 'raise' or 'skip'"):
-        evaluate(df, target="y", cv=2, on_error="ignore")
+    with pytest.raises(RowError, match=r"^row 3: .*surrogate.*unusable_rows='skip'") as info:
+        evaluate(df, target="y", cv=2, text_models=["no-such-model-xyz"], verbose=0)
+    assert "--unusable-rows skip" in info.value.describe(as_flag)
+    with pytest.raises(ParameterError, match="unusable_rows='ignore': use 'raise' or 'skip'"):
+        evaluate(df, target="y", cv=2, unusable_rows="ignore")
     with (
         pytest.warns(UserWarning, match="'no-such-model-xyz' cannot be loaded"),
         pytest.warns(UserWarning, match="no transfer candidate is left"),
@@ -204,8 +205,8 @@ def test_an_unusable_row_raises_naming_it_or_is_skipped(texts_with_a_bad_row):
             target="y",
             cv=2,
             text_models=["no-such-model-xyz"],
-            progress=False,
-            on_error="skip",
+            verbose=0,
+            unusable_rows="skip",
         )
     assert ev.skipped["row"].tolist() == [3] and ev.skipped["column"].tolist() == ["text"]
     assert ev.meta["rows"] == 11 and ev.meta["skipped_rows"] == 1
@@ -224,7 +225,7 @@ def test_when_every_candidate_fails_the_first_error_is_raised(texts_with_a_bad_r
     monkeypatch.setattr(TfidfVectorizer, "fit_transform", broken)
     df = texts_with_a_bad_row.drop(index=3)
     with pytest.warns(UserWarning), pytest.raises(ZeroDivisionError, match="broken on purpose"):
-        evaluate(df, target="y", cv=2, text_models=["no-such-model-xyz"], progress=False)
+        evaluate(df, target="y", cv=2, text_models=["no-such-model-xyz"], verbose=0)
 
 
 # ---------------------------------------------------------------- the text baseline on small tables
@@ -240,7 +241,7 @@ def state_names():
 def test_the_tfidf_baseline_stays_on_a_small_table(state_names):
     ev = evaluate(
         state_names, target="region", text=["state"], cv=2, repeats=1, fractions=None,
-        progress=False,
+        verbose=0,
     )  # fmt: skip
     assert ev.failed == []
     assert set(ev.board["candidate"]) == {
@@ -306,7 +307,7 @@ def test_the_report_and_the_printed_summary_say_the_repeats():
 )
 def test_trained_head_is_the_public_modality_neutral_estimator(task, name):
     """The mlp head trains on the candidate's features through the public core
-    estimator, not a text preset whose text encoder is swapped out."""
+    estimator, not a text preset whose text embedder is swapped out."""
     import sktransfer
     from sktransfer.evaluate import HEADS
 

@@ -139,9 +139,9 @@ def test_example_prints_its_figures(name, monkeypatch, capsys):
     if name == "finetune_unfreeze_digits.py":
         assert out.splitlines()[0] == "40 digits, 2-fold cross-validation, 32 px"
     # Figures measured with these arguments (fixed folds; the models compared here
-    # have no random parts) were well above chance; a broken encoder gives chance.
+    # have no random parts) were well above chance; a broken embedder gives chance.
     if name == "text_classification_cv.py":
-        # What the example is about: on these 30 reviews the pretrained encoder
+        # What the example is about: on these 30 reviews the pretrained embedder
         # beats TF-IDF (0.712 vs 0.569), which is near chance (0.5).
         assert scores["MiniLM + logreg"][0] >= scores["tf-idf + logreg"][0] + 0.1
     if name == "mixed_dataframe_columntransformer.py":

@@ -88,13 +88,13 @@ def test_row_checks_raise_row_errors_and_whole_input_checks_data_errors():
 def test_parameter_checks_raise_parameter_errors():
     from sktransfer._batching import check_batch_size
     from sktransfer._device import resolve_device
-    from sktransfer._on_error import ON_ERROR_FILL, check_on_error
+    from sktransfer._row_policy import ON_ERROR, check_row_policy
     from sktransfer.finetune._blocks import check_unfreeze
 
     for check, value, param in [
         (check_batch_size, 0, "batch_size"),
         (resolve_device, "toaster", "device"),
-        (lambda value: check_on_error(value, ON_ERROR_FILL), "skip", "on_error"),
+        (lambda value: check_row_policy(value, ON_ERROR), "skip", "on_error"),
         (check_unfreeze, "some", "unfreeze"),
     ]:
         with pytest.raises(ParameterError, match=f"^{param}=") as info:

@@ -87,8 +87,8 @@ class CountingTransform:
 
 
 def numeric(**params):
-    """An estimator on a numeric encoder: fast tests of the training machinery."""
-    defaults = dict(encoder=FunctionTransformer(), device="cpu", random_state=0)
+    """An estimator on a numeric embedder: fast tests of the training machinery."""
+    defaults = dict(embedder=FunctionTransformer(), device="cpu", random_state=0)
     return TextClassifier(**{**defaults, **params})
 
 
@@ -117,9 +117,9 @@ def cached_images():
     return small_images(cache="memory")
 
 
-def frozen_reference(encoder, X_train, y_train, X_test, y_test) -> float:
+def frozen_reference(embedder, X_train, y_train, X_test, y_test) -> float:
     """Accuracy of frozen embeddings + LogisticRegression: the bar a trained head meets."""
-    features = clone(encoder).fit(X_train)
+    features = clone(embedder).fit(X_train)
     model = LogisticRegression(max_iter=2000).fit(features.transform(X_train), y_train)
     return model.score(features.transform(X_test), y_test)
 
@@ -132,7 +132,7 @@ def state(module: nn.Module) -> dict:
 def test_text_fast_path_embeds_each_row_once():
     CountingTextEmbedder.log.clear()
     clf = TextClassifier(
-        encoder=CountingTextEmbedder(), max_epochs=15, lr=1e-2, random_state=0, device="cpu"
+        embedder=CountingTextEmbedder(), max_epochs=15, lr=1e-2, random_state=0, device="cpu"
     )
     clf.fit(TEXTS, LABELS)
     assert CountingTextEmbedder.log == [len(TEXTS)]  # 15 epochs, one backbone pass
@@ -190,7 +190,7 @@ def test_reviews_head_and_last_layer_beat_chance(reviews):
     bar = balanced_accuracy_score(test.score, reference.predict(features.transform(test.review)))
     for params in (dict(unfreeze=0), dict(unfreeze=1, max_epochs=4)):
         clf = TextClassifier(
-            encoder=features, class_weight="balanced", random_state=0, device="cpu", **params
+            embedder=features, class_weight="balanced", random_state=0, device="cpu", **params
         )
         clf.fit(train.review, train.score)
         score = balanced_accuracy_score(test.score, clf.predict(test.review))
@@ -200,7 +200,7 @@ def test_reviews_head_and_last_layer_beat_chance(reviews):
 
 def test_default_head_keeps_up_with_logistic_regression_cv_on_150_reviews(reviews, text_embedder):
     """The default head (what TextClassifier() trains on the fast path, here on
-    the same embeddings through an identity encoder) scores within 0.03 balanced
+    the same embeddings through an identity embedder) scores within 0.03 balanced
     accuracy of LogisticRegressionCV on the same folds. With 20 epochs (5
     optimizer steps each) it underfit: 0.07 below."""
     sample = reviews.sample(150, random_state=0)
@@ -210,7 +210,7 @@ def test_default_head_keeps_up_with_logistic_regression_cv_on_150_reviews(review
     def score(model):
         return cross_val_score(model, X, y, cv=cv, scoring="balanced_accuracy").mean()
 
-    head = score(TextClassifier(encoder=FunctionTransformer(), random_state=0, device="cpu"))
+    head = score(TextClassifier(embedder=FunctionTransformer(), random_state=0, device="cpu"))
     bar = score(LogisticRegressionCV(max_iter=5000))
     assert head > bar - 0.03, (head, bar)
 
@@ -238,11 +238,11 @@ def test_setfit_tunes_a_copy_and_pickles(text_embedder):
     np.testing.assert_array_equal(again.predict_proba(new), clf.predict_proba(new))
 
 
-def test_setfit_embeds_through_the_encoder(text_embedder):
-    """The tuned model embeds through the encoder's own path: batch_size="auto",
+def test_setfit_embeds_through_the_embedder(text_embedder):
+    """The tuned model embeds through the embedder's own path: batch_size="auto",
     normalize and precision apply; the cache does not (the weights are new)."""
-    encoder = TextEmbedder(batch_size="auto", normalize=True, cache="memory", device="cpu")
-    clf = SetFitClassifier(encoder=encoder, n_iterations=1, random_state=0, device="cpu")
+    embedder = TextEmbedder(batch_size="auto", normalize=True, cache="memory", device="cpu")
+    clf = SetFitClassifier(embedder=embedder, n_iterations=1, random_state=0, device="cpu")
     clf.fit(TEXTS, LABELS)
     tuned = clf.plan_.tuned
     assert tuned.cache is None and tuned.embedding_id_ != text_embedder.embedding_id_
@@ -263,11 +263,11 @@ def test_setfit_pairs():
         assert i != j and target == float(labels[i] == labels[j])
 
 
-def test_setfit_rejects_multilabel_and_other_encoders():
+def test_setfit_rejects_multilabel_and_other_embedders():
     with pytest.raises(ValueError, match="one label per text"):
         SetFitClassifier(device="cpu").fit(TEXTS[:4], np.eye(4, 3, dtype=int))
     with pytest.raises(ValueError, match="must be a TextEmbedder"):
-        SetFitClassifier(encoder=FunctionTransformer()).fit(np.eye(4), [0, 1, 0, 1])
+        SetFitClassifier(embedder=FunctionTransformer()).fit(np.eye(4), [0, 1, 0, 1])
 
 
 # ---------------------------------------------------------------- images
@@ -275,7 +275,7 @@ def test_image_fast_path_embeds_each_row_once(digits):
     X, y = digits
     CountingImageEmbedder.log.clear()
     clf = ImageClassifier(
-        encoder=CountingImageEmbedder(image_size=32, device="cpu"),
+        embedder=CountingImageEmbedder(image_size=32, device="cpu"),
         max_epochs=30,
         lr=1e-2,
         random_state=0,
@@ -297,7 +297,7 @@ def uncached():
 
 def fit_last_blocks(X, y, **params):
     clf = ImageClassifier(
-        encoder=small_images(), unfreeze=2, max_epochs=2, random_state=0, device="cpu", **params
+        embedder=small_images(), unfreeze=2, max_epochs=2, random_state=0, device="cpu", **params
     )
     return clf.fit(X, y)
 
@@ -321,7 +321,7 @@ def test_image_cached_prefix_trains_like_the_full_backbone(digits, request):
 def test_frozen_batchnorm_statistics_do_not_move(digits, uncached):
     X, y = digits[0][:64], digits[1][:64]
     clf = fit_last_blocks(X, y)
-    original = clf.encoder_.model_.module.model
+    original = clf.embedder_.model_.module.model
     tuned = clf.net_.module_.body.model
     frozen_bn, trained_bn = original.blocks[0][0].bn1, tuned.blocks[0][0].bn1
     torch.testing.assert_close(frozen_bn.running_mean, trained_bn.running_mean)
@@ -333,7 +333,7 @@ def test_augmentation_runs_on_training_batches_only(digits):
     X, y = digits[0][:24], digits[1][:24]
     aug = CountingTransform()
     clf = ImageClassifier(
-        encoder=small_images(), augment=aug, max_epochs=2, random_state=0, device="cpu"
+        embedder=small_images(), augment=aug, max_epochs=2, random_state=0, device="cpu"
     )
     clf.fit(X, y)
     assert aug.calls == 2 * 24  # every image of every epoch
@@ -356,8 +356,8 @@ def test_augmentation_presets(preset):
 def test_torchvision_backbone_unfreezes_its_last_blocks(digits):
     X, y = digits[0][:16], digits[1][:16]
     clf = ImageClassifier(
-        # 64 px: at 32 px the last stage's map is 1x1 and the encoder stops at layer3.
-        encoder=ImageEmbedder(model="resnet18", weights=None, image_size=64, device="cpu"),
+        # 64 px: at 32 px the last stage's map is 1x1 and the embedder stops at layer3.
+        embedder=ImageEmbedder(model="resnet18", weights=None, image_size=64, device="cpu"),
         unfreeze=2,
         max_epochs=1,
         random_state=0,
@@ -374,7 +374,7 @@ def test_image_regressor_multi_output(digits, cached_images):
     X = digits[0][:300]
     y = np.stack([X.mean(axis=(1, 2)), X.std(axis=(1, 2))], axis=1)  # ink, contrast
     reg = ImageRegressor(
-        encoder=cached_images, random_state=0, device="cpu", max_epochs=30, lr=1e-2
+        embedder=cached_images, random_state=0, device="cpu", max_epochs=30, lr=1e-2
     )
     reg.fit(X[:200], y[:200])
     assert reg.predict(X[200:204]).shape == (4, 2)
@@ -396,7 +396,7 @@ class TwoLayerHead(nn.Module):
 def test_own_head_module_with_routed_params(digits, cached_images):
     X, y = digits
     clf = ImageClassifier(
-        encoder=cached_images,
+        embedder=cached_images,
         head=TwoLayerHead,
         head__hidden=64,
         max_epochs=30,
@@ -418,10 +418,10 @@ def test_own_head_module_with_routed_params(digits, cached_images):
     clf.set_params(head__hidden=8).fit(X[:50], y[:50])
     assert clf.net_.module_.head.hidden.out_features == 8
     with pytest.raises(ValueError, match="head__hidden configure a head given as"):
-        ImageClassifier(encoder=cached_images, head__hidden=8).fit(X[:20], y[:20])
+        ImageClassifier(embedder=cached_images, head__hidden=8).fit(X[:20], y[:20])
 
 
-def test_frozen_prefix_runs_through_the_encoders_batching(digits, monkeypatch):
+def test_frozen_prefix_runs_through_the_embedders_batching(digits, monkeypatch):
     import torch.utils.data
 
     sizes = []
@@ -434,7 +434,7 @@ def test_frozen_prefix_runs_through_the_encoders_batching(digits, monkeypatch):
     monkeypatch.setattr(torch.utils.data, "DataLoader", counting)
     X, y = digits[0][:40], digits[1][:40]
     clf = ImageClassifier(
-        encoder=small_images(batch_size="auto"), unfreeze=1, max_epochs=1, device="cpu"
+        embedder=small_images(batch_size="auto"), unfreeze=1, max_epochs=1, device="cpu"
     )
     clf.fit(X, y)
     assert clf.plan_.start is not None and sizes == [32]  # "auto" starts at 32 on a CPU
@@ -446,11 +446,11 @@ def test_frozen_prefix_runs_through_the_encoders_batching(digits, monkeypatch):
 def test_digits_head_and_last_blocks_learn(digits):
     X, y = digits
     X_train, y_train, X_test, y_test = X[:300], y[:300], X[300:500], y[300:500]
-    encoder = ImageEmbedder(image_size=64, device="cpu", cache="memory")
-    bar = frozen_reference(encoder, X_train, y_train, X_test, y_test)
+    embedder = ImageEmbedder(image_size=64, device="cpu", cache="memory")
+    bar = frozen_reference(embedder, X_train, y_train, X_test, y_test)
     assert bar > 0.6  # chance: about 0.1
     for params in (dict(unfreeze=0, lr=1e-2), dict(unfreeze=2, max_epochs=4, lr=1e-2)):
-        clf = ImageClassifier(encoder=encoder, random_state=0, device="cpu", **params)
+        clf = ImageClassifier(embedder=embedder, random_state=0, device="cpu", **params)
         score = clf.fit(X_train, y_train).score(X_test, y_test)
         assert score > bar - 0.1, (params, score, bar)
 
@@ -530,7 +530,7 @@ def test_regression_targets_are_standardised():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 3))
     y = 1000 + 300 * X[:, 0]
-    reg = TextRegressor(encoder=FunctionTransformer(), lr=1e-2, max_epochs=50, random_state=0)
+    reg = TextRegressor(embedder=FunctionTransformer(), lr=1e-2, max_epochs=50, random_state=0)
     reg.fit(X, y)
     assert reg.score(X, y) > 0.98
     reg.fit(X, np.stack([y, -y], axis=1))
@@ -639,13 +639,13 @@ def test_clear_errors(blobs):
     with pytest.raises(ValueError, match="must be a TextEmbedder"):
         numeric(unfreeze=1).fit(X, y)
     with pytest.raises(ValueError, match="must be a ImageEmbedder"):
-        ImageClassifier(encoder=FunctionTransformer(), augment="light").fit(X, y)
+        ImageClassifier(embedder=FunctionTransformer(), augment="light").fit(X, y)
     with pytest.raises(ValueError, match="unfreeze='some'"):
         numeric(unfreeze="some").fit(X, y)
     with pytest.raises(ValueError, match="head=0"):
         numeric(head=0).fit(X, y)
     with pytest.raises(ValueError, match="leave none to train on"):
-        TextRegressor(encoder=FunctionTransformer(), early_stopping=True).fit(X[:1], [1.0])
+        TextRegressor(embedder=FunctionTransformer(), early_stopping=True).fit(X[:1], [1.0])
     with pytest.raises(ValueError, match="Unknown label type"):
         numeric().fit(X, X[:, 0])
 
@@ -698,7 +698,7 @@ def test_pickle_stores_the_trained_weights_once(tiny_text_model):
     of the trained parameters and its moments."""
     texts, labels = TEXTS[::2], LABELS[::2]
     clf = TextClassifier(
-        encoder=TextEmbedder(model=tiny_text_model), unfreeze=1, max_epochs=2, random_state=0
+        embedder=TextEmbedder(model=tiny_text_model), unfreeze=1, max_epochs=2, random_state=0
     ).fit(texts, labels)
     module = clf.net_.module_
     weights = sum(t.numel() * t.element_size() for t in module.state_dict().values())

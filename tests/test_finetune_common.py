@@ -1,9 +1,9 @@
 """sklearn's common checks on the fine-tuning estimators.
 
-The estimators take their input tags from their encoder. With the default
-(text or image) encoders sklearn's checks cannot feed them, so they run here
-on a tiny numeric encoder: what is checked is the estimators' own machinery
-(targets, weights, the skorch net, seeding, pickling), which every encoder
+The estimators take their input tags from their embedder. With the default
+(text or image) embedders sklearn's checks cannot feed them, so they run here
+on a tiny numeric embedder: what is checked is the estimators' own machinery
+(targets, weights, the skorch net, seeding, pickling), which every embedder
 shares. Their handling of real texts and images is tested in test_finetune.py.
 """
 
@@ -33,10 +33,10 @@ ESTIMATORS = (ImageClassifier, ImageRegressor, TextClassifier, TextRegressor)
 # Cheap constructor parameters for the checks: the checks' toy data sets have 50
 # to 200 rows, so the defaults' 20 epochs are too few steps to converge on them.
 CHECK_PARAMS = dict(
-    encoder=FunctionTransformer(validate=True), max_epochs=40, lr=3e-2, device="cpu"
+    embedder=FunctionTransformer(validate=True), max_epochs=40, lr=3e-2, device="cpu"
 )
 
-# SetFit tunes a sentence encoder, so it takes texts only: sklearn's checks feed it
+# SetFit tunes a sentence embedder, so it takes texts only: sklearn's checks feed it
 # nothing but the clone check; test_setfit_contract below covers the rest on texts.
 SETFIT_PARAMS = dict(n_iterations=1, max_epochs=10, device="cpu")
 
@@ -53,7 +53,7 @@ EXPECTED_FAILURES = {
 
 
 # The four presets are one core (TransferClassifier / TransferRegressor) with
-# another default encoder and parameter list: sklearn's full set of checks runs
+# another default embedder and parameter list: sklearn's full set of checks runs
 # on one classifier and one regressor of them, and its API checks on every one.
 FULL_CHECKS = (ImageClassifier, TextRegressor)
 
@@ -137,20 +137,20 @@ def test_setfit_contract(setfit_texts):
 
 
 @pytest.mark.parametrize("cls", [*ESTIMATORS, SetFitClassifier])
-def test_input_tags_follow_the_encoder(cls):
+def test_input_tags_follow_the_embedder(cls):
     default = get_tags(cls()).input_tags
     assert not default.two_d_array
     if cls in (TextClassifier, TextRegressor, SetFitClassifier):
         assert default.string
-    assert get_tags(cls(encoder=FunctionTransformer())).input_tags.two_d_array
+    assert get_tags(cls(embedder=FunctionTransformer())).input_tags.two_d_array
 
 
 @pytest.mark.parametrize("cls", [*ESTIMATORS, SetFitClassifier])
 def test_unfitted_estimator_contract(cls):
     """What sklearn skips for non-2-D inputs: clone, params, not-fitted errors, pickling."""
-    est = cls(encoder="some-model", random_state=3)
+    est = cls(embedder="some-model", random_state=3)
     params = est.get_params()
-    assert params["encoder"] == "some-model" and params["random_state"] == 3
+    assert params["embedder"] == "some-model" and params["random_state"] == 3
     twin = clone(est)
     assert twin.get_params() == params and twin is not est
     assert clone(est.set_params(lr=0.5)).lr == 0.5
@@ -159,13 +159,13 @@ def test_unfitted_estimator_contract(cls):
     assert pickle.loads(pickle.dumps(est)).get_params() == est.get_params()
 
 
-def test_nested_encoder_params_are_searchable():
+def test_nested_embedder_params_are_searchable():
     from sktransfer import TextEmbedder
 
-    est = TextClassifier(encoder=TextEmbedder(batch_size=8))
-    assert est.get_params()["encoder__batch_size"] == 8
-    est.set_params(encoder__model="other-model")
-    assert est.encoder.model == "other-model"
+    est = TextClassifier(embedder=TextEmbedder(batch_size=8))
+    assert est.get_params()["embedder__batch_size"] == 8
+    est.set_params(embedder__model="other-model")
+    assert est.embedder.model == "other-model"
 
 
 def test_check_params_pass_on_a_simple_problem():
@@ -199,7 +199,7 @@ def test_documented_fitted_attributes_exist(cls):
     import re
 
     documented = re.findall(r"^(\w+_) : ", inspect.getdoc(cls).split("Attributes\n")[1], re.M)
-    assert {"encoder_", "net_"} <= set(documented)
+    assert {"embedder_", "net_"} <= set(documented)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(30, 3))
     y = (X[:, 0] > 0).astype(int) if "Classifier" in cls.__name__ else X[:, 0]

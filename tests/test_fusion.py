@@ -1,5 +1,5 @@
 """Early fusion (FusedEmbedder), late fusion (make_late_fusion) and the fused
-candidate of evaluate: balanced blocks, each served from its encoder's cache."""
+candidate of evaluate: balanced blocks, each served from its embedder's cache."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def cache():
 def two_blocks(cache, text_embedder):
     """MiniLM (384 columns) and TF-IDF (a few dozen), fitted on TEXTS."""
     return FusedEmbedder(
-        encoders=[
+        embedders=[
             ("minilm", TextEmbedder(cache=cache)),
             ("tfidf", TfidfVectorizer()),
         ]
@@ -56,7 +56,7 @@ def two_blocks(cache, text_embedder):
 
 def test_every_block_weighs_the_same_whatever_its_scale_or_width():
     X = np.random.default_rng(0).normal(size=(50, 40))
-    fused = FusedEmbedder(encoders=[("wide", scaled(1000.0)), ("narrow", scaled(0.01, 3))])
+    fused = FusedEmbedder(embedders=[("wide", scaled(1000.0)), ("narrow", scaled(0.01, 3))])
     Z = fused.fit_transform(X)
     assert Z.shape == (50, 43) and Z.dtype == np.float32
     # Each block: mean squared row norm 1 on the fit rows (a plain concatenation
@@ -64,8 +64,8 @@ def test_every_block_weighs_the_same_whatever_its_scale_or_width():
     for name in ("wide", "narrow"):
         block = Z[:, fused.blocks_[name]]
         assert np.mean((block**2).sum(axis=1)) == pytest.approx(1.0, rel=1e-4)
-    # Rescaling an encoder's output changes nothing, and the rule is the documented one.
-    again = FusedEmbedder(encoders=[("wide", scaled(1.0)), ("narrow", scaled(7.0, 3))])
+    # Rescaling an embedder's output changes nothing, and the rule is the documented one.
+    again = FusedEmbedder(embedders=[("wide", scaled(1.0)), ("narrow", scaled(7.0, 3))])
     np.testing.assert_allclose(again.fit_transform(X), Z, atol=1e-5)
     std = X.std(axis=0)
     np.testing.assert_allclose(Z[:, :40], (X - X.mean(0)) / std / np.sqrt(40), atol=1e-4)
@@ -74,12 +74,12 @@ def test_every_block_weighs_the_same_whatever_its_scale_or_width():
 
 def test_a_constant_column_stays_finite():
     X = np.c_[np.ones(6), np.arange(6.0)]
-    Z = FusedEmbedder(encoders=[("a", scaled(1.0))]).fit_transform(X)
+    Z = FusedEmbedder(embedders=[("a", scaled(1.0))]).fit_transform(X)
     assert np.isfinite(Z).all() and np.all(Z[:, 0] == 0)
 
 
-def test_blocks_come_from_their_encoders_cache(cache, two_blocks):
-    # fit embedded TEXTS once; a fresh fused encoder on the same cache embeds nothing.
+def test_blocks_come_from_their_embedders_cache(cache, two_blocks):
+    # fit embedded TEXTS once; a fresh fused embedder on the same cache embeds nothing.
     with transform_report() as report:
         fresh = clone(two_blocks).fit(TEXTS)
     assert [call.estimator for call in report.calls] == ["TextEmbedder"]  # the minilm block
@@ -92,7 +92,7 @@ def test_feature_names_carry_block_prefixes(two_blocks):
     names = two_blocks.get_feature_names_out()
     assert len(names) == two_blocks.n_features_out_ == two_blocks.transform(TEXTS[:2]).shape[1]
     assert list(names[:2]) == ["minilm__textembedder0", "minilm__textembedder1"]
-    tfidf = two_blocks.named_encoders_["tfidf"]
+    tfidf = two_blocks.named_embedders_["tfidf"]
     assert list(names[384:]) == [f"tfidf__{w}" for w in tfidf.get_feature_names_out()]
     frame = clone(two_blocks).set_output(transform="pandas").fit(TEXTS).transform(TEXTS[:3])
     assert isinstance(frame, pd.DataFrame) and list(frame.columns) == list(names)
@@ -105,7 +105,7 @@ def test_pickles_small_and_clones_unfitted(two_blocks):
         pickle.loads(blob).transform(TEXTS[:3]), two_blocks.transform(TEXTS[:3]), atol=1e-5
     )
     fresh = clone(two_blocks)
-    assert not hasattr(fresh, "encoders_")
+    assert not hasattr(fresh, "embedders_")
     assert fresh.get_params()["minilm__batch_size"] == 32
     assert not hasattr(fresh.get_params()["minilm"], "model_")
 
@@ -113,8 +113,8 @@ def test_pickles_small_and_clones_unfitted(two_blocks):
 def test_a_grid_switches_a_block_off(cache, two_blocks):
     pipe = Pipeline([("fused", clone(two_blocks)), ("head", LogisticRegression())])
     # both blocks cannot be dropped at once; a grid that asks for it errs by name
-    with pytest.raises(ValueError, match="every encoder of"):
-        FusedEmbedder(encoders=[("a", "drop"), ("b", None)]).fit(TEXTS)
+    with pytest.raises(ValueError, match="every embedder of"):
+        FusedEmbedder(embedders=[("a", "drop"), ("b", None)]).fit(TEXTS)
     grid = GridSearchCV(pipe, {"fused__tfidf": ["drop", TfidfVectorizer()]}, cv=2).fit(
         TEXTS, LABELS
     )
@@ -125,13 +125,13 @@ def test_a_grid_switches_a_block_off(cache, two_blocks):
     assert grid.best_estimator_.predict(TEXTS[:2]).shape == (2,)
 
 
-def test_bad_encoders_are_named():
-    with pytest.raises(TypeError, match="list of \\(name, encoder\\) pairs"):
-        FusedEmbedder(encoders=TextEmbedder()).fit(TEXTS)
-    with pytest.raises(TypeError, match="encoder 'x' is 3, which has no transform"):
-        FusedEmbedder(encoders=[("x", 3)]).fit(TEXTS)
+def test_bad_embedders_are_named():
+    with pytest.raises(TypeError, match="list of \\(name, embedder\\) pairs"):
+        FusedEmbedder(embedders=TextEmbedder()).fit(TEXTS)
+    with pytest.raises(TypeError, match="embedder 'x' is 3, which has no transform"):
+        FusedEmbedder(embedders=[("x", 3)]).fit(TEXTS)
     with pytest.raises(ValueError, match="not unique"):
-        FusedEmbedder(encoders=[("a", scaled(1)), ("a", scaled(2))]).fit(np.ones((2, 2)))
+        FusedEmbedder(embedders=[("a", scaled(1)), ("a", scaled(2))]).fit(np.ones((2, 2)))
 
 
 def test_late_fusion_stacks_heads_and_a_grid_switches_one_off(cache):
@@ -150,7 +150,7 @@ def test_late_fusion_stacks_heads_and_a_grid_switches_one_off(cache):
     proba = pickle.loads(pickle.dumps(fitted)).predict_proba(TEXTS[:3])
     np.testing.assert_allclose(proba, fitted.predict_proba(TEXTS[:3]), atol=1e-6)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-    with pytest.raises(TypeError, match="list of \\(name, encoder\\) pairs"):
+    with pytest.raises(TypeError, match="list of \\(name, embedder\\) pairs"):
         make_late_fusion(TextEmbedder())
 
 
@@ -166,7 +166,7 @@ def test_evaluate_fuses_several_models_at_no_extra_backbone_pass(small_text_mode
         cv=2,
         text_models=["all-MiniLM-L6-v2", small_text_model],
         cache=store,
-        progress=False,
+        verbose=0,
     )
     fused = f"fused(all-MiniLM-L6-v2, {small_text_model}) + logreg"
     assert fused in set(ev.board["candidate"])

@@ -83,7 +83,7 @@ def image_embedder(weights, **params):
     from sktransfer import ImageEmbedder
 
     params = {"image_size": IMAGE_SIZE, **params}
-    return ImageEmbedder(model=IMAGE_ARCH, weights=weights, backend="timm", **params)
+    return ImageEmbedder(model=IMAGE_ARCH, weights=weights, family="timm", **params)
 
 
 def module_device(embedder) -> torch.device:
@@ -291,12 +291,12 @@ def test_finetunes_on_gpu_and_unpickles_on_cpu(
 
     if kind == "text":
         rows, y = texts, np.array(["short" if len(t.split()) < 40 else "long" for t in texts])
-        cls, encoder = TextClassifier, text_embedder(text_model, device="cuda")
+        cls, embedder = TextClassifier, text_embedder(text_model, device="cuda")
     else:
         rows, y = images, np.arange(len(images)) % 2
-        cls, encoder = ImageClassifier, image_embedder(image_weights, device="cuda", batch_size=16)
+        cls, embedder = ImageClassifier, image_embedder(image_weights, device="cuda", batch_size=16)
     clf = cls(
-        encoder=encoder, unfreeze=1, max_epochs=1, batch_size=16, device="cuda", random_state=0
+        embedder=embedder, unfreeze=1, max_epochs=1, batch_size=16, device="cuda", random_state=0
     ).fit(rows, y)
     assert str(clf.net_.device).startswith("cuda")
     trained = [p for p in clf.net_.module_.parameters() if p.requires_grad]

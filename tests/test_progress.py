@@ -143,9 +143,9 @@ def test_epoch_table_has_no_colours_in_a_log(capsys):
 
 def test_image_backbone_fit_counts_prefix_rows_and_batches(digits_images, every_count, capsys):
     X, y = digits_images
-    encoder = ImageEmbedder(image_size=32, device="cpu")
+    embedder = ImageEmbedder(image_size=32, device="cpu")
     clf = ImageClassifier(
-        encoder=encoder, unfreeze=1, max_epochs=2, batch_size=8, device="cpu", random_state=0
+        embedder=embedder, unfreeze=1, max_epochs=2, batch_size=8, device="cpu", random_state=0
     )
     rows = np.random.default_rng(0).permutation(len(X))[:24]
     clf.fit(X[rows], y[rows])
@@ -213,7 +213,7 @@ def test_a_cold_load_prints_no_library_bars_and_leaves_settings_alone(capfd):
 
 @pytest.mark.parametrize("make", [TextEmbedder, ImageEmbedder], ids=["text", "image"])
 def test_a_long_transform_speaks_by_default(make, digits_images, every_count, capsys):
-    """An encoder's own transform counts its rows at the default verbosity (a
+    """An embedder's own transform counts its rows at the default verbosity (a
     long call shows them; ``every_count`` makes this short one long enough),
     prints no cache statistics unless ``verbose=2``, and nothing with 0."""
     from sktransfer import EmbeddingCache

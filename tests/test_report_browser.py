@@ -217,7 +217,7 @@ def text_run(reviews, tmp_path_factory):
     """A real evaluate run on 30 short reviews (two classes) and everything it wrote:
     one repeat and no label-efficiency curve, which the page test below fakes."""
     short = reviews[reviews["review"].str.len() < 200].head(300)
-    ev = evaluate(short, target="score", cv=2, repeats=1, fractions=None, n_rows=30, progress=False)
+    ev = evaluate(short, target="score", cv=2, repeats=1, fractions=None, n_rows=30, verbose=0)
     out = tmp_path_factory.mktemp("text-report")
     before = dict(_cache_of(ev).stats)
     written = ev.write(out)
@@ -231,8 +231,8 @@ def text_diagnosis(text_run):
 
 def _cache_of(ev):
     transfer = next(c for c in ev.candidates if c.kind == "transfer")
-    encoder = transfer.pipeline.named_steps["features"].transformers[0][1].steps[0][1]
-    return encoder.cache
+    embedder = transfer.pipeline.named_steps["features"].transformers[0][1].steps[0][1]
+    return embedder.cache
 
 
 @pytest.fixture(scope="module")
@@ -258,7 +258,7 @@ def image_run(digits_images, tmp_path_factory):
         repeats=1,
         fractions=None,
         image_models=(),
-        progress=False,
+        verbose=0,
     )
     out = tmp_path_factory.mktemp("image-report")
     return ev, out, ev.write(out), {}

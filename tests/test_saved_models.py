@@ -53,7 +53,7 @@ class Sneaky(BaseEstimator):
 
 
 def nested_estimators(obj, seen=None):
-    """Every estimator inside ``obj``: steps, fitted transformers_, encoder_, …"""
+    """Every estimator inside ``obj``: steps, fitted transformers_, embedder_, …"""
     seen = set() if seen is None else seen
     if id(obj) in seen:
         return []
@@ -153,13 +153,13 @@ def test_saved_model_holds_no_cache_folder(saved, reviews, tmp_path):
 
     path = saved[0]
     assert set(cached_params(load_pipeline(path)["pipeline"]).values()) <= {None}
-    # The best of a leaderboard may be the baseline, which has no encoder: save a
-    # transfer candidate and a fine-tuner with their encoders caching to a folder.
+    # The best of a leaderboard may be the baseline, which has no embedder: save a
+    # transfer candidate and a fine-tuner with their embedders caching to a folder.
     df = reviews.head(40)
     cols = detect_columns(df, "score")
     cache = tmp_path / "cache"
     transfer = build_candidates(cols, "classification", cache=cache, min_class_rows=10)[-1]
-    tuner = TextClassifier(encoder=TextEmbedder(cache=cache), max_epochs=2, random_state=0)
+    tuner = TextClassifier(embedder=TextEmbedder(cache=cache), max_epochs=2, random_state=0)
     for fitted in (
         transfer.pipeline.fit(df[cols.features], df["score"]),
         Pipeline([("pick", FunctionTransformer(review_texts)), ("head", tuner)]).fit(
@@ -167,7 +167,7 @@ def test_saved_model_holds_no_cache_folder(saved, reviews, tmp_path):
         ),
     ):
         before = cached_params(fitted)
-        assert str(cache) in str(before.values())  # nested fitted encoders cache to the folder
+        assert str(cache) in str(before.values())  # nested fitted embedders cache to the folder
         saved_path = save_pipeline(tmp_path / "m.skops", fitted, cols, "classification")
         caches = cached_params(load_pipeline(saved_path, trusted=True)["pipeline"])
         assert len(caches) == len(before) >= 2  # the template and the fitted copy
@@ -202,17 +202,17 @@ def test_finetuned_image_head_saves_and_backbone_training_is_refused(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.integers(0, 255, size=(12, 32, 32, 3), dtype=np.uint8)
     y = np.array(["cat", "dog", "owl"] * 4)
-    encoder = ImageEmbedder(image_size=32, cache=tmp_path / "cache")
+    embedder = ImageEmbedder(image_size=32, cache=tmp_path / "cache")
     columns = Columns(target="y", image=["image"])
-    head_only = ImageClassifier(encoder=encoder, max_epochs=2, random_state=0).fit(X, y)
+    head_only = ImageClassifier(embedder=embedder, max_epochs=2, random_state=0).fit(X, y)
     path = save_pipeline(tmp_path / "m.skops", head_only, columns, "classification")
     loaded = load_pipeline(path)["pipeline"]
     np.testing.assert_allclose(loaded.predict_proba(X), head_only.predict_proba(X), atol=1e-6)
-    assert loaded.encoder_.cache is None and head_only.encoder_.cache is not None
-    tuned = ImageClassifier(encoder=encoder, unfreeze=1, max_epochs=1, random_state=0).fit(X, y)
+    assert loaded.embedder_.cache is None and head_only.embedder_.cache is not None
+    tuned = ImageClassifier(embedder=embedder, unfreeze=1, max_epochs=1, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="unfreeze=1"):
         save_pipeline(tmp_path / "t.skops", tuned, columns, "classification")
-    assert tuned.encoder_.cache is not None  # nothing was changed by the failed save
+    assert tuned.embedder_.cache is not None  # nothing was changed by the failed save
 
 
 def _bundle(pipeline) -> dict:
@@ -436,7 +436,7 @@ def test_a_cache_folder_named_in_a_saved_file_is_dropped(text_embedder, tmp_path
     X, y = good + bad, ["great"] * 3 + ["other"] * 3
     fitted = make_pipeline(TextEmbedder(), LogisticRegression(C=10.0)).fit(X, y)
     assert list(fitted.predict(X)) == y
-    # The folder holds, under the encoder's own namespace and keys, each review's
+    # The folder holds, under the embedder's own namespace and keys, each review's
     # opposite: read from there, every prediction flips.
     folder = tmp_path / "planted"
     planted = EmbeddingCache(folder)
@@ -504,7 +504,7 @@ def test_finetuned_text_classifier_round_trips(tiny_model, tmp_path):
 
     X, y = GOOD + BAD, ["great"] * 3 + ["other"] * 3
     clf = sktransfer.TextClassifier(
-        encoder=sktransfer.TextEmbedder(model=tiny_model), max_epochs=3, random_state=0
+        embedder=sktransfer.TextEmbedder(model=tiny_model), max_epochs=3, random_state=0
     ).fit(X, y)
     loaded = sktransfer.load(sktransfer.save(clf, tmp_path / "clf.skops"))
     assert type(loaded) is type(clf) and hasattr(loaded, "net_")
@@ -536,21 +536,21 @@ def _every_estimator(model):
     )
     yield (
         "regressor",
-        st.TextRegressor(encoder=embed(), max_epochs=2, random_state=0).fit(X, np.arange(12.0)),
+        st.TextRegressor(embedder=embed(), max_epochs=2, random_state=0).fit(X, np.arange(12.0)),
         X,
     )
-    yield "prototypes", st.PrototypeClassifier(encoder=embed()).fit(X, y), X
+    yield "prototypes", st.PrototypeClassifier(embedder=embed()).fit(X, y), X
     yield (
         "zero-shot",
-        st.ZeroShotClassifier(encoder=embed(), labels=["great", "other"]).fit(X, y),
+        st.ZeroShotClassifier(embedder=embed(), labels=["great", "other"]).fit(X, y),
         X,
     )
-    fused = st.FusedEmbedder(encoders=[("a", embed()), ("b", embed())])
+    fused = st.FusedEmbedder(embedders=[("a", embed()), ("b", embed())])
     yield "early fusion", make_pipeline(fused, LogisticRegression()).fit(X, y), X
     yield "late fusion", st.make_late_fusion([("a", embed()), ("b", embed())], cv=2).fit(X, y), X
     teacher = make_pipeline(embed(), LogisticRegression()).fit(X, y)
-    student = st.TextClassifier(encoder=embed(), max_epochs=2, random_state=0)
-    yield "distilled", st.DistilledClassifier(teacher, student).fit(X, y), X
+    student = st.TextClassifier(embedder=embed(), max_epochs=2, random_state=0)
+    yield "distilled", st.DistilledClassifier(teacher=teacher, student=student).fit(X, y), X
     pytest.importorskip("skada")
     coral = st.make_coral_pipeline(embed()).fit(
         X, (y == "great").astype(int), sample_domain=np.where(np.arange(12) < 8, 1, -2)

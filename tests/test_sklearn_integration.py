@@ -1,4 +1,4 @@
-"""The encoders inside real sklearn workflows, on real shipped data."""
+"""The embedders inside real sklearn workflows, on real shipped data."""
 
 from __future__ import annotations
 

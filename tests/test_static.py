@@ -144,7 +144,7 @@ def test_cache_serves_repeats_and_pickles_by_reference(distilled):
 
 def test_registered_static_backbone_and_errors(distilled):
     from sktransfer._backbones import add_backbone, unregister_backbone
-    from sktransfer.text._static import static_backbone
+    from sktransfer.text._static_family import static_backbone
 
     add_backbone(static_backbone("my-static", source=lambda: distilled), replace=True)
     try:
@@ -204,13 +204,13 @@ def test_dim_wider_than_the_teacher_is_refused_before_distilling(teacher, tmp_pa
     assert not out.exists()
 
 
-def test_static_and_word_encoders_never_import_torch_and_agree_across_processes(distilled):
+def test_static_and_word_embedders_never_import_torch_and_agree_across_processes(distilled):
     # They compute with NumPy: a process that uses only them stays light. And
     # word2vec trained in fit gives the same vectors in another process (whose
     # string hashes differ), so the cache namespace is the same there too.
     from sktransfer import WordVectorEmbedder
 
-    fit = "WordVectorEmbedder(vector_size=4).fit(['good coffee', 'cold tea'])"
+    fit = "WordVectorEmbedder(dim=4).fit(['good coffee', 'cold tea'])"
     code = (
         "import sys\n"
         "from sktransfer import StaticEmbedder, WordVectorEmbedder\n"
@@ -228,7 +228,7 @@ def test_static_and_word_encoders_never_import_torch_and_agree_across_processes(
     assert done.returncode == 0, done.stderr
     words_id, heavy = done.stdout.strip().splitlines()[-2:]
     assert heavy == "[]"
-    here = WordVectorEmbedder(vector_size=4).fit(["good coffee", "cold tea"])
+    here = WordVectorEmbedder(dim=4).fit(["good coffee", "cold tea"])
     assert words_id == here.embedding_id_
 
 
@@ -331,3 +331,42 @@ def test_each_text_is_tokenized_once_and_cache_hits_not_at_all(distilled, monkey
     for _ in range(2):
         with pytest.raises(ValueError, match=r"row 1: no token of this text has a vector"):
             est.set_params(on_error="raise").transform(["good coffee", ""])
+
+
+def test_distillations_in_threads_each_count_their_tokens_and_leave_model2vec_as_it_was():
+    """distill_static routes model2vec's tqdm to the calling thread's display;
+    two threads inside at once, one leaving first, do not leave model2vec's bar
+    replaced by a closed count (as swapping the attribute in and out did)."""
+    import threading
+
+    inference = pytest.importorskip("model2vec.distill.inference")
+    from tqdm import tqdm as real_tqdm
+
+    from sktransfer.text._distill import _counted_tokens
+
+    inside, first_left = threading.Barrier(2), threading.Event()
+    counted = {}
+
+    def distil(name, leave_first):
+        with _counted_tokens():
+            inside.wait()
+            if not leave_first:
+                first_left.wait()
+            bar = inference.tqdm(total=5, desc="Encoding tokens", unit=" tokens")
+            bar.update(5)
+            counted[name] = type(bar).__name__
+        if leave_first:
+            first_left.set()
+
+    threads = [
+        threading.Thread(target=distil, args=("a", True)),
+        threading.Thread(target=distil, args=("b", False)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert counted == {"a": "_Count", "b": "_Count"}
+    outside = inference.tqdm(total=1, disable=True)
+    assert isinstance(outside, real_tqdm)  # model2vec's own bar outside the blocks
+    outside.close()

@@ -100,7 +100,7 @@ def test_a_too_old_sentence_transformers_is_named_not_the_network(monkeypatch, l
     from sktransfer._weights import shipped_text_model
     from sktransfer.text._family import load_sentence_model
 
-    # The loader itself: an encoder's fit may reuse a model already loaded in this process.
+    # The loader itself: an embedder's fit may reuse a model already loaded in this process.
     source = shipped_text_model("all-MiniLM-L6-v2") if local else "some-user/some-hub-model"
 
     installed = importlib.metadata.version
@@ -118,7 +118,7 @@ def test_a_too_old_sentence_transformers_is_named_not_the_network(monkeypatch, l
     assert "network" not in message and "does not hold" not in message
 
 
-def test_the_guide_names_every_cache_value_the_encoders_accept(tmp_path):
+def test_the_guide_names_every_cache_value_the_embedders_accept(tmp_path):
     import joblib
 
     from sktransfer._cache import resolve_cache

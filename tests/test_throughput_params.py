@@ -139,7 +139,7 @@ def test_text_compile_same_embeddings(texts, text_reference):
         (TextEmbedder, {"batch_size": 0}, "batch_size=0"),
         (TextEmbedder, {"compile": "yes"}, "compile='yes'"),
         (ImageEmbedder, {"compile": {"modes": "x"}}, "not torch.compile arguments"),
-        (TextEmbedder, {"backend": "tensorrt"}, "backend='tensorrt'"),
+        (TextEmbedder, {"runtime": "tensorrt"}, "runtime='tensorrt'"),
         (ImageEmbedder, {"precision": "int8"}, "precision='int8'"),
         (ImageEmbedder, {"num_workers": -1}, "num_workers=-1"),
         (ImageEmbedder, {"batch_size": "big"}, "batch_size='big'"),
@@ -153,12 +153,12 @@ def test_bad_speed_params_fail_in_fit_naming_the_value(cls, params, match):
         est.fit(["x"] if cls is TextEmbedder else np.zeros((1, 8, 8, 3), np.uint8))
 
 
-@pytest.mark.parametrize("backend", ["onnx", "openvino"])
-def test_other_runtimes_are_refused_saying_why(backend):
-    est = TextEmbedder(backend=backend, device="cpu")
-    with pytest.raises(ValueError, match=f"backend='{backend}' is not supported.*pin transformers"):
+@pytest.mark.parametrize("runtime", ["onnx", "openvino"])
+def test_other_runtimes_are_refused_saying_why(runtime):
+    est = TextEmbedder(runtime=runtime, device="cpu")
+    with pytest.raises(ValueError, match=f"runtime='{runtime}': not supported.*pin transformers"):
         est.fit(["x"])
-    assert est.set_params(backend="torch").fit(["x"]).transform(["x"]).shape == (1, 384)
+    assert est.set_params(runtime="torch").fit(["x"]).transform(["x"]).shape == (1, 384)
 
 
 # ------------------------------------------------------------ batching helpers

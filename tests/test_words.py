@@ -23,7 +23,7 @@ def texts(reviews):
 
 @pytest.fixture(scope="module")
 def trained(texts):
-    return WordVectorEmbedder(vector_size=16).fit(texts)
+    return WordVectorEmbedder(dim=16).fit(texts)
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +54,10 @@ def files(trained, tmp_path_factory):
 def test_trained_vectors_are_deterministic_and_cover_the_corpus(texts, trained):
     assert trained.corpus_coverage_ == 1.0  # min_count=1: every fit word has a vector
     assert trained.vocabulary_size_ == len(trained.model_.words) > 500
-    again = WordVectorEmbedder(vector_size=16).fit(texts)
+    again = WordVectorEmbedder(dim=16).fit(texts)
     np.testing.assert_array_equal(again.model_.vectors, trained.model_.vectors)
     assert again.embedding_id_ == trained.embedding_id_
-    other = WordVectorEmbedder(vector_size=16, random_state=1).fit(texts)
+    other = WordVectorEmbedder(dim=16, random_state=1).fit(texts)
     assert other.embedding_id_ != trained.embedding_id_
     assert "the" in trained.model_.words[:10]  # gensim orders words by frequency
 
@@ -85,12 +85,12 @@ def test_tfidf_and_sif_weights():
 
 def test_pooling_changes_the_vectors_and_their_namespace(texts, trained):
     rows = texts[:5]
-    tfidf = WordVectorEmbedder(vector_size=16, pooling="tfidf").fit(texts)
+    tfidf = WordVectorEmbedder(dim=16, pooling="tfidf").fit(texts)
     np.testing.assert_array_equal(tfidf.model_.vectors, trained.model_.vectors)
     assert not np.allclose(tfidf.transform(rows), trained.transform(rows))
     assert tfidf.embedding_id_ != trained.embedding_id_
     # The weights come from the fit texts: other texts, other weights.
-    refit = WordVectorEmbedder(model=None, vector_size=16, pooling="sif").fit(texts)
+    refit = WordVectorEmbedder(model=None, dim=16, pooling="sif").fit(texts)
     half = clone(refit).fit(texts[:30])
     assert refit.embedding_id_ != half.embedding_id_
 
@@ -204,7 +204,7 @@ def test_in_a_pipeline_with_a_head(texts, reviews):
 
     y = reviews["score"][: len(texts)]
     pipe = make_pipeline(
-        WordVectorEmbedder(vector_size=16, pooling="sif", on_error="zero"),
+        WordVectorEmbedder(dim=16, pooling="sif", on_error="zero"),
         LogisticRegression(max_iter=1000),
     )
     # Each fold trains its own word2vec on its training texts.
@@ -218,4 +218,4 @@ def test_batch_size_is_a_positive_number_of_texts(texts):
         with pytest.raises(
             ValueError, match=rf"batch_size={bad!r}: use a positive number of texts"
         ):
-            WordVectorEmbedder(vector_size=4, batch_size=bad).fit(texts[:5])
+            WordVectorEmbedder(dim=4, batch_size=bad).fit(texts[:5])

@@ -35,9 +35,9 @@ _OLD_FORMATS = ("v1",)  # one .npy per row: ignored, removed by clear() and prun
 class EmbeddingCache:
     """A store of embeddings, in memory (bounded, LRU) and optionally on disk.
 
-    Pass one as an encoder's ``cache`` parameter, or pass ``True`` /
+    Pass one as an embedder's ``cache`` parameter, or pass ``True`` /
     ``"memory"`` (the process-wide memory cache) or a directory path (the
-    process-wide handle for that directory). Cloning an encoder shares its
+    process-wide handle for that directory). Cloning an embedder shares its
     cache: a cache is a handle to a store, not part of the model.
 
     On disk, every batch of new embeddings is appended as one checksummed record
@@ -227,7 +227,10 @@ class EmbeddingCache:
 
     def warn_once(self, message: str) -> None:
         """Warn about a problem with this store once per process, not per row."""
-        warn_once(self._disk._warned if self._disk is not None else self._warned, message)
+        if self._disk is not None:
+            self._disk.warn_once(message)
+        else:
+            warn_once(self._warned, message)
 
     # ------------------------------------------------------------ upkeep
     def check_location(self) -> None:
@@ -372,7 +375,7 @@ def _reopen(directory, max_memory_bytes=1 << 30, max_bytes=None) -> EmbeddingCac
 
 
 def resolve_cache(cache) -> EmbeddingCache | None:
-    """Turn an encoder's ``cache`` parameter into a store, or ``None`` (off)."""
+    """Turn an embedder's ``cache`` parameter into a store, or ``None`` (off)."""
     if cache is None or cache is False:
         return None
     if isinstance(cache, EmbeddingCache):

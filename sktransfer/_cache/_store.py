@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._warn import warn
+from .._warn import warn_once
 from ..exceptions import CacheError
 from . import _shard
 from ._index import NAME, Index, prefix_of
@@ -82,9 +82,8 @@ class ShardStore:
 
     # ------------------------------------------------------------ warnings
     def warn_once(self, message: str) -> None:
-        if message not in self._warned:
-            self._warned.add(message)
-            warn(message, RuntimeWarning)
+        """Warn about a problem with this store once per process, not per row."""
+        warn_once(self._warned, message)
 
     # ------------------------------------------------------------ index
     def listing(self, namespace: str) -> dict[str, tuple[int, float]]:

@@ -32,7 +32,7 @@ class DistilledClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     (knowledge distillation), mixed with the hard labels by a weight.
 
     A large, accurate teacher (a fine-tuned backbone, a pipeline on a big
-    encoder) passes what it knows to a small, fast student: the student learns
+    embedder) passes what it knows to a small, fast student: the student learns
     the teacher's class probabilities softened by ``temperature``, which say
     which wrong classes are nearly right, on every training row; rows without
     a label (``-1`` in ``y``, scikit-learn's semi-supervised rule) take part
@@ -40,7 +40,7 @@ class DistilledClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     The teacher is asked once per ``fit``, for all training rows at once; the
     student's epochs reuse those probabilities. A teacher that is a sktransfer
-    pipeline embeds through its encoder's cache, so with ``cache=`` set a
+    pipeline embeds through its embedder's cache, so with ``cache=`` set a
     second fit (another ``alpha``, another fold) costs the head only.
 
     Parameters
@@ -53,7 +53,7 @@ class DistilledClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     student : classifier
         Trained in ``fit`` (a clone of it). A fine-tuning classifier
         (:class:`~sktransfer.ImageClassifier`, :class:`~sktransfer.TextClassifier`,
-        :class:`~sktransfer.SetFitClassifier`, or one with any encoder) trains
+        :class:`~sktransfer.SetFitClassifier`, or one with any embedder) trains
         on the soft targets. Any other classifier (``LogisticRegression`` on
         embeddings, a ``Pipeline``) has no soft-target loss: it is fitted to the
         labels where there are labels and to the teacher's most probable class
@@ -107,11 +107,12 @@ class DistilledClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     >>> from sktransfer.image import PixelFeatures
     >>> digits = load_digits()
     >>> images, y = (digits.images[:120] * 15).astype(np.uint8), digits.target[:120]
-    >>> teacher = make_pipeline(PixelFeatures(size=8), LogisticRegression(max_iter=500))
+    >>> teacher = make_pipeline(PixelFeatures(image_size=8), LogisticRegression(max_iter=500))
     >>> teacher = teacher.fit(images[:60], y[:60])
     >>> y_semi = y.copy(); y_semi[60:] = -1  # the last 60 rows have no label
-    >>> student = ImageClassifier(encoder=PixelFeatures(size=4), max_epochs=5, random_state=0)
-    >>> clf = DistilledClassifier(teacher, student, temperature=2.0, alpha=0.5)
+    >>> pixels = PixelFeatures(image_size=4)
+    >>> student = ImageClassifier(embedder=pixels, max_epochs=5, random_state=0)
+    >>> clf = DistilledClassifier(teacher=teacher, student=student, temperature=2.0, alpha=0.5)
     >>> clf.fit(images, y_semi).predict_proba(images[:2]).shape
     (2, 10)
     >>> clf.n_unlabelled_
@@ -125,7 +126,7 @@ class DistilledClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         "alpha": [Interval(numbers.Real, 0, 1, closed="both")],
     }
 
-    def __init__(self, teacher, student, *, temperature=2.0, alpha=0.5):
+    def __init__(self, *, teacher, student, temperature=2.0, alpha=0.5):
         self.teacher = teacher
         self.student = student
         self.temperature = temperature
@@ -167,7 +168,7 @@ class DistilledClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         filled = classes[np.where(labelled, codes, proba.argmax(axis=1))]
         student = clone(self.student)
         if isinstance(student, TransferClassifier):
-            from ..finetune._soft import fit_soft
+            from ..finetune import fit_soft
 
             fit_soft(
                 student, X, filled, classes, proba, labelled,

@@ -19,14 +19,14 @@ _WHERE = {
     "embed_partitions": "._partitions",
     "embedding_arrays": "._partitions",
     "warm_cache": "._workers",
-    "worker_encoder": "._workers",
+    "worker_embedder": "._workers",
     "workers_with": "._client",
     "workers_without": "._client",
 }
 if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
     from ._client import client_context, workers_with, workers_without
     from ._partitions import embed_partitions, embedding_arrays
-    from ._workers import cache_stats, warm_cache, worker_encoder
+    from ._workers import cache_stats, warm_cache, worker_embedder
 
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)
 
@@ -36,7 +36,7 @@ __all__ = [
     "embed_partitions",
     "embedding_arrays",
     "warm_cache",
-    "worker_encoder",
+    "worker_embedder",
     "workers_with",
     "workers_without",
 ]

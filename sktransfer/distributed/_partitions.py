@@ -1,8 +1,8 @@
 """Embedding a dask collection partition by partition, on the workers.
 
 Each partition (of a ``dask.dataframe``) or block (of a ``dask.array`` of
-images) is embedded where it lives, by the worker's one fitted encoder
-(:func:`~sktransfer.distributed.worker_encoder`); the result is another lazy
+images) is embedded where it lives, by the worker's one fitted embedder
+(:func:`~sktransfer.distributed.worker_embedder`); the result is another lazy
 dask collection, so ``.to_parquet(...)`` writes the embeddings from the workers
 without gathering them on one node.
 """
@@ -12,32 +12,32 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._workers import worker_encoder
+from ._workers import worker_embedder
 
 
-def _width(encoder) -> tuple[int, list[str]]:
-    est = worker_encoder(encoder)
+def _width(embedder) -> tuple[int, list[str]]:
+    est = worker_embedder(embedder)
     return est.n_features_out_, [str(n) for n in est.get_feature_names_out()]
 
 
-def _embed_frame(part: pd.DataFrame, encoder, column: str, keep: list[str], names):
+def _embed_frame(part: pd.DataFrame, embedder, column: str, keep: list[str], names):
     if len(part) == 0:  # no rows: no backbone call
         out = pd.DataFrame(np.zeros((0, len(names)), np.float32), columns=names, index=part.index)
     else:
-        vectors = worker_encoder(encoder).transform(part[column])
+        vectors = worker_embedder(embedder).transform(part[column])
         out = pd.DataFrame(vectors, columns=names, index=part.index)
     for name in keep:
         out[name] = part[name].to_numpy()
     return out
 
 
-def _embed_block(block: np.ndarray, encoder) -> np.ndarray:
+def _embed_block(block: np.ndarray, embedder) -> np.ndarray:
     if len(block) == 0:
-        return np.zeros((0, worker_encoder(encoder).n_features_out_), np.float32)
-    return worker_encoder(encoder).transform(block)
+        return np.zeros((0, worker_embedder(embedder).n_features_out_), np.float32)
+    return worker_embedder(embedder).transform(block)
 
 
-def _names_on_a_worker(encoder, resources):
+def _names_on_a_worker(embedder, resources):
     """Width and column names of the embeddings, asked of a worker (which loads
     the backbone it will use anyway) rather than of this process."""
     try:
@@ -45,12 +45,12 @@ def _names_on_a_worker(encoder, resources):
 
         client = get_client()
     except (ImportError, ValueError):  # no cluster: the local process answers
-        return _width(encoder)
-    return client.submit(_width, encoder, resources=resources, pure=False).result()
+        return _width(embedder)
+    return client.submit(_width, embedder, resources=resources, pure=False).result()
 
 
-def embed_partitions(data, encoder, *, column=None, keep=(), resources=None):
-    """Embed a dask collection lazily, one fitted encoder per worker.
+def embed_partitions(data, embedder, *, column=None, keep=(), resources=None):
+    """Embed a dask collection lazily, one fitted embedder per worker.
 
     Parameters
     ----------
@@ -58,7 +58,7 @@ def embed_partitions(data, encoder, *, column=None, keep=(), resources=None):
         A frame with a text or image-path ``column``, or an array of images
         ``(n, height, width[, channels])`` (chunked along its first axis only;
         it is rechunked otherwise).
-    encoder : TextEmbedder or ImageEmbedder
+    embedder : TextEmbedder or ImageEmbedder
         Unfitted is fine: each worker fits its own copy once. With a directory
         ``cache`` that every worker shares, a partition computed again (a rerun,
         a worker lost mid-run) embeds only the rows not stored yet.
@@ -75,7 +75,7 @@ def embed_partitions(data, encoder, *, column=None, keep=(), resources=None):
     -------
     dask.dataframe.DataFrame or dask.array.Array
         For a frame: one float32 column per embedding dimension (named as
-        ``encoder.get_feature_names_out()``) plus ``keep``, on the same index
+        ``embedder.get_feature_names_out()``) plus ``keep``, on the same index
         and partitions. For an array: ``(n, n_features)`` float32, chunked
         like ``data``'s first axis.
 
@@ -93,7 +93,7 @@ def embed_partitions(data, encoder, *, column=None, keep=(), resources=None):
     import dask.array as da
     import dask.dataframe as dd
 
-    width, names = _names_on_a_worker(encoder, resources)
+    width, names = _names_on_a_worker(embedder, resources)
     if isinstance(data, da.Array):
         if column is not None or keep:
             raise TypeError("column= and keep= apply to a dask DataFrame, not to an array.")
@@ -105,7 +105,7 @@ def embed_partitions(data, encoder, *, column=None, keep=(), resources=None):
         data = data.rechunk({axis: -1 for axis in range(1, data.ndim)})
         return data.map_blocks(
             _embed_block,
-            encoder,
+            embedder,
             dtype=np.float32,
             chunks=(data.chunks[0], (width,)),
             drop_axis=list(range(2, data.ndim)),
@@ -114,7 +114,7 @@ def embed_partitions(data, encoder, *, column=None, keep=(), resources=None):
         raise TypeError(
             f"data of type {type(data).__name__}: pass a dask.dataframe.DataFrame (with "
             "column=) or a dask.array.Array of images; for a pandas frame or a list, call "
-            "the encoder's transform."
+            "the embedder's transform."
         )
     keep = list(keep)
     missing = [c for c in [column, *keep] if c not in data.columns]
@@ -128,7 +128,7 @@ def embed_partitions(data, encoder, *, column=None, keep=(), resources=None):
     for name in keep:
         meta[name] = data._meta[name]
     meta.index = data._meta.index
-    return data.map_partitions(_embed_frame, encoder, column, keep, names, meta=meta)
+    return data.map_partitions(_embed_frame, embedder, column, keep, names, meta=meta)
 
 
 def embedding_arrays(frame, target, *, columns=None):

@@ -1,10 +1,10 @@
-"""One fitted encoder per worker, a cache warmed across the workers, and the
+"""One fitted embedder per worker, a cache warmed across the workers, and the
 per-worker counters that show how many rows each one embedded.
 
-A task receives an unfitted encoder (its parameters); :func:`worker_encoder`
+A task receives an unfitted embedder (its parameters); :func:`worker_embedder`
 turns it into a fitted one the first time a worker process sees those
 parameters and reuses it afterwards, in every thread: a ``transform`` changes
-nothing on the encoder, so threads share it. The backbone itself is one copy
+nothing on the embedder, so threads share it. The backbone itself is one copy
 per process (:mod:`sktransfer._registry`): a worker loads it once, not once per
 partition or per task.
 """
@@ -15,26 +15,27 @@ import threading
 
 import numpy as np
 
-_ENCODERS: dict = {}  # parameters -> the fitted encoder this process shares
+_EMBEDDERS: dict = {}  # parameters -> the fitted embedder this process shares
 _LOCK = threading.Lock()
 
 
-def worker_encoder(encoder):
-    """A fitted copy of ``encoder`` for this worker process, made once per parameter set.
+def worker_embedder(embedder):
+    """A fitted copy of ``embedder`` for this worker process, made once per parameter set.
 
-    The copy is fitted without data (fitting an encoder only loads its backbone,
+    The copy is fitted without data (fitting an embedder only loads its backbone,
     shared process-wide), so every task on the worker that asks for the same
-    parameters, in any of its threads, gets the same fitted encoder back.
+    parameters, in any of its threads, gets the same fitted embedder back.
     """
     import joblib
 
     from ..base import fitted_without_data
 
-    key = (type(encoder).__module__, type(encoder).__qualname__, joblib.hash(encoder.get_params()))
+    kind = type(embedder)
+    key = (kind.__module__, kind.__qualname__, joblib.hash(embedder.get_params()))
     with _LOCK:
-        if key not in _ENCODERS:
-            _ENCODERS[key] = fitted_without_data(encoder)
-        return _ENCODERS[key]
+        if key not in _EMBEDDERS:
+            _EMBEDDERS[key] = fitted_without_data(embedder)
+        return _EMBEDDERS[key]
 
 
 def _worker_name() -> str:
@@ -46,25 +47,25 @@ def _worker_name() -> str:
         return "local"
 
 
-def _embed_chunk(encoder, rows) -> tuple[str, int]:
+def _embed_chunk(embedder, rows) -> tuple[str, int]:
     from .._report import transform_report
 
     with transform_report() as report:
-        worker_encoder(encoder).transform(rows)
+        worker_embedder(embedder).transform(rows)
     return _worker_name(), report.cache_stats["rows_embedded"]
 
 
-def warm_cache(encoder, X, *, client=None, chunk_size: int = 256, resources=None) -> dict:
-    """Embed the distinct rows of ``X`` into ``encoder``'s cache, spread over the workers.
+def warm_cache(embedder, X, *, client=None, chunk_size: int = 256, resources=None) -> dict:
+    """Embed the distinct rows of ``X`` into ``embedder``'s cache, spread over the workers.
 
-    After it, every fit and transform of a search whose encoder has the same
+    After it, every fit and transform of a search whose embedder has the same
     parameters finds its rows in the cache, whichever worker runs it: each
     distinct row is embedded once cluster-wide. Without it, folds that run at
     the same time on different workers can embed the rows they share twice.
 
     Parameters
     ----------
-    encoder : TextEmbedder or ImageEmbedder
+    embedder : TextEmbedder or ImageEmbedder
         Its ``cache`` must be a directory every worker can read and write.
     X : list, array or pandas Series
         Texts or image paths (image arrays too; duplicates of those are not
@@ -86,10 +87,10 @@ def warm_cache(encoder, X, *, client=None, chunk_size: int = 256, resources=None
 
     from .._cache import resolve_cache
 
-    store = resolve_cache(encoder.cache)
+    store = resolve_cache(embedder.cache)
     if store is None or store.directory is None:
         raise ValueError(
-            f"cache={encoder.cache!r}: warming needs a directory that every worker shares "
+            f"cache={embedder.cache!r}: warming needs a directory that every worker shares "
             "(e.g. cache='/shared/embeddings'); a memory cache stays in one process."
         )
     if not isinstance(chunk_size, int) or chunk_size < 1:
@@ -103,7 +104,7 @@ def warm_cache(encoder, X, *, client=None, chunk_size: int = 256, resources=None
     chunks = [rows[i : i + chunk_size] for i in range(0, len(rows), chunk_size)]
     if chunks and isinstance(rows[0], np.ndarray):
         chunks = [np.stack(c) for c in chunks]
-    futures = client.map(_embed_chunk, [encoder] * len(chunks), chunks, resources=resources)
+    futures = client.map(_embed_chunk, [embedder] * len(chunks), chunks, resources=resources)
     embedded: dict[str, int] = {}
     for worker, n in client.gather(futures):
         embedded[worker] = embedded.get(worker, 0) + n

@@ -28,7 +28,7 @@ _WHERE = {
     "format_leaderboard": "._report",
     "leaderboard": "._crossval",
     "load_pipeline": "._bundle",
-    "make_encoder": "._candidates",
+    "make_embedder": "._candidates",
     "make_folds": "._crossval",
     "predict_rows": "._bundle",
     "read_data": "._data",
@@ -40,7 +40,7 @@ _WHERE = {
 if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
     from ..image._pixels import PixelFeatures
     from ._bundle import load_pipeline, predict_rows, read_rows_for, save_pipeline
-    from ._candidates import Candidate, build_candidates, make_encoder
+    from ._candidates import Candidate, build_candidates, make_embedder
     from ._crossval import METRICS, Result, cross_validate_candidates, leaderboard, make_folds
     from ._data import Columns, DataError, detect_columns, read_data, read_image_folder, read_table
     from ._diagnose import Diagnosis, diagnose
@@ -70,7 +70,7 @@ __all__ = [
     "format_leaderboard",
     "leaderboard",
     "load_pipeline",
-    "make_encoder",
+    "make_embedder",
     "make_folds",
     "predict_rows",
     "read_data",

@@ -33,7 +33,7 @@ def save_pipeline(path, pipeline, columns: Columns, task: str, *, candidate: str
     """Write ``pipeline`` (fitted) and its column roles to ``path`` with
     :func:`sktransfer.save`.
 
-    Every estimator in the file, however deeply nested (the fitted encoders
+    Every estimator in the file, however deeply nested (the fitted embedders
     inside a ``ColumnTransformer`` or a fine-tuning estimator), is saved with
     ``cache=None``, so the file does not depend on a cache folder of the
     machine that wrote it. ``pipeline`` itself is left as it was.

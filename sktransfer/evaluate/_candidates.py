@@ -2,16 +2,16 @@
 
 Every candidate is an ordinary scikit-learn ``Pipeline`` that takes the feature
 columns of a DataFrame: a ``ColumnTransformer`` routes text columns to a text
-encoder, image columns to an image encoder and the rest to tabular
+embedder, image columns to an image embedder and the rest to tabular
 preprocessing, and a head predicts the target. The baselines replace the
-pretrained encoders with features learned from the data alone (TF-IDF for
+pretrained embedders with features learned from the data alone (TF-IDF for
 text, raw pixels for images), so the gain from transfer is one subtraction.
 
 Heads are a small table (:data:`HEADS`, in ``_heads.py``): a new head is one
 more entry.
 
 With several backbones of one kind, a fused candidate concatenates them
-(:class:`~sktransfer.fusion.FusedEmbedder`); its encoders share the run's cache,
+(:class:`~sktransfer.fusion.FusedEmbedder`); its embedders share the run's cache,
 so it costs no backbone pass beyond the single-backbone candidates'. The
 ``zero-shot`` head (:class:`~sktransfer.similarity.ZeroShotClassifier`) reads
 the first text column through each text model: a candidate per text model.
@@ -51,8 +51,8 @@ class Candidate:
     features: str = ""  # what the head sees: "text + tabular", "tf-idf", ...
 
 
-def make_encoder(kind: str, model: str, *, image_size=None, cache=None, **params):
-    """A text (``kind="text"``) or image encoder of ``model``."""
+def make_embedder(kind: str, model: str, *, image_size=None, cache=None, **params):
+    """A text (``kind="text"``) or image embedder of ``model``."""
     if kind == "text":
         return TextEmbedder(model=model, cache=cache, **params)
     return ImageEmbedder(model=model, image_size=image_size, cache=cache, **params)
@@ -97,7 +97,7 @@ def build_candidates(
     heads=("logreg",),
     image_size=None,
     cache=None,
-    encoder_params=None,
+    embedder_params=None,
     min_class_rows: int | None = None,
     random_state: int = 0,
 ) -> list[Candidate]:
@@ -116,9 +116,9 @@ def build_candidates(
     image_size : int or None
         Input side length for image backbones (smaller is faster).
     cache : None, True, "memory", path or EmbeddingCache
-        The encoders' embedding cache.
-    encoder_params : dict or None
-        Extra encoder parameters (``batch_size``, ``device``, ``verbose``).
+        The embedders' embedding cache.
+    embedder_params : dict or None
+        Extra embedder parameters (``batch_size``, ``device``, ``verbose``).
     min_class_rows : int or None
         Fewest rows of any class in a training fold (see :class:`Head`).
     random_state : int
@@ -135,7 +135,7 @@ def build_candidates(
     unknown = [h for h in heads if h not in HEADS]
     if unknown:
         raise ValueError(f"unknown head {unknown[0]!r}; choose from {', '.join(HEADS)}.")
-    encoder_params = dict(encoder_params or {})
+    embedder_params = dict(embedder_params or {})
     dummy = DummyClassifier(strategy="prior") if task == "classification" else DummyRegressor()
     reference = "majority class" if task == "classification" else "mean"
     out = [
@@ -150,7 +150,7 @@ def build_candidates(
     baseline_features = _features(
         cols,
         lambda: TfidfBaseline(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-        lambda: make_pipeline(PixelFeatures(size=16), StandardScaler()),
+        lambda: make_pipeline(PixelFeatures(image_size=16), StandardScaler()),
     )
     head_args = (task, random_state, min_class_rows)
     base = " + ".join(base_parts)
@@ -167,15 +167,15 @@ def build_candidates(
     text_choices = list(text_models) if cols.text else [None]
     image_choices = list(image_models) if cols.image else [None]
 
-    def encoder_step(kind, models):
+    def embedder_step(kind, models):
         def step():
-            encoders = [
-                (m, make_encoder(kind, m, image_size=image_size, cache=cache, **encoder_params))
+            embedders = [
+                (m, make_embedder(kind, m, image_size=image_size, cache=cache, **embedder_params))
                 for m in models
             ]
-            if len(encoders) > 1:  # each block balanced: no StandardScaler after it
-                return FusedEmbedder(encoders=encoders)
-            return make_pipeline(encoders[0][1], StandardScaler())
+            if len(embedders) > 1:  # each block balanced: no StandardScaler after it
+                return FusedEmbedder(embedders=embedders)
+            return make_pipeline(embedders[0][1], StandardScaler())
 
         return step
 
@@ -194,7 +194,7 @@ def build_candidates(
         )
         for head in feature_heads:
             features = _features(
-                cols, encoder_step("text", text_group), encoder_step("image", image_group)
+                cols, embedder_step("text", text_group), embedder_step("image", image_group)
             )
             out.append(
                 _candidate(label, backbone, seen, "transfer", features, head, head_args, models)
@@ -205,7 +205,7 @@ def build_candidates(
         column = cols.text[0]
         for model in text_models:
             clf = HEADS[head].build(*head_args)
-            clf.set_params(encoder=make_encoder("text", model, cache=cache, **encoder_params))
+            clf.set_params(embedder=make_embedder("text", model, cache=cache, **embedder_params))
             select = ColumnTransformer([(f"text:{column}", "passthrough", [column])])
             pipeline = Pipeline([("features", select), ("head", clf)])
             out.append(

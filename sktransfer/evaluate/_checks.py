@@ -4,7 +4,7 @@ A bad row or a model that cannot be loaded would otherwise be found inside
 cross-validation, after other candidates had spent their time, and would
 abort the whole run. Here each image row is decoded once with the io layer's
 decoder (cheap next to embedding it) and each text row validated; each
-backbone is loaded once by fitting its encoder on one row (the loaded copy is
+backbone is loaded once by fitting its embedder on one row (the loaded copy is
 shared process-wide, so the candidates' own fits reuse it).
 """
 
@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .._on_error import ON_ERROR_SKIP, check_on_error
 from .._plain import one_line
+from .._row_policy import UNUSABLE_ROWS, check_row_policy
 from .._warn import PartFailedWarning, warn
 from ..exceptions import Named, ParameterError, RowError
 from ..io import MAX_PIXELS, check_image_row
-from ..io._text import _check_encodable
+from ..io._text import check_encodable
 from ._crossval import failure
 from ._data import Columns
 
@@ -25,15 +25,15 @@ SKIPPED_COLUMNS = ["row", "column", "path", "cause"]
 
 
 def check_rows(
-    X: pd.DataFrame, cols: Columns, *, on_error: str = "raise", max_pixels=MAX_PIXELS
+    X: pd.DataFrame, cols: Columns, *, unusable_rows: str = "raise", max_pixels=MAX_PIXELS
 ) -> pd.DataFrame:
     """The unusable rows of ``X``: one record each (row, column, path, cause).
 
-    ``on_error="raise"``: the first unusable row is a :class:`RowError` naming
-    the row, the file and the cause. ``on_error="skip"``: every row is checked
+    ``unusable_rows="raise"``: the first unusable row is a :class:`RowError` naming
+    the row, the file and the cause. ``unusable_rows="skip"``: every row is checked
     and the unusable ones are returned, for the caller to leave out.
     """
-    check_on_error(on_error, ON_ERROR_SKIP)
+    check_row_policy(unusable_rows, UNUSABLE_ROWS)
     skipped = []
     for kind, names in (("image", cols.image), ("text", cols.text)):
         for name in names:
@@ -47,14 +47,14 @@ def check_rows(
                     if kind == "image":
                         check_image_row(value, where, max_pixels)
                     else:
-                        _check_encodable(value, where)
+                        check_encodable(value, where)
                 except (ValueError, TypeError) as exc:
                     cause = one_line(exc)
-                    if on_error == "raise":
+                    if unusable_rows == "raise":
                         raise RowError(
                             f"{cause} To leave unusable rows out of the evaluation and list "
                             "them (skipped_rows.csv), pass ",
-                            Named("on_error", "skip"),
+                            Named("unusable_rows", "skip"),
                             ".",
                         ) from exc
                     path = str(value) if kind == "image" and isinstance(value, str) else ""
@@ -83,14 +83,14 @@ def check_settings(*, cv, repeats, image_size) -> None:
             raise ParameterError(name, value, f"use a whole number of at least {least} ({why}).")
 
 
-def check_encoder_params(encoder_params: dict) -> None:
+def check_embedder_params(embedder_params: dict) -> None:
     """A bad device or batch size is the run's problem, not one model's."""
     from .._batching import check_batch_size
     from .._device import resolve_device
 
-    resolve_device(encoder_params.get("device", "auto"))
-    if "batch_size" in encoder_params:
-        check_batch_size(encoder_params["batch_size"])
+    resolve_device(embedder_params.get("device", "auto"))
+    if "batch_size" in embedder_params:
+        check_batch_size(embedder_params["batch_size"])
 
 
 def load_models(
@@ -99,7 +99,7 @@ def load_models(
     models: dict,
     *,
     image_size=None,
-    encoder_params=None,
+    embedder_params=None,
     sizes: dict | None = None,
 ) -> dict:
     """Load every backbone of ``models`` (``{"text": [...], "image": [...]}``).
@@ -108,9 +108,9 @@ def load_models(
     also reported as a warning; the others are loaded and shared. ``sizes``,
     when given, receives ``{(kind, model): number of parameters}`` of those loaded.
     """
-    from ._candidates import make_encoder
+    from ._candidates import make_embedder
 
-    params = {**(encoder_params or {}), "verbose": False}
+    params = {**(embedder_params or {}), "verbose": 0}
     failed = {}
     for kind, names in models.items():
         columns = cols.text if kind == "text" else cols.image
@@ -119,9 +119,9 @@ def load_models(
         row = X[columns[0]].iloc[:1]
         for model in dict.fromkeys(names):
             try:
-                encoder = make_encoder(kind, model, image_size=image_size, **params).fit(row)
+                embedder = make_embedder(kind, model, image_size=image_size, **params).fit(row)
                 if sizes is not None:
-                    sizes[(kind, model)] = _parameters(encoder)
+                    sizes[(kind, model)] = _parameters(embedder)
             except Exception as exc:  # whatever the cause, that model's candidates cannot run
                 failed[(kind, model)] = cause = failure(exc)
                 warn(
@@ -132,8 +132,8 @@ def load_models(
     return failed
 
 
-def _parameters(encoder) -> int:
-    """Parameters of a fitted encoder's backbone (0 when it is not a torch module)."""
-    module = getattr(encoder.model_, "module", encoder.model_)
+def _parameters(embedder) -> int:
+    """Parameters of a fitted embedder's backbone (0 when it is not a torch module)."""
+    module = getattr(embedder.model_, "module", embedder.model_)
     params = getattr(module, "parameters", None)
     return int(sum(p.numel() for p in params())) if callable(params) else 0

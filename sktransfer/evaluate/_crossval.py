@@ -111,7 +111,7 @@ def first_repeat(folds) -> list:
 
 
 def cross_validate_candidates(
-    candidates, X: pd.DataFrame, y: pd.Series, *, task: str, folds, progress=True
+    candidates, X: pd.DataFrame, y: pd.Series, *, task: str, folds, verbose=1
 ) -> list[Result]:
     """Fit and score every candidate on every fold.
 
@@ -126,9 +126,9 @@ def cross_validate_candidates(
     folds : list of (train positions, test positions)
         From :func:`make_folds` (with repeats, the out-of-fold predictions
         are those of the first repeat).
-    progress : bool or Progress
-        Show one progress display over every candidate and fold (on stderr);
-        a :class:`Progress` already open counts the fits in it.
+    verbose : int, default=1
+        ``1``: one progress display over every candidate and fold (on stderr);
+        ``0``: none.
 
     Returns
     -------
@@ -139,13 +139,13 @@ def cross_validate_candidates(
     """
     from ._progress import Progress
 
-    if isinstance(progress, Progress):
-        return _cross_validate(candidates, X, y, task, folds, progress)
-    with Progress(len(candidates) * len(folds), enabled=bool(progress)) as bar:
-        return _cross_validate(candidates, X, y, task, folds, bar)
+    with Progress(len(candidates) * len(folds), enabled=verbose > 0) as bar:
+        return cross_validate_counted(candidates, X, y, task, folds, bar)
 
 
-def _cross_validate(candidates, X, y, task, folds, bar) -> list[Result]:
+def cross_validate_counted(candidates, X, y, task, folds, bar) -> list[Result]:
+    """:func:`cross_validate_candidates`, counting its fits in ``bar`` (a
+    :class:`Progress` already open)."""
     y_arr = np.asarray(y)
     results, first = [], None
     for cand in candidates:

@@ -235,7 +235,7 @@ def _as_python_strings(s: pd.Series) -> pd.Series:
     """Missing values as "", everything else ``str``, kept as Python objects.
 
     pandas' arrow-backed string dtype (the default when pyarrow is installed) cannot hold
-    every Python string (a lone surrogate), and such a row must reach the encoder's own
+    every Python string (a lone surrogate), and such a row must reach the embedder's own
     check, which names it.
     """
     return pd.Series(

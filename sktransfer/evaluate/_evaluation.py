@@ -63,7 +63,7 @@ class Evaluation:
         """Write the leaderboard (CSV, JSON), per-fold scores and plots into ``out``.
 
         Also ``failed.csv`` when a candidate could not be scored,
-        ``skipped_rows.csv`` when rows were left out (``on_error="skip"``),
+        ``skipped_rows.csv`` when rows were left out (``unusable_rows="skip"``),
         ``learning_curve.png`` when a head trains in epochs,
         ``label_efficiency.csv`` / ``.png`` when the curve was measured, the best
         candidate's diagnosis and ``report.html`` (see ``write_report``).

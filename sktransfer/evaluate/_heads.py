@@ -26,7 +26,7 @@ class Head:
     description: str
     build: Callable[[str, int, int | None], object]
     # True: the head reads the text column itself through a text model (its
-    # ``encoder``), instead of the features of the candidate's ColumnTransformer.
+    # ``embedder``), instead of the features of the candidate's ColumnTransformer.
     on_text: bool = False
 
 
@@ -49,7 +49,7 @@ def _linear(task: str, random_state: int, min_class_rows: int | None):
 
 def _mlp(task: str, random_state: int, min_class_rows: int | None):
     # The fine-tuning estimators' head-only path on the features the pipeline
-    # already computed (the identity encoder): trained in epochs by skorch, with
+    # already computed (the identity embedder): trained in epochs by skorch, with
     # early stopping on a held-out tenth, so the leaderboard can draw its
     # learning curve. Training the backbone itself inside a leaderboard costs a
     # backbone pass per row, epoch and fold: that is ImageClassifier(unfreeze=N)
@@ -61,7 +61,7 @@ def _mlp(task: str, random_state: int, min_class_rows: int | None):
     cls = TransferRegressor if task == "regression" else TransferClassifier
     extra = {} if task == "regression" else {"class_weight": "balanced"}
     return cls(
-        encoder=FunctionTransformer(),
+        embedder=FunctionTransformer(),
         head=(256,),
         dropout=0.2,
         max_epochs=60,
@@ -76,7 +76,7 @@ def _mlp(task: str, random_state: int, min_class_rows: int | None):
 def _zero_shot(task: str, random_state: int, min_class_rows: int | None):
     # Label names only (prototype_weight=0): the labelled rows name the classes
     # and nothing else, so the row measures what the class names alone are worth.
-    # Its encoder, the candidate's text model with the run's cache, is set by
+    # Its embedder, the candidate's text model with the run's cache, is set by
     # build_candidates: the texts are embedded once for all candidates.
     from ..similarity import ZeroShotClassifier
 

@@ -22,7 +22,7 @@ from ._candidates import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, Candidate, bui
 from ._checks import check_rows, load_models
 from ._crossval import (
     Result,
-    cross_validate_candidates,
+    cross_validate_counted,
     first_repeat,
     leaderboard,
     make_folds,
@@ -69,9 +69,9 @@ def evaluate(
     n_rows: int | None = None,
     base_dir=None,
     random_state: int = 0,
-    progress: bool = True,
-    encoder_params=None,
-    on_error: str = "raise",
+    verbose: int = 1,
+    embedder_params=None,
+    unusable_rows: str = "raise",
     scheduler=None,
 ) -> Evaluation:
     """Cross-validate pretrained backbones × heads against a no-transfer baseline.
@@ -110,7 +110,7 @@ def evaluate(
     image_size : int or None
         Input side length for image backbones.
     cache : None, True, "memory", path or EmbeddingCache, default="memory"
-        Embedding cache for the encoders: with it each row is embedded once
+        Embedding cache for the embedders: with it each row is embedded once
         per backbone, not once per fold; a directory also makes a second run
         skip the backbone. ``None`` embeds the rows again in every fold.
     n_rows : int or None
@@ -119,14 +119,14 @@ def evaluate(
         Folder that relative image paths are taken from.
     random_state : int, default=0
         Seed of the subset, the folds and the heads.
-    progress : bool, default=True
-        One progress display on stderr (candidates × folds × repeats, with an
+    verbose : int, default=1
+        ``1``: one progress display on stderr (candidates × folds × repeats, with an
         ETA). The model libraries' own bars and log messages are silenced
         while evaluating, with or without it.
-    encoder_params : dict or None
-        Extra encoder parameters, e.g. ``{"batch_size": 64, "device": "cpu"}``
-        (the encoders are quiet: ``verbose=False`` unless given here).
-    on_error : {"raise", "skip"}, default="raise"
+    embedder_params : dict or None
+        Extra embedder parameters, e.g. ``{"batch_size": 64, "device": "cpu"}``
+        (the embedders are quiet: ``verbose=0`` unless given here).
+    unusable_rows : {"raise", "skip"}, default="raise"
         What an unusable row does (an image file that does not decode, a text
         that is not valid Unicode); every row is checked before anything
         trains. ``"raise"``: a :class:`~sktransfer.exceptions.RowError` naming the
@@ -153,7 +153,7 @@ def evaluate(
     --------
     >>> from sktransfer.datasets import load_reviews
     >>> from sktransfer.evaluate import evaluate
-    >>> ev = evaluate(load_reviews(n_samples=20), target="score", cv=2, progress=False)
+    >>> ev = evaluate(load_reviews(n_rows=20), target="score", cv=2, verbose=0)
     >>> sorted(ev.board["kind"])
     ['baseline', 'reference', 'transfer']
     >>> ev.board.columns[:3].tolist()
@@ -172,9 +172,9 @@ def evaluate(
         n_rows=n_rows,
         base_dir=base_dir,
         random_state=random_state,
-        progress=progress,
-        encoder_params=encoder_params,
-        on_error=on_error,
+        verbose=verbose,
+        embedder_params=embedder_params,
+        unusable_rows=unusable_rows,
         scheduler=scheduler,
     )
     cols = columns or detect_columns(df, target, text=text, image=image, ignore=ignore)
@@ -188,7 +188,7 @@ class Prepared(NamedTuple):
     y: pd.Series
     task: str  # "classification" or "regression", inferred when asked for "auto"
     dropped: int  # rows left out for a missing target
-    skipped: pd.DataFrame  # unusable rows left out (on_error="skip"), one record each
+    skipped: pd.DataFrame  # unusable rows left out (unusable_rows="skip"), one record each
 
 
 def run(df: pd.DataFrame, cols: Columns, settings: Settings) -> Evaluation:
@@ -201,7 +201,7 @@ def run(df: pd.DataFrame, cols: Columns, settings: Settings) -> Evaluation:
     # Every fit the run may make, so that the display's total holds from the start.
     curve_fits = efficiency_fits(settings.fractions, len(first_repeat(folds)))
     curve_fits *= {"transfer", "baseline"} <= {c.kind for c in candidates}
-    with Progress(len(candidates) * len(folds) + curve_fits, enabled=settings.progress) as bar:
+    with Progress(len(candidates) * len(folds) + curve_fits, enabled=settings.verbose > 0) as bar:
         results, sizes = _score(candidates, rows, cols, folds, settings, bar)
         board = _judge(
             leaderboard(results, rows.task), results, candidates, sizes, rows.task, folds
@@ -218,7 +218,7 @@ def run(df: pd.DataFrame, cols: Columns, settings: Settings) -> Evaluation:
 
 def usable_rows(df: pd.DataFrame, cols: Columns, settings: Settings) -> Prepared:
     """The target and features to evaluate on: rows with a target, the subset of
-    ``n_rows`` asked for, unusable rows raised about or left out (``on_error``)."""
+    ``n_rows`` asked for, unusable rows raised about or left out (``unusable_rows``)."""
     df, y, dropped = prepare_target(df, cols)
     task = infer_task(y, settings.task)
     X = prepare_features(df, cols, base_dir=settings.base_dir)
@@ -229,8 +229,8 @@ def usable_rows(df: pd.DataFrame, cols: Columns, settings: Settings) -> Prepared
         else:
             keep = _random_subset(len(X), n_rows, settings.random_state)
         X, y = X.iloc[keep], y.iloc[keep]
-    max_pixels = settings.encoder_params.get("max_pixels", MAX_PIXELS)
-    skipped = check_rows(X, cols, on_error=settings.on_error, max_pixels=max_pixels)
+    max_pixels = settings.embedder_params.get("max_pixels", MAX_PIXELS)
+    skipped = check_rows(X, cols, unusable_rows=settings.unusable_rows, max_pixels=max_pixels)
     if len(skipped):
         usable = ~X.index.isin(skipped["row"])
         if not usable.any():
@@ -256,7 +256,7 @@ def _candidates(cols: Columns, rows: Prepared, folds, settings: Settings, store)
         heads=settings.heads,
         image_size=settings.image_size,
         cache=store,
-        encoder_params=settings.encoder_params,
+        embedder_params=settings.embedder_params,
         min_class_rows=min_class_rows,
         random_state=settings.random_state,
     )
@@ -273,7 +273,7 @@ def _score(candidates, rows: Prepared, cols: Columns, folds, settings: Settings,
         cols,
         settings.models,
         image_size=settings.image_size,
-        encoder_params=settings.encoder_params,
+        embedder_params=settings.embedder_params,
         sizes=sizes,
     )
     runnable = [c for c in candidates if not any(m in unloadable for m in c.models)]
@@ -287,11 +287,7 @@ def _score(candidates, rows: Prepared, cols: Columns, folds, settings: Settings,
     # Under a scheduler the folds run on the cluster (joblib's dask backend); the
     # candidates are consumed inside the block, as the generator runs lazily.
     with joblib_backend(settings.scheduler):
-        scored = iter(
-            cross_validate_candidates(
-                runnable, rows.X, rows.y, task=rows.task, folds=folds, progress=bar
-            )
-        )
+        scored = iter(cross_validate_counted(runnable, rows.X, rows.y, rows.task, folds, bar))
         results = [next(scored) if id(c) in runs else _unloaded(c, unloadable) for c in candidates]
     return results, sizes
 

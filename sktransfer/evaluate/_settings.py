@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .._on_error import ON_ERROR_SKIP, check_on_error
-from ._checks import check_encoder_params, check_settings
+from .._row_policy import UNUSABLE_ROWS, check_row_policy
+from ._checks import check_embedder_params, check_settings
 from ._efficiency import check_fractions
 
 REPEATS = 3  # repeats of the k-fold split by default: the embeddings are cached, only heads refit
@@ -18,7 +18,7 @@ class Settings:
     data and its columns (each parameter as documented there).
 
     Made once per run: ``fractions`` comes back sorted with 1 among them (``()``
-    for no curve) and ``encoder_params`` with ``verbose=False`` unless given; a
+    for no curve) and ``embedder_params`` with ``verbose=0`` unless given; a
     bad value raises here (``ValueError``, a :class:`DataError` for those the
     command line reports as bad input).
     """
@@ -35,19 +35,19 @@ class Settings:
     n_rows: int | None
     base_dir: object
     random_state: int
-    progress: bool
-    encoder_params: dict
-    on_error: str
+    verbose: int
+    embedder_params: dict
+    unusable_rows: str
     scheduler: object
 
     def __post_init__(self):
         check_settings(cv=self.cv, repeats=self.repeats, image_size=self.image_size)
         fractions = check_fractions(self.fractions) if self.fractions else ()
-        encoder_params = {"verbose": False, **(self.encoder_params or {})}
-        check_on_error(self.on_error, ON_ERROR_SKIP)
-        check_encoder_params(encoder_params)
+        embedder_params = {"verbose": 0, **(self.embedder_params or {})}
+        check_row_policy(self.unusable_rows, UNUSABLE_ROWS)
+        check_embedder_params(embedder_params)
         object.__setattr__(self, "fractions", fractions)
-        object.__setattr__(self, "encoder_params", encoder_params)
+        object.__setattr__(self, "embedder_params", embedder_params)
 
     @property
     def models(self) -> dict:

@@ -12,6 +12,8 @@ _WHERE = {
     "TextRegressor": "._presets",
     "TransferClassifier": "._core",
     "TransferRegressor": "._core",
+    # what sktransfer.distill trains a student with: soft targets from a teacher
+    "fit_soft": "._soft",
     # what sktransfer.save and sktransfer.load call: a fitted net as arrays, and back
     "nets_as_data": "._saving",
     "nets_from_data": "._saving",
@@ -26,6 +28,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
         TextRegressor,
     )
     from ._saving import nets_as_data, nets_from_data
+    from ._soft import fit_soft as fit_soft  # a seam for sktransfer.distill
 
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from torch import nn
 
+from .._whole import is_whole
 from ..exceptions import ParameterError
 
 _NUMBERED = re.compile(r"^\d+$|_\d+$")
@@ -69,14 +70,14 @@ def check_unfreeze(unfreeze):
         return 0
     if unfreeze == "all":
         return "all"
-    if isinstance(unfreeze, bool) or not isinstance(unfreeze, int) or unfreeze < 0:
+    if not is_whole(unfreeze, 1):
         raise ParameterError(
             "unfreeze",
             unfreeze,
             "use 0 or 'head' (train the head only), a number N "
             "(also train the last N blocks of the backbone) or 'all'.",
         )
-    return unfreeze
+    return int(unfreeze)
 
 
 def freeze(module: nn.Module, blocks: list[list[str]], unfreeze) -> set[str]:

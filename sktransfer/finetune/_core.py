@@ -1,7 +1,7 @@
 """The fine-tuning core: one estimator for every modality.
 
 :class:`FineTuner` holds ``fit`` / ``partial_fit`` / prediction; what trains
-follows from the encoder and the freeze settings (see ``_plans``), what ``y``
+follows from the embedder and the freeze settings (see ``_plans``), what ``y``
 is from a targets mixin (``_targets``). :class:`TransferClassifier` and
 :class:`TransferRegressor` are the two estimators; the image, text and SetFit
 estimators are presets of them (``_presets``). Torch is imported only when an
@@ -33,14 +33,33 @@ from ._params import HEAD_PREFIX, store
 from ._targets import ClassifierTargets, RegressorTargets
 
 
+def train(est, X, y, sample_weight=None, *, partial, classes=None, sample_domain=None, soft=None):
+    """What ``fit`` and ``partial_fit`` of a fine-tuner ``est`` do, with the
+    parameters checked first; the seam other trainers use (``_soft.fit_soft``).
+
+    ``sample_domain``: skada's convention, target rows train the domain loss only
+    (``_domain.split_domains``); ``soft``: train on soft targets instead of ``y``
+    alone. One progress display counts what the call embeds and trains
+    (``verbose``). Returns ``est``.
+    """
+    from .._progress import display
+
+    est._validate_params()
+    with display(f"{type(est).__name__}.fit", enabled=est.verbose):
+        return est._train_shown(
+            X, y, sample_weight, partial=partial, classes=classes,
+            sample_domain=sample_domain, soft=soft,
+        )  # fmt: skip
+
+
 class FineTuner(BaseEstimator):
     """Fine-tuning through skorch; see :class:`TransferClassifier` for the parameters.
 
-    Presets set ``_encoder_name``, the public encoder class used when
-    ``encoder`` is None or a model name.
+    Presets set ``_embedder_name``, the public embedder class used when
+    ``embedder`` is None or a model name.
     """
 
-    _encoder_name: str | None = None
+    _embedder_name: str | None = None
 
     _parameter_constraints: ClassVar[dict] = {
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
@@ -77,37 +96,37 @@ class FineTuner(BaseEstimator):
             setattr(self, key, params.pop(key))
         return super().set_params(**params)
 
-    # ------------------------------------------------------------ the encoder
+    # ------------------------------------------------------------ the embedder
     @classmethod
-    def _default_encoder(cls):
-        if cls._encoder_name is None:
+    def _default_embedder(cls):
+        if cls._embedder_name is None:
             return None
-        return getattr(importlib.import_module("sktransfer"), cls._encoder_name)
+        return getattr(importlib.import_module("sktransfer"), cls._embedder_name)
 
-    def _make_encoder(self):
-        encoder, default = self.encoder, self._default_encoder()
-        if encoder is None or isinstance(encoder, (str, os.PathLike)):
+    def _make_embedder(self):
+        embedder, default = self.embedder, self._default_embedder()
+        if embedder is None or isinstance(embedder, (str, os.PathLike)):
             if default is None:
                 raise ParameterError(
-                    "encoder",
-                    encoder,
-                    f"{type(self).__name__} has no default encoder; pass "
+                    "embedder",
+                    embedder,
+                    f"{type(self).__name__} has no default embedder; pass "
                     "an ImageEmbedder, a TextEmbedder or another sklearn transformer.",
                 )
-            return default() if encoder is None else default(model=encoder)
-        if not (hasattr(encoder, "fit") and hasattr(encoder, "transform")):
+            return default() if embedder is None else default(model=embedder)
+        if not (hasattr(embedder, "fit") and hasattr(embedder, "transform")):
             example = default.__name__ if default is not None else "TextEmbedder"
             raise TypeError(
-                f"encoder={encoder!r} must be None, a model name, or an sklearn transformer "
+                f"embedder={embedder!r} must be None, a model name, or an sklearn transformer "
                 f"such as {example}(...)."
             )
-        return clone(encoder)
+        return clone(embedder)
 
-    def _make_plan(self, encoder, seed, device):
+    def _make_plan(self, embedder, seed, device):
         from ._plans import make_plan
 
-        expected = self._encoder_name
-        return make_plan(encoder, self.unfreeze, getattr(self, "augment", None), expected)
+        expected = self._embedder_name
+        return make_plan(embedder, self.unfreeze, getattr(self, "augment", None), expected)
 
     # ------------------------------------------------------------ fitting
     def fit(self, X, y, sample_weight=None, sample_domain=None):
@@ -115,8 +134,8 @@ class FineTuner(BaseEstimator):
 
         Parameters
         ----------
-        X : rows the encoder takes
-            Texts or images (see the encoders), or whatever another encoder takes.
+        X : rows the embedder takes
+            Texts or images (see the embedders), or whatever another embedder takes.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Labels of any type, a 0/1 multi-label indicator matrix, or numbers.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -132,8 +151,7 @@ class FineTuner(BaseEstimator):
         -------
         self
         """
-        self._validate_params()
-        return self._train(X, y, sample_weight, partial=False, sample_domain=sample_domain)
+        return train(self, X, y, sample_weight, partial=False, sample_domain=sample_domain)
 
     def partial_fit(self, X, y, sample_weight=None, **kwargs):
         """One epoch over ``X``, ``y``, continuing from the current weights.
@@ -142,21 +160,7 @@ class FineTuner(BaseEstimator):
         regressors standardise targets with its statistics). No validation
         split, early stopping or schedule; weights are used as given.
         """
-        self._validate_params()
-        return self._train(X, y, sample_weight, partial=True, **kwargs)
-
-    def _train(self, X, y, sample_weight, *, partial, classes=None, sample_domain=None, soft=None):
-        """``sample_domain``: skada's convention, target rows train the domain loss only
-        (``_domain.split_domains``); ``soft``: train on soft targets instead of ``y``
-        alone (``_soft.fit_soft``). One progress display counts what the call
-        embeds and trains (``verbose``)."""
-        from .._progress import display
-
-        with display(f"{type(self).__name__}.fit", enabled=self.verbose):
-            return self._train_shown(
-                X, y, sample_weight, partial=partial, classes=classes,
-                sample_domain=sample_domain, soft=soft,
-            )  # fmt: skip
+        return train(self, X, y, sample_weight, partial=True, **kwargs)
 
     def _train_shown(self, X, y, sample_weight, *, partial, classes, sample_domain, soft):
         from .._device import resolve_device
@@ -184,7 +188,7 @@ class FineTuner(BaseEstimator):
 
         body = width = net = None
         if first:
-            plan = self._make_plan(self._make_encoder(), seed, device)
+            plan = self._make_plan(self._make_embedder(), seed, device)
             source, body, width = plan.fit(X_train, targets[train_idx])
         else:
             plan, net = self.plan_, self.net_
@@ -203,7 +207,7 @@ class FineTuner(BaseEstimator):
             self, net, plan, train, valid, body=body, width=width, seed=seed, device=device,
             partial=partial, criterion=None if soft is None else soft.criterion(),
         )  # fmt: skip
-        self.encoder_, self.plan_, self.net_ = plan.encoder, plan, net
+        self.embedder_, self.plan_, self.net_ = plan.embedder, plan, net
         return self
 
     def _check_lengths(self, X, y) -> int:
@@ -274,38 +278,38 @@ class FineTuner(BaseEstimator):
 
     @property
     def n_features_in_(self):
-        """Number of input columns, when the encoder takes a 2-D array."""
+        """Number of input columns, when the embedder takes a 2-D array."""
         check_is_fitted(self)
-        return self.encoder_.n_features_in_
+        return self.embedder_.n_features_in_
 
     @property
     def feature_names_in_(self):
-        """Input column names, when the encoder was fitted on a DataFrame."""
+        """Input column names, when the embedder was fitted on a DataFrame."""
         check_is_fitted(self)
-        return self.encoder_.feature_names_in_
+        return self.embedder_.feature_names_in_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        if self.encoder is not None or self._encoder_name is not None:
-            tags.input_tags = copy(get_tags(self._make_encoder()).input_tags)
+        if self.embedder is not None or self._embedder_name is not None:
+            tags.input_tags = copy(get_tags(self._make_embedder()).input_tags)
         tags.target_tags.required = True
         return tags
 
 
 class TransferClassifier(ClassifierTargets, FineTuner):
     # generated by `python -m sktransfer.finetune._generate` from the parameter table: do not edit
-    """Classify rows with any encoder and a trained head; with an ImageEmbedder or a
+    """Classify rows with any embedder and a trained head; with an ImageEmbedder or a
     TextEmbedder, optionally its last blocks fine-tuned. The modality-neutral estimator that
     ImageClassifier and TextClassifier preset.
 
     Parameters
     ----------
-    encoder : sklearn transformer, default=None
+    embedder : sklearn transformer, default=None
         What turns rows into features (no default): an :class:`ImageEmbedder` or a
         :class:`TextEmbedder` (whose last blocks can then train, ``unfreeze``), or any other
         sklearn transformer with a numeric output (a ``Pipeline`` ending in ``PCA``, a
         ``FunctionTransformer()`` on features already computed…), with ``unfreeze=0``.
-        Grid-search its parameters as ``encoder__model`` etc.
+        Grid-search its parameters as ``embedder__model`` etc.
     augment : None, "light", "strong" or callable, default=None
         Training-time augmentation of each decoded image (a PIL image in, a PIL image out),
         before the weights' own preprocessing. ``"light"``: flips and small shifts,
@@ -375,7 +379,7 @@ class TransferClassifier(ClassifierTargets, FineTuner):
         Seeds the head's initialisation, the shuffling, dropout and the validation split:
         two fits with the same seed give the same model on a CPU.
     device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
-        Where training runs (the encoder embeds on its own ``device``).
+        Where training runs (the embedder embeds on its own ``device``).
     verbose : int, default=1
         0: nothing is printed. 1: a progress line on stderr while ``fit`` or ``predict``
         runs past 2 s, counted in rows embedded, pairs (SetFit) and training batches, with
@@ -391,8 +395,8 @@ class TransferClassifier(ClassifierTargets, FineTuner):
         The labels, or ``arange(n_labels)`` for a multi-label indicator ``y``.
     multilabel_ : bool
         Whether ``y`` was a multi-label indicator matrix (sigmoid outputs, BCE loss).
-    encoder_ : transformer
-        The fitted encoder (its loaded backbone is shared with other estimators).
+    embedder_ : transformer
+        The fitted embedder (its loaded backbone is shared with other estimators).
     net_ : skorch.NeuralNet
         The trained net; ``net_.history`` holds the losses of every epoch, e.g.
         ``net_.history[:, "train_loss"]``.
@@ -404,7 +408,7 @@ class TransferClassifier(ClassifierTargets, FineTuner):
     >>> from sktransfer import TransferClassifier
     >>> X = np.random.default_rng(0).normal(size=(20, 4))
     >>> y = np.where(X[:, 0] > 0, "up", "down")
-    >>> clf = TransferClassifier(encoder=FunctionTransformer(), max_epochs=5, random_state=0)
+    >>> clf = TransferClassifier(embedder=FunctionTransformer(), max_epochs=5, random_state=0)
     >>> clf.fit(X, y).predict_proba(X[:3]).shape
     (3, 2)
     """
@@ -412,7 +416,7 @@ class TransferClassifier(ClassifierTargets, FineTuner):
     def __init__(
         self,
         *,
-        encoder=None,
+        embedder=None,
         augment=None,
         head="linear",
         dropout=0.0,
@@ -445,17 +449,17 @@ class TransferClassifier(ClassifierTargets, FineTuner):
 
 class TransferRegressor(RegressorTargets, FineTuner):
     # generated by `python -m sktransfer.finetune._generate` from the parameter table: do not edit
-    """Predict numbers from rows with any encoder and a trained head (see TransferClassifier).
+    """Predict numbers from rows with any embedder and a trained head (see TransferClassifier).
     The modality-neutral estimator that ImageRegressor and TextRegressor preset.
 
     Parameters
     ----------
-    encoder : sklearn transformer, default=None
+    embedder : sklearn transformer, default=None
         What turns rows into features (no default): an :class:`ImageEmbedder` or a
         :class:`TextEmbedder` (whose last blocks can then train, ``unfreeze``), or any other
         sklearn transformer with a numeric output (a ``Pipeline`` ending in ``PCA``, a
         ``FunctionTransformer()`` on features already computed…), with ``unfreeze=0``.
-        Grid-search its parameters as ``encoder__model`` etc.
+        Grid-search its parameters as ``embedder__model`` etc.
     augment : None, "light", "strong" or callable, default=None
         Training-time augmentation of each decoded image (a PIL image in, a PIL image out),
         before the weights' own preprocessing. ``"light"``: flips and small shifts,
@@ -523,7 +527,7 @@ class TransferRegressor(RegressorTargets, FineTuner):
         Seeds the head's initialisation, the shuffling, dropout and the validation split:
         two fits with the same seed give the same model on a CPU.
     device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
-        Where training runs (the encoder embeds on its own ``device``).
+        Where training runs (the embedder embeds on its own ``device``).
     verbose : int, default=1
         0: nothing is printed. 1: a progress line on stderr while ``fit`` or ``predict``
         runs past 2 s, counted in rows embedded, pairs (SetFit) and training batches, with
@@ -537,8 +541,8 @@ class TransferRegressor(RegressorTargets, FineTuner):
     ----------
     n_outputs_ : int
         Number of target columns (targets are standardised while training).
-    encoder_ : transformer
-        The fitted encoder (its loaded backbone is shared with other estimators).
+    embedder_ : transformer
+        The fitted embedder (its loaded backbone is shared with other estimators).
     net_ : skorch.NeuralNet
         The trained net; ``net_.history`` holds the losses of every epoch, e.g.
         ``net_.history[:, "train_loss"]``.
@@ -549,7 +553,7 @@ class TransferRegressor(RegressorTargets, FineTuner):
     >>> from sklearn.preprocessing import FunctionTransformer
     >>> from sktransfer import TransferRegressor
     >>> X = np.random.default_rng(0).normal(size=(20, 4))
-    >>> reg = TransferRegressor(encoder=FunctionTransformer(), max_epochs=5, random_state=0)
+    >>> reg = TransferRegressor(embedder=FunctionTransformer(), max_epochs=5, random_state=0)
     >>> reg.fit(X, X.sum(axis=1)).predict(X[:3]).shape
     (3,)
     """
@@ -557,7 +561,7 @@ class TransferRegressor(RegressorTargets, FineTuner):
     def __init__(
         self,
         *,
-        encoder=None,
+        embedder=None,
         augment=None,
         head="linear",
         dropout=0.0,

@@ -14,12 +14,12 @@ import textwrap
 from ._params import CONTRASTIVE, DOMAIN, PARAMETERS
 
 PARAMS = {
-    "encoder": (
+    "embedder": (
         "None, str or transformer",
-        """What turns rows into features. ``None``: the default {encoder}; a model
-name: ``{encoder}(model=name)``; or an encoder instance carrying other
-backbone parameters, e.g. ``{encoder}({example})``. Grid-search its
-parameters as ``encoder__model`` etc. Any other sklearn transformer with a
+        """What turns rows into features. ``None``: the default {embedder}; a model
+name: ``{embedder}(model=name)``; or an embedder instance carrying other
+backbone parameters, e.g. ``{embedder}({example})``. Grid-search its
+parameters as ``embedder__model`` etc. Any other sklearn transformer with a
 numeric output (a ``Pipeline`` ending in ``PCA``, ``TfidfVectorizer``…)
 also works, with ``unfreeze=0``.""",
     ),
@@ -107,7 +107,7 @@ split: two fits with the same seed give the same model on a CPU.""",
     ),
     "device": (
         '{"auto", "cpu", "cuda", "cuda:N", "mps"}',
-        "Where training runs (the encoder embeds on its own ``device``).",
+        "Where training runs (the embedder embeds on its own ``device``).",
     ),
     "verbose": (
         "int",
@@ -134,8 +134,8 @@ n_outputs_ : int
     Number of target columns (targets are standardised while training).
 """
 _ATTRIBUTES = """\
-encoder_ : transformer
-    The fitted encoder (its loaded backbone is shared with other estimators).
+embedder_ : transformer
+    The fitted embedder (its loaded backbone is shared with other estimators).
 net_ : skorch.NeuralNet
     The trained net; ``net_.history`` holds the losses of every epoch, e.g.
     ``net_.history[:, "train_loss"]``.
@@ -143,13 +143,13 @@ net_ : skorch.NeuralNet
 
 
 _IMAGE = dict(
-    encoder="ImageEmbedder",
+    embedder="ImageEmbedder",
     example='model="resnet18", image_size=160',
     blocks="timm's own block grouping for timm models; stages' blocks such as "
     "``layer4.1`` for torchvision models",
 )
 _TEXT = dict(
-    encoder="TextEmbedder",
+    embedder="TextEmbedder",
     example='model="path/to/a/sentence-transformers/model"',
     blocks="the last N transformer layers; the embeddings join the first layer",
 )
@@ -157,14 +157,14 @@ _ANY = dict(
     blocks="the last N transformer layers of a TextEmbedder, or the last N blocks of an "
     "ImageEmbedder's backbone",
 )
-_ANY_ENCODER = {
-    "encoder": (
+_ANY_EMBEDDER = {
+    "embedder": (
         "sklearn transformer",
         """What turns rows into features (no default): an :class:`ImageEmbedder`
 or a :class:`TextEmbedder` (whose last blocks can then train, ``unfreeze``),
 or any other sklearn transformer with a numeric output (a ``Pipeline`` ending
 in ``PCA``, a ``FunctionTransformer()`` on features already computed…), with
-``unfreeze=0``. Grid-search its parameters as ``encoder__model`` etc.""",
+``unfreeze=0``. Grid-search its parameters as ``embedder__model`` etc.""",
     ),
 }
 
@@ -172,34 +172,34 @@ in ``PCA``, a ``FunctionTransformer()`` on features already computed…), with
 # the table (``drop``) or whose default it changes (``defaults``), its texts.
 ESTIMATORS = {
     "TransferClassifier": dict(
-        summary="Classify rows with any encoder and a trained head; with an ImageEmbedder "
+        summary="Classify rows with any embedder and a trained head; with an ImageEmbedder "
         "or a TextEmbedder, optionally its last blocks fine-tuned. The modality-neutral "
         "estimator that ImageClassifier and TextClassifier preset.",
         drop=CONTRASTIVE,
-        extra=_ANY_ENCODER,
+        extra=_ANY_EMBEDDER,
         names=_ANY,
         examples=""">>> import numpy as np
 >>> from sklearn.preprocessing import FunctionTransformer
 >>> from sktransfer import TransferClassifier
 >>> X = np.random.default_rng(0).normal(size=(20, 4))
 >>> y = np.where(X[:, 0] > 0, "up", "down")
->>> clf = TransferClassifier(encoder=FunctionTransformer(), max_epochs=5, random_state=0)
+>>> clf = TransferClassifier(embedder=FunctionTransformer(), max_epochs=5, random_state=0)
 >>> clf.fit(X, y).predict_proba(X[:3]).shape
 (3, 2)
 """,
     ),
     "TransferRegressor": dict(
-        summary="Predict numbers from rows with any encoder and a trained head (see "
+        summary="Predict numbers from rows with any embedder and a trained head (see "
         "TransferClassifier). The modality-neutral estimator that ImageRegressor and "
         "TextRegressor preset.",
         drop=(*CONTRASTIVE, "class_weight"),
-        extra=_ANY_ENCODER,
+        extra=_ANY_EMBEDDER,
         names=_ANY,
         examples=""">>> import numpy as np
 >>> from sklearn.preprocessing import FunctionTransformer
 >>> from sktransfer import TransferRegressor
 >>> X = np.random.default_rng(0).normal(size=(20, 4))
->>> reg = TransferRegressor(encoder=FunctionTransformer(), max_epochs=5, random_state=0)
+>>> reg = TransferRegressor(embedder=FunctionTransformer(), max_epochs=5, random_state=0)
 >>> reg.fit(X, X.sum(axis=1)).predict(X[:3]).shape
 (3,)
 """,
@@ -214,7 +214,7 @@ ESTIMATORS = {
 >>> rng = np.random.default_rng(0)
 >>> images = rng.integers(0, 255, (8, 32, 32, 3), dtype=np.uint8)
 >>> labels = ["cat", "dog"] * 4
->>> clf = ImageClassifier(encoder=ImageEmbedder(image_size=64), unfreeze=1,
+>>> clf = ImageClassifier(embedder=ImageEmbedder(image_size=64), unfreeze=1,
 ...                       max_epochs=2, random_state=0)
 >>> clf.fit(images, labels).predict_proba(images).shape
 (8, 2)
@@ -227,13 +227,13 @@ ESTIMATORS = {
         examples=""">>> import numpy as np
 >>> from sktransfer import ImageEmbedder, ImageRegressor
 >>> images = np.random.default_rng(0).integers(0, 255, (8, 32, 32, 3), dtype=np.uint8)
->>> reg = ImageRegressor(encoder=ImageEmbedder(image_size=64), random_state=0)
+>>> reg = ImageRegressor(embedder=ImageEmbedder(image_size=64), random_state=0)
 >>> reg.fit(images, images.mean(axis=(1, 2, 3))).predict(images[:2]).shape
 (2,)
 """,
     ),
     "TextClassifier": dict(
-        summary="Classify texts with a pretrained sentence encoder, a trained head and, "
+        summary="Classify texts with a pretrained sentence embedder, a trained head and, "
         "optionally, its last transformer layers fine-tuned.",
         drop=(*CONTRASTIVE, "augment"),  # augmentation is for images
         names=_TEXT,
@@ -245,7 +245,9 @@ array(['pos'], dtype='<U3')
 """,
     ),
     "TextRegressor": dict(
-        summary="Predict numbers from texts with a pretrained sentence encoder and a trained head.",
+        summary=(
+            "Predict numbers from texts with a pretrained sentence embedder and a trained head."
+        ),
         drop=(*CONTRASTIVE, "augment", "class_weight"),
         names=_TEXT,
         examples=""">>> from sktransfer import TextRegressor
@@ -257,23 +259,25 @@ array(['pos'], dtype='<U3')
     ),
     "SetFitClassifier": dict(
         summary="Few-shot text classification (SetFit): contrastive fine-tuning of the "
-        "sentence encoder on pairs of labelled texts, then a head on its embeddings. "
+        "sentence embedder on pairs of labelled texts, then a head on its embeddings. "
         "Meant for 8 to 64 labelled texts per class.",
-        # The contrastive stage tunes the whole encoder; the head needs nothing else.
+        # The contrastive stage tunes the whole embedder; the head needs nothing else.
         drop=("augment", "unfreeze", "backbone_lr", *DOMAIN),
         defaults=dict(lr=1e-2, max_epochs=100),
         extra={
             "n_iterations": ("int", "Pairs drawn per text and per kind (same class, other class)."),
             "contrastive_epochs": ("int", "Epochs over the pairs (0: no contrastive stage)."),
-            "contrastive_lr": ("float", "Learning rate of the encoder in the contrastive stage."),
+            "contrastive_lr": ("float", "Learning rate of the embedder in the contrastive stage."),
             "contrastive_batch_size": ("int", "Pairs per step in the contrastive stage."),
         },
-        names=dict(encoder="TextEmbedder", example='model="path/to/a/sentence-transformers/model"'),
-        notes="""The contrastive stage fine-tunes the whole encoder for ``contrastive_epochs``
+        names=dict(
+            embedder="TextEmbedder", example='model="path/to/a/sentence-transformers/model"'
+        ),
+        notes="""The contrastive stage fine-tunes the whole embedder for ``contrastive_epochs``
 over ``2 * n_iterations`` pairs per text (one of the same class, one of
 another); the head then trains on the tuned embeddings as in
-:class:`TextClassifier` with ``unfreeze=0``. The tuned encoder embeds with
-the encoder's own settings (``batch_size``, ``precision``, ``normalize``),
+:class:`TextClassifier` with ``unfreeze=0``. The tuned embedder embeds with
+the embedder's own settings (``batch_size``, ``precision``, ``normalize``),
 without its cache. With a few dozen texts an epoch of the head is one or two
 steps, hence more epochs and a larger ``lr`` by default than the other
 estimators.

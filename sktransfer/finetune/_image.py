@@ -1,6 +1,6 @@
 """The image plan: what trains when an ImageEmbedder's backbone takes part.
 
-When backbone blocks train, a copy of the encoder's backbone trains (the
+When backbone blocks train, a copy of the embedder's backbone trains (the
 shared loaded copy is never touched). For EfficientNet / MobileNetV3-style timm
 models (``conv_stem -> bn1 -> blocks -> ...``, the default backbone among
 them) the frozen prefix in front of the first trained block runs once per
@@ -20,7 +20,7 @@ from torch import nn
 from .._batching import resolve_num_workers, start_batch_size
 from .._progress import counting
 from ..exceptions import ParameterError
-from ..image import ImageEmbedder
+from ..image import ImageEmbedder, decoded_rows, run_module
 from ..image._pooling import TimmFeatures
 from ..io import image_rows
 from ._blocks import freeze, named_blocks, timm_blocks
@@ -56,7 +56,7 @@ def augmentation(augment):
 
 
 def image_blocks(body: nn.Module) -> list[list[str]]:
-    """The blocks of an image encoder's module (see ``_blocks``)."""
+    """The blocks of an image embedder's module (see ``_blocks``)."""
     if isinstance(body, TimmFeatures):
         return timm_blocks(body.model, prefix="model.")
     return named_blocks(body.named_parameters())
@@ -95,20 +95,20 @@ class ImageBackbonePlan:
 
     cache_prefix = True  # tests switch it off to compare both routes
 
-    def __init__(self, encoder: ImageEmbedder, unfreeze, augment):
-        self.encoder, self.unfreeze, self.augment = encoder, unfreeze, augment
+    def __init__(self, embedder: ImageEmbedder, unfreeze, augment):
+        self.embedder, self.unfreeze, self.augment = embedder, unfreeze, augment
         self.start = None
         self.n_rows = 0
 
     @property
     def num_workers(self) -> int:
-        """The encoder's ``num_workers``, with ``"auto"`` resolved for these rows."""
-        enc = self.encoder
+        """The embedder's ``num_workers``, with ``"auto"`` resolved for these rows."""
+        enc = self.embedder
         batch = start_batch_size(enc.batch_size, enc.device_, "image")
         return resolve_num_workers(enc.num_workers, enc.device_, self.n_rows, batch)
 
     def fit(self, X, targets=None):
-        enc = self.encoder.fit(X)
+        enc = self.embedder.fit(X)
         if enc.layer is not None and self.unfreeze and isinstance(enc.model_.module, TimmFeatures):
             raise ValueError(
                 f"unfreeze={self.unfreeze!r} with layer={enc.layer!r}: for timm backbones, "
@@ -129,26 +129,27 @@ class ImageBackbonePlan:
     def inputs(self, X, training=False):
         rows = image_rows(X)
         self.n_rows = len(rows)
-        preprocess = self.encoder.model_.preprocess
+        preprocess = self.embedder.model_.preprocess
         if self.start is not None:
             return self._prefix_features(rows, preprocess)
         if training and self.augment is not None:
             from torchvision import transforms as T
 
             preprocess = T.Compose([augmentation(self.augment), preprocess])
-        return self.encoder._dataset(rows, preprocess=preprocess)
+        return decoded_rows(self.embedder, rows, preprocess=preprocess)
 
     def _prefix_features(self, rows, preprocess) -> torch.Tensor:
         """The frozen prefix's feature maps, computed with the shared backbone
-        through the encoder's own loop: its precision, ``batch_size`` (``"auto"``
+        through the embedder's own loop: its precision, ``batch_size`` (``"auto"``
         halves on out-of-memory), workers and pinned memory. The outputs are
         plain tensors again once they leave the loop, so the layers after
         them can train."""
-        enc = self.encoder
+        enc = self.embedder
         stem, blocks = _stem_and_blocks(enc.model_.module.model)
         prefix = nn.Sequential(*stem, *blocks[: self.start])
         key = ("image-prefix", enc.embedding_id_, self.start, str(enc.device_))
         # out_dim is not read: a fit has rows, a prediction of no rows fails earlier
         with counting("frozen blocks", len(rows), "rows"):
-            features = enc._run(enc._dataset(rows, preprocess=preprocess), prefix, key, out_dim=0)
+            dataset = decoded_rows(enc, rows, preprocess=preprocess)
+            features = run_module(enc, dataset, prefix, key, out_dim=0)
         return torch.from_numpy(features)

@@ -39,7 +39,7 @@ def frozen_modules(module: nn.Module) -> list[str]:
 
 
 class L2Normalize(nn.Module):
-    """What an encoder's ``normalize=True`` does, for a trained body."""
+    """What an embedder's ``normalize=True`` does, for a trained body."""
 
     def forward(self, x):
         return l2_normalize(x)

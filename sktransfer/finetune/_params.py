@@ -11,7 +11,7 @@ from __future__ import annotations
 
 # name -> default, in the order signatures (and docstrings) list them.
 PARAMETERS = {
-    "encoder": None,
+    "embedder": None,
     "n_iterations": 20,
     "contrastive_epochs": 1,
     "contrastive_lr": 2e-5,

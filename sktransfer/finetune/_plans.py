@@ -1,9 +1,9 @@
 """Training plans: what the net trains on and which part of it trains.
 
-The plan follows from the encoder and the freeze settings:
+The plan follows from the embedder and the freeze settings:
 
 * :class:`FeaturePlan` (the fast path): nothing in the backbone trains and no
-  augmentation is on, so the encoder embeds each row once (its cache, when it
+  augmentation is on, so the embedder embeds each row once (its cache, when it
   has one, makes that free the second time) and only the head trains; any
   sklearn transformer with a numeric output works here;
 * an :class:`~sktransfer.ImageEmbedder` with ``unfreeze`` or ``augment``:
@@ -27,12 +27,12 @@ from ._blocks import check_unfreeze
 
 
 def as_features(values) -> torch.Tensor:
-    """An encoder's output (array, sparse matrix, DataFrame) as a float32 tensor."""
+    """An embedder's output (array, sparse matrix, DataFrame) as a float32 tensor."""
     if hasattr(values, "toarray"):
         values = values.toarray()
     values = np.asarray(values, dtype=np.float32)
     if values.ndim != 2:
-        raise ValueError(f"the encoder returned an array of shape {values.shape}; expected 2-D.")
+        raise ValueError(f"the embedder returned an array of shape {values.shape}; expected 2-D.")
     return torch.from_numpy(np.ascontiguousarray(values))
 
 
@@ -42,36 +42,36 @@ class FeaturePlan:
     num_workers = 0
     head_only = True  # an epoch is a pass over embeddings: max_epochs="auto" counts steps
 
-    def __init__(self, encoder):
-        self.encoder = encoder
+    def __init__(self, embedder):
+        self.embedder = embedder
 
     def fit(self, X, targets=None):
-        source = as_features(self.encoder.fit_transform(X))
+        source = as_features(self.embedder.fit_transform(X))
         return source, None, source.shape[1]
 
     def inputs(self, X, training=False):
-        return as_features(self.encoder.transform(X))
+        return as_features(self.embedder.transform(X))
 
 
-def make_plan(encoder, unfreeze, augment, expected: str | None):
-    """The plan for ``encoder`` with these freeze settings; ``expected`` names
-    the encoder class an error should suggest (the estimator's default)."""
+def make_plan(embedder, unfreeze, augment, expected: str | None):
+    """The plan for ``embedder`` with these freeze settings; ``expected`` names
+    the embedder class an error should suggest (the estimator's default)."""
     unfreeze = check_unfreeze(unfreeze)
     if unfreeze == 0 and augment is None:
-        return FeaturePlan(encoder)
-    if isinstance(encoder, ImageEmbedder):
+        return FeaturePlan(embedder)
+    if isinstance(embedder, ImageEmbedder):
         from ._image import ImageBackbonePlan
 
-        return ImageBackbonePlan(encoder, unfreeze, augment)
-    if isinstance(encoder, TextEmbedder) and augment is None:
+        return ImageBackbonePlan(embedder, unfreeze, augment)
+    if isinstance(embedder, TextEmbedder) and augment is None:
         from ._text import TextBackbonePlan
 
-        return TextBackbonePlan(encoder, unfreeze)
+        return TextBackbonePlan(embedder, unfreeze)
     what = f"unfreeze={unfreeze!r}" if unfreeze else f"augment={augment!r}"
     if augment is not None:
         expected = "ImageEmbedder"
     raise ValueError(
-        f"{what} runs the backbone on every batch, so the encoder must be a "
+        f"{what} runs the backbone on every batch, so the embedder must be a "
         f"{expected or 'ImageEmbedder or a TextEmbedder'} (or a model name); with "
-        f"{type(encoder).__name__} only the head trains (unfreeze=0, augment=None)."
+        f"{type(embedder).__name__} only the head trains (unfreeze=0, augment=None)."
     )

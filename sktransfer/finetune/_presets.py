@@ -1,6 +1,6 @@
 """The public fine-tuning estimators for images and texts: presets of the core (``_core``).
 
-A preset names its default encoder and, where it differs, its parameter list;
+A preset names its default embedder and, where it differs, its parameter list;
 everything else is the core's. Each ``__init__`` and docstring is generated from
 the parameter table (``_generate``).
 """
@@ -23,11 +23,11 @@ class ImageClassifier(TransferClassifier):
 
     Parameters
     ----------
-    encoder : None, str or transformer, default=None
+    embedder : None, str or transformer, default=None
         What turns rows into features. ``None``: the default ImageEmbedder; a model name:
-        ``ImageEmbedder(model=name)``; or an encoder instance carrying other backbone
+        ``ImageEmbedder(model=name)``; or an embedder instance carrying other backbone
         parameters, e.g. ``ImageEmbedder(model="resnet18", image_size=160)``. Grid-search
-        its parameters as ``encoder__model`` etc. Any other sklearn transformer with a
+        its parameters as ``embedder__model`` etc. Any other sklearn transformer with a
         numeric output (a ``Pipeline`` ending in ``PCA``, ``TfidfVectorizer``…) also works,
         with ``unfreeze=0``.
     augment : None, "light", "strong" or callable, default=None
@@ -99,7 +99,7 @@ class ImageClassifier(TransferClassifier):
         Seeds the head's initialisation, the shuffling, dropout and the validation split:
         two fits with the same seed give the same model on a CPU.
     device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
-        Where training runs (the encoder embeds on its own ``device``).
+        Where training runs (the embedder embeds on its own ``device``).
     verbose : int, default=1
         0: nothing is printed. 1: a progress line on stderr while ``fit`` or ``predict``
         runs past 2 s, counted in rows embedded, pairs (SetFit) and training batches, with
@@ -115,8 +115,8 @@ class ImageClassifier(TransferClassifier):
         The labels, or ``arange(n_labels)`` for a multi-label indicator ``y``.
     multilabel_ : bool
         Whether ``y`` was a multi-label indicator matrix (sigmoid outputs, BCE loss).
-    encoder_ : transformer
-        The fitted encoder (its loaded backbone is shared with other estimators).
+    embedder_ : transformer
+        The fitted embedder (its loaded backbone is shared with other estimators).
     net_ : skorch.NeuralNet
         The trained net; ``net_.history`` holds the losses of every epoch, e.g.
         ``net_.history[:, "train_loss"]``.
@@ -128,7 +128,7 @@ class ImageClassifier(TransferClassifier):
     >>> rng = np.random.default_rng(0)
     >>> images = rng.integers(0, 255, (8, 32, 32, 3), dtype=np.uint8)
     >>> labels = ["cat", "dog"] * 4
-    >>> clf = ImageClassifier(encoder=ImageEmbedder(image_size=64), unfreeze=1,
+    >>> clf = ImageClassifier(embedder=ImageEmbedder(image_size=64), unfreeze=1,
     ...                       max_epochs=2, random_state=0)
     >>> clf.fit(images, labels).predict_proba(images).shape
     (8, 2)
@@ -137,7 +137,7 @@ class ImageClassifier(TransferClassifier):
     def __init__(
         self,
         *,
-        encoder=None,
+        embedder=None,
         augment=None,
         head="linear",
         dropout=0.0,
@@ -166,7 +166,7 @@ class ImageClassifier(TransferClassifier):
         store(locals())
 
     # end of generated code
-    _encoder_name = "ImageEmbedder"
+    _embedder_name = "ImageEmbedder"
 
 
 class ImageRegressor(TransferRegressor):
@@ -175,11 +175,11 @@ class ImageRegressor(TransferRegressor):
 
     Parameters
     ----------
-    encoder : None, str or transformer, default=None
+    embedder : None, str or transformer, default=None
         What turns rows into features. ``None``: the default ImageEmbedder; a model name:
-        ``ImageEmbedder(model=name)``; or an encoder instance carrying other backbone
+        ``ImageEmbedder(model=name)``; or an embedder instance carrying other backbone
         parameters, e.g. ``ImageEmbedder(model="resnet18", image_size=160)``. Grid-search
-        its parameters as ``encoder__model`` etc. Any other sklearn transformer with a
+        its parameters as ``embedder__model`` etc. Any other sklearn transformer with a
         numeric output (a ``Pipeline`` ending in ``PCA``, ``TfidfVectorizer``…) also works,
         with ``unfreeze=0``.
     augment : None, "light", "strong" or callable, default=None
@@ -249,7 +249,7 @@ class ImageRegressor(TransferRegressor):
         Seeds the head's initialisation, the shuffling, dropout and the validation split:
         two fits with the same seed give the same model on a CPU.
     device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
-        Where training runs (the encoder embeds on its own ``device``).
+        Where training runs (the embedder embeds on its own ``device``).
     verbose : int, default=1
         0: nothing is printed. 1: a progress line on stderr while ``fit`` or ``predict``
         runs past 2 s, counted in rows embedded, pairs (SetFit) and training batches, with
@@ -263,8 +263,8 @@ class ImageRegressor(TransferRegressor):
     ----------
     n_outputs_ : int
         Number of target columns (targets are standardised while training).
-    encoder_ : transformer
-        The fitted encoder (its loaded backbone is shared with other estimators).
+    embedder_ : transformer
+        The fitted embedder (its loaded backbone is shared with other estimators).
     net_ : skorch.NeuralNet
         The trained net; ``net_.history`` holds the losses of every epoch, e.g.
         ``net_.history[:, "train_loss"]``.
@@ -274,7 +274,7 @@ class ImageRegressor(TransferRegressor):
     >>> import numpy as np
     >>> from sktransfer import ImageEmbedder, ImageRegressor
     >>> images = np.random.default_rng(0).integers(0, 255, (8, 32, 32, 3), dtype=np.uint8)
-    >>> reg = ImageRegressor(encoder=ImageEmbedder(image_size=64), random_state=0)
+    >>> reg = ImageRegressor(embedder=ImageEmbedder(image_size=64), random_state=0)
     >>> reg.fit(images, images.mean(axis=(1, 2, 3))).predict(images[:2]).shape
     (2,)
     """
@@ -282,7 +282,7 @@ class ImageRegressor(TransferRegressor):
     def __init__(
         self,
         *,
-        encoder=None,
+        embedder=None,
         augment=None,
         head="linear",
         dropout=0.0,
@@ -310,21 +310,21 @@ class ImageRegressor(TransferRegressor):
         store(locals())
 
     # end of generated code
-    _encoder_name = "ImageEmbedder"
+    _embedder_name = "ImageEmbedder"
 
 
 class TextClassifier(TransferClassifier):
     # generated by `python -m sktransfer.finetune._generate` from the parameter table: do not edit
-    """Classify texts with a pretrained sentence encoder, a trained head and, optionally, its
+    """Classify texts with a pretrained sentence embedder, a trained head and, optionally, its
     last transformer layers fine-tuned.
 
     Parameters
     ----------
-    encoder : None, str or transformer, default=None
+    embedder : None, str or transformer, default=None
         What turns rows into features. ``None``: the default TextEmbedder; a model name:
-        ``TextEmbedder(model=name)``; or an encoder instance carrying other backbone
+        ``TextEmbedder(model=name)``; or an embedder instance carrying other backbone
         parameters, e.g. ``TextEmbedder(model="path/to/a/sentence-transformers/model")``.
-        Grid-search its parameters as ``encoder__model`` etc. Any other sklearn transformer
+        Grid-search its parameters as ``embedder__model`` etc. Any other sklearn transformer
         with a numeric output (a ``Pipeline`` ending in ``PCA``, ``TfidfVectorizer``…) also
         works, with ``unfreeze=0``.
     head : "linear", "mlp", int or tuple of int, default="linear"
@@ -390,7 +390,7 @@ class TextClassifier(TransferClassifier):
         Seeds the head's initialisation, the shuffling, dropout and the validation split:
         two fits with the same seed give the same model on a CPU.
     device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
-        Where training runs (the encoder embeds on its own ``device``).
+        Where training runs (the embedder embeds on its own ``device``).
     verbose : int, default=1
         0: nothing is printed. 1: a progress line on stderr while ``fit`` or ``predict``
         runs past 2 s, counted in rows embedded, pairs (SetFit) and training batches, with
@@ -406,8 +406,8 @@ class TextClassifier(TransferClassifier):
         The labels, or ``arange(n_labels)`` for a multi-label indicator ``y``.
     multilabel_ : bool
         Whether ``y`` was a multi-label indicator matrix (sigmoid outputs, BCE loss).
-    encoder_ : transformer
-        The fitted encoder (its loaded backbone is shared with other estimators).
+    embedder_ : transformer
+        The fitted embedder (its loaded backbone is shared with other estimators).
     net_ : skorch.NeuralNet
         The trained net; ``net_.history`` holds the losses of every epoch, e.g.
         ``net_.history[:, "train_loss"]``.
@@ -424,7 +424,7 @@ class TextClassifier(TransferClassifier):
     def __init__(
         self,
         *,
-        encoder=None,
+        embedder=None,
         head="linear",
         dropout=0.0,
         unfreeze=0,
@@ -452,20 +452,20 @@ class TextClassifier(TransferClassifier):
         store(locals())
 
     # end of generated code
-    _encoder_name = "TextEmbedder"
+    _embedder_name = "TextEmbedder"
 
 
 class TextRegressor(TransferRegressor):
     # generated by `python -m sktransfer.finetune._generate` from the parameter table: do not edit
-    """Predict numbers from texts with a pretrained sentence encoder and a trained head.
+    """Predict numbers from texts with a pretrained sentence embedder and a trained head.
 
     Parameters
     ----------
-    encoder : None, str or transformer, default=None
+    embedder : None, str or transformer, default=None
         What turns rows into features. ``None``: the default TextEmbedder; a model name:
-        ``TextEmbedder(model=name)``; or an encoder instance carrying other backbone
+        ``TextEmbedder(model=name)``; or an embedder instance carrying other backbone
         parameters, e.g. ``TextEmbedder(model="path/to/a/sentence-transformers/model")``.
-        Grid-search its parameters as ``encoder__model`` etc. Any other sklearn transformer
+        Grid-search its parameters as ``embedder__model`` etc. Any other sklearn transformer
         with a numeric output (a ``Pipeline`` ending in ``PCA``, ``TfidfVectorizer``…) also
         works, with ``unfreeze=0``.
     head : "linear", "mlp", int or tuple of int, default="linear"
@@ -529,7 +529,7 @@ class TextRegressor(TransferRegressor):
         Seeds the head's initialisation, the shuffling, dropout and the validation split:
         two fits with the same seed give the same model on a CPU.
     device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
-        Where training runs (the encoder embeds on its own ``device``).
+        Where training runs (the embedder embeds on its own ``device``).
     verbose : int, default=1
         0: nothing is printed. 1: a progress line on stderr while ``fit`` or ``predict``
         runs past 2 s, counted in rows embedded, pairs (SetFit) and training batches, with
@@ -543,8 +543,8 @@ class TextRegressor(TransferRegressor):
     ----------
     n_outputs_ : int
         Number of target columns (targets are standardised while training).
-    encoder_ : transformer
-        The fitted encoder (its loaded backbone is shared with other estimators).
+    embedder_ : transformer
+        The fitted embedder (its loaded backbone is shared with other estimators).
     net_ : skorch.NeuralNet
         The trained net; ``net_.history`` holds the losses of every epoch, e.g.
         ``net_.history[:, "train_loss"]``.
@@ -561,7 +561,7 @@ class TextRegressor(TransferRegressor):
     def __init__(
         self,
         *,
-        encoder=None,
+        embedder=None,
         head="linear",
         dropout=0.0,
         unfreeze=0,
@@ -588,22 +588,22 @@ class TextRegressor(TransferRegressor):
         store(locals())
 
     # end of generated code
-    _encoder_name = "TextEmbedder"
+    _embedder_name = "TextEmbedder"
 
 
 class SetFitClassifier(TransferClassifier):
     # generated by `python -m sktransfer.finetune._generate` from the parameter table: do not edit
-    """Few-shot text classification (SetFit): contrastive fine-tuning of the sentence encoder
+    """Few-shot text classification (SetFit): contrastive fine-tuning of the sentence embedder
     on pairs of labelled texts, then a head on its embeddings. Meant for 8 to 64 labelled
     texts per class.
 
     Parameters
     ----------
-    encoder : None, str or transformer, default=None
+    embedder : None, str or transformer, default=None
         What turns rows into features. ``None``: the default TextEmbedder; a model name:
-        ``TextEmbedder(model=name)``; or an encoder instance carrying other backbone
+        ``TextEmbedder(model=name)``; or an embedder instance carrying other backbone
         parameters, e.g. ``TextEmbedder(model="path/to/a/sentence-transformers/model")``.
-        Grid-search its parameters as ``encoder__model`` etc. Any other sklearn transformer
+        Grid-search its parameters as ``embedder__model`` etc. Any other sklearn transformer
         with a numeric output (a ``Pipeline`` ending in ``PCA``, ``TfidfVectorizer``…) also
         works, with ``unfreeze=0``.
     n_iterations : int, default=20
@@ -611,7 +611,7 @@ class SetFitClassifier(TransferClassifier):
     contrastive_epochs : int, default=1
         Epochs over the pairs (0: no contrastive stage).
     contrastive_lr : float, default=2e-05
-        Learning rate of the encoder in the contrastive stage.
+        Learning rate of the embedder in the contrastive stage.
     contrastive_batch_size : int, default=16
         Pairs per step in the contrastive stage.
     head : "linear", "mlp", int or tuple of int, default="linear"
@@ -656,7 +656,7 @@ class SetFitClassifier(TransferClassifier):
         Seeds the head's initialisation, the shuffling, dropout and the validation split:
         two fits with the same seed give the same model on a CPU.
     device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
-        Where training runs (the encoder embeds on its own ``device``).
+        Where training runs (the embedder embeds on its own ``device``).
     verbose : int, default=1
         0: nothing is printed. 1: a progress line on stderr while ``fit`` or ``predict``
         runs past 2 s, counted in rows embedded, pairs (SetFit) and training batches, with
@@ -672,19 +672,19 @@ class SetFitClassifier(TransferClassifier):
         The labels, or ``arange(n_labels)`` for a multi-label indicator ``y``.
     multilabel_ : bool
         Whether ``y`` was a multi-label indicator matrix (sigmoid outputs, BCE loss).
-    encoder_ : transformer
-        The fitted encoder (its loaded backbone is shared with other estimators).
+    embedder_ : transformer
+        The fitted embedder (its loaded backbone is shared with other estimators).
     net_ : skorch.NeuralNet
         The trained net; ``net_.history`` holds the losses of every epoch, e.g.
         ``net_.history[:, "train_loss"]``.
 
     Notes
     -----
-    The contrastive stage fine-tunes the whole encoder for ``contrastive_epochs``
+    The contrastive stage fine-tunes the whole embedder for ``contrastive_epochs``
     over ``2 * n_iterations`` pairs per text (one of the same class, one of
     another); the head then trains on the tuned embeddings as in
-    :class:`TextClassifier` with ``unfreeze=0``. The tuned encoder embeds with
-    the encoder's own settings (``batch_size``, ``precision``, ``normalize``),
+    :class:`TextClassifier` with ``unfreeze=0``. The tuned embedder embeds with
+    the embedder's own settings (``batch_size``, ``precision``, ``normalize``),
     without its cache. With a few dozen texts an epoch of the head is one or two
     steps, hence more epochs and a larger ``lr`` by default than the other
     estimators.
@@ -701,7 +701,7 @@ class SetFitClassifier(TransferClassifier):
     def __init__(
         self,
         *,
-        encoder=None,
+        embedder=None,
         n_iterations=20,
         contrastive_epochs=1,
         contrastive_lr=2e-05,
@@ -729,7 +729,7 @@ class SetFitClassifier(TransferClassifier):
         store(locals())
 
     # end of generated code
-    _encoder_name = "TextEmbedder"
+    _embedder_name = "TextEmbedder"
     _parameter_constraints: ClassVar[dict] = {
         **TransferClassifier._parameter_constraints,
         "n_iterations": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -737,11 +737,11 @@ class SetFitClassifier(TransferClassifier):
         "contrastive_lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "contrastive_batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
     }
-    # The contrastive stage tunes the whole encoder: nothing else of it trains.
+    # The contrastive stage tunes the whole embedder: nothing else of it trains.
     unfreeze = 0
     backbone_lr = 0.0
 
-    def _make_plan(self, encoder, seed, device):
+    def _make_plan(self, embedder, seed, device):
         from ._setfit import make_setfit_plan
 
-        return make_setfit_plan(self, encoder, seed, device)
+        return make_setfit_plan(self, embedder, seed, device)

@@ -78,7 +78,7 @@ def _rebuild_net(est, saved: dict) -> None:
     from ._training import head_params, make_head, make_net
 
     device = device_after_unpickle(est.device, torch.device("cpu"))
-    plan = FeaturePlan(est.encoder_)
+    plan = FeaturePlan(est.embedder_)
     head = make_head(
         est.head, saved["in_features"], est._n_outputs(), est.dropout, head_params(est)
     )

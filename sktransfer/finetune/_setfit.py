@@ -1,9 +1,9 @@
 """The SetFit plan: few-shot text classification, SetFit style.
 
 Tunstall et al. (2022): with 8-64 labelled texts per class, first fine-tune the
-sentence encoder contrastively on pairs of texts (same class: cosine similarity
+sentence embedder contrastively on pairs of texts (same class: cosine similarity
 towards 1; different classes: towards 0), then train a head on the tuned
-encoder's embeddings. Both stages train through skorch; the progress display
+embedder's embeddings. Both stages train through skorch; the progress display
 counts the pairs, then the rows embedded and the head's batches.
 """
 
@@ -56,7 +56,7 @@ class PairDataset(Dataset):
 
 
 class PairSimilarity(nn.Module):
-    """Cosine similarity of the embeddings of two texts (a siamese encoder)."""
+    """Cosine similarity of the embeddings of two texts (a siamese embedder)."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
@@ -68,13 +68,13 @@ class PairSimilarity(nn.Module):
 
 class TunedTextEmbedder(TextEmbedder):
     """A :class:`TextEmbedder` whose model is a tuned copy held here instead of
-    one loaded by name: it embeds through the encoder's own path (batches,
+    one loaded by name: it embeds through the embedder's own path (batches,
     ``batch_size="auto"``, precision, ``normalize``), uncached (the tuned
     weights have no name a cache key could hold), and pickles the weights."""
 
     @classmethod
-    def around(cls, encoder: TextEmbedder, model: nn.Module) -> TunedTextEmbedder:
-        params = {**encoder.get_params(), "cache": None, "backend": "torch", "compile": False}
+    def around(cls, embedder: TextEmbedder, model: nn.Module) -> TunedTextEmbedder:
+        params = {**embedder.get_params(), "cache": None, "runtime": "torch", "compile": False}
         tuned = cls(**params)
         tuned._tuned = model
         return tuned.fit(["a text"])  # fit loads (here: adopts) the model
@@ -97,8 +97,8 @@ class SetFitPlan:
     num_workers = 0
     head_only = True  # the head trains on embeddings (see _training.epochs_for)
 
-    def __init__(self, encoder: TextEmbedder, settings: dict, seed: int, device):
-        self.encoder, self.settings, self.seed, self.device = encoder, settings, seed, device
+    def __init__(self, embedder: TextEmbedder, settings: dict, seed: int, device):
+        self.embedder, self.settings, self.seed, self.device = embedder, settings, seed, device
         self.tuned = None
 
     @property
@@ -109,7 +109,7 @@ class SetFitPlan:
     def fit(self, X, targets):
         if targets.ndim != 1:
             raise ValueError("SetFitClassifier needs one label per text, not multi-label targets.")
-        enc = self.encoder.fit(X)
+        enc = self.embedder.fit(X)
         model = copy.deepcopy(enc.model_).train()
         s = self.settings
         pairs = sentence_pairs(targets, s["n_iterations"], np.random.default_rng(self.seed))
@@ -139,11 +139,11 @@ class SetFitPlan:
         return as_features(self.tuned.transform(X))
 
 
-def make_setfit_plan(est, encoder, seed, device) -> SetFitPlan:
-    if not isinstance(encoder, TextEmbedder):
+def make_setfit_plan(est, embedder, seed, device) -> SetFitPlan:
+    if not isinstance(embedder, TextEmbedder):
         raise ValueError(
-            "SetFitClassifier tunes a sentence encoder; encoder must be a TextEmbedder "
-            f"or a model name, not {type(encoder).__name__}."
+            "SetFitClassifier tunes a sentence embedder; embedder must be a TextEmbedder "
+            f"or a model name, not {type(embedder).__name__}."
         )
     settings = {
         "n_iterations": est.n_iterations,
@@ -152,4 +152,4 @@ def make_setfit_plan(est, encoder, seed, device) -> SetFitPlan:
         "contrastive_batch_size": est.contrastive_batch_size,
         "verbose": int(est.verbose),
     }
-    return SetFitPlan(encoder, settings, seed, device)
+    return SetFitPlan(embedder, settings, seed, device)

@@ -4,8 +4,8 @@ probabilities (knowledge distillation), mixed with the labels where known.
 The loss compares the net's outputs with one float32 row per example: the
 teacher's probabilities softened by the temperature, then the class code
 (``-1``: no label). :func:`fit_soft` hands these rows and the loss to the
-core's ``_train``, so the plan, head, weights, seeding and early stopping are
-the estimator's own.
+core's :func:`~sktransfer.finetune._core.train`, so the plan, head, weights,
+seeding and early stopping are the estimator's own.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class SoftTargetLoss(nn.Module):
 
 
 class SoftTargets:
-    """What ``_train`` needs for soft targets: the rows the loss reads, and the loss."""
+    """What ``train`` needs for soft targets: the rows the loss reads, and the loss."""
 
     def __init__(self, proba, labelled, *, temperature: float, alpha: float):
         self.soft = soften(np.asarray(proba, dtype=np.float64), temperature)
@@ -79,6 +79,7 @@ def fit_soft(est, X, y, classes, proba, labelled, *, temperature, alpha, sample_
     texts for SetFit); ``proba`` the teacher's probabilities, one column per
     label of ``classes`` in sorted order. Returns ``est``.
     """
-    est._validate_params()
+    from ._core import train
+
     soft = SoftTargets(proba, labelled, temperature=temperature, alpha=alpha)
-    return est._train(X, y, sample_weight, partial=False, classes=classes, soft=soft)
+    return train(est, X, y, sample_weight, partial=False, classes=classes, soft=soft)

@@ -70,14 +70,14 @@ class TextBackbonePlan:
 
     num_workers = 0
 
-    def __init__(self, encoder: TextEmbedder, unfreeze):
-        self.encoder, self.unfreeze = encoder, unfreeze
+    def __init__(self, embedder: TextEmbedder, unfreeze):
+        self.embedder, self.unfreeze = embedder, unfreeze
 
     def fit(self, X, targets=None):
-        enc = self.encoder.fit(X)
+        enc = self.embedder.fit(X)
         body = SentenceBody(copy.deepcopy(enc.model_))
         freeze(body, text_blocks(body), self.unfreeze)
         return self.inputs(X, training=True), body, enc.n_features_out_
 
     def inputs(self, X, training=False):
-        return TokenizedTexts(text_rows(X).values, self.encoder.model_)
+        return TokenizedTexts(text_rows(X).values, self.embedder.model_)

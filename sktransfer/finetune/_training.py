@@ -188,7 +188,7 @@ def fit_net(est, net, plan, train, valid, *, body, width, seed, device, partial,
     see :func:`make_net`."""
     with seeded(seed, device):
         if net is None:
-            if body is not None and getattr(plan.encoder, "normalize", False):
+            if body is not None and getattr(plan.embedder, "normalize", False):
                 body = nn.Sequential(body, L2Normalize())
             head = make_head(est.head, width, est._n_outputs(), est.dropout, head_params(est))
             net = make_net(est, TransferModule(body, head), device, plan, criterion)

@@ -1,4 +1,4 @@
-"""FusedEmbedder: early fusion, several encoders' outputs as balanced blocks."""
+"""FusedEmbedder: early fusion, several embedders' outputs as balanced blocks."""
 
 from __future__ import annotations
 
@@ -8,41 +8,41 @@ from sklearn.utils import Bunch
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
-from ._encoders import check_pairs, is_drop
+from ._embedders import check_pairs, is_drop
 
 
 class FusedEmbedder(TransformerMixin, _BaseComposition):
-    """Concatenate several encoders' embeddings, each block given equal weight.
+    """Concatenate several embedders' embeddings, each block given equal weight.
 
-    Each encoder (a :class:`~sktransfer.TextEmbedder`, an
+    Each embedder (a :class:`~sktransfer.TextEmbedder`, an
     :class:`~sktransfer.ImageEmbedder`, a pipeline, any transformer) embeds
     the same rows; its block is standardised column by column on the rows
     ``fit`` sees, then divided by the square root of its width. Every block
     then has a mean squared row norm of 1 on the training rows, whatever its
-    encoder's scale (EfficientNet features are ~10× MiniLM's) or width (1280
+    embedder's scale (EfficientNet features are ~10× MiniLM's) or width (1280
     against 384 columns): distances are the sum of per-block mean squared
     distances, and a linear head with an L2 penalty sees each block with the
     same total variance. A plain concatenation, or a ``StandardScaler`` after
     it, lets the widest block dominate; do not put a ``StandardScaler`` after
     this transformer, it would undo the balance.
 
-    Blocks come from their own encoders, so each is served from that
-    encoder's ``cache``: fusing backbones whose rows are already cached
+    Blocks come from their own embedders, so each is served from that
+    embedder's ``cache``: fusing backbones whose rows are already cached
     costs no backbone pass. Like ``FeatureUnion``, a block is switched off
     with ``set_params(name="drop")`` (a grid can search over it) and its
-    encoder's parameters are ``name__param``.
+    embedder's parameters are ``name__param``.
 
     Parameters
     ----------
-    encoders : list of (str, transformer or "drop")
-        The named encoders, in the order of their blocks. Names must be
+    embedders : list of (str, transformer or "drop")
+        The named embedders, in the order of their blocks. Names must be
         unique and free of ``"__"``.
 
     Attributes
     ----------
-    encoders_ : list of (str, transformer)
-        The fitted clones of the encoders that are not dropped.
-    named_encoders_ : Bunch
+    embedders_ : list of (str, transformer)
+        The fitted clones of the embedders that are not dropped.
+    named_embedders_ : Bunch
         The same, by name.
     blocks_ : dict of str -> slice
         The columns of each block in the output.
@@ -59,7 +59,7 @@ class FusedEmbedder(TransformerMixin, _BaseComposition):
     >>> from sklearn.preprocessing import FunctionTransformer
     >>> from sktransfer.fusion import FusedEmbedder
     >>> X = np.random.default_rng(0).normal(size=(20, 3))
-    >>> fused = FusedEmbedder(encoders=[
+    >>> fused = FusedEmbedder(embedders=[
     ...     ("raw", FunctionTransformer(feature_names_out="one-to-one")),
     ...     ("squares", FunctionTransformer(np.square, feature_names_out="one-to-one")),
     ... ])
@@ -70,47 +70,47 @@ class FusedEmbedder(TransformerMixin, _BaseComposition):
     ['raw__x0', 'raw__x1']
     """
 
-    def __init__(self, *, encoders):
-        self.encoders = encoders
+    def __init__(self, *, embedders):
+        self.embedders = embedders
 
     def get_params(self, deep=True):
-        """Parameters, with each encoder and its parameters (``name__param``)."""
-        return self._get_params("encoders", deep=deep)
+        """Parameters, with each embedder and its parameters (``name__param``)."""
+        return self._get_params("embedders", deep=deep)
 
     def set_params(self, **params):
         """Set parameters; ``name="drop"`` switches a block off."""
-        self._set_params("encoders", **params)
+        self._set_params("embedders", **params)
         return self
 
     def _active(self) -> list[tuple[str, object]]:
-        encoders = self.encoders
-        check_pairs(encoders)
-        names = [name for name, _ in encoders]
+        embedders = self.embedders
+        check_pairs(embedders)
+        names = [name for name, _ in embedders]
         self._validate_names(names)
-        for name, enc in encoders:
+        for name, enc in embedders:
             if not (is_drop(enc) or hasattr(enc, "transform")):
                 raise TypeError(
-                    f"encoder {name!r} is {enc!r}, which has no transform method; "
+                    f"embedder {name!r} is {enc!r}, which has no transform method; "
                     "give a transformer, or 'drop' to leave the block out."
                 )
-        active = [(name, enc) for name, enc in encoders if not is_drop(enc)]
+        active = [(name, enc) for name, enc in embedders if not is_drop(enc)]
         if not active:
-            raise ValueError(f"every encoder of {names!r} is dropped; keep at least one block.")
+            raise ValueError(f"every embedder of {names!r} is dropped; keep at least one block.")
         return active
 
     def fit(self, X, y=None):
-        """Fit each encoder and learn each block's scaling on ``X``."""
+        """Fit each embedder and learn each block's scaling on ``X``."""
         self.fit_transform(X, y)
         return self
 
     def fit_transform(self, X, y=None, **fit_params):
-        """Fit, then return the fused blocks of ``X`` (each encoder runs once)."""
+        """Fit, then return the fused blocks of ``X`` (each embedder runs once)."""
         fitted, outputs = [], []
         for name, enc in self._active():
             enc = clone(enc)
             fitted.append((name, enc))
             outputs.append(_as_block(enc.fit_transform(X, y), name))
-        self.encoders_ = fitted
+        self.embedders_ = fitted
         means, scales, self.blocks_, start = [], [], {}, 0
         for (name, _), Z in zip(fitted, outputs, strict=True):
             width = Z.shape[1]
@@ -128,33 +128,33 @@ class FusedEmbedder(TransformerMixin, _BaseComposition):
     def transform(self, X):
         """The fused blocks of ``X``: float32 of shape (n_rows, n_features_out_)."""
         check_is_fitted(self)
-        return self._scaled([_as_block(enc.transform(X), name) for name, enc in self.encoders_])
+        return self._scaled([_as_block(enc.transform(X), name) for name, enc in self.embedders_])
 
     def _scaled(self, outputs):
-        for (name, _), Z in zip(self.encoders_, outputs, strict=True):
+        for (name, _), Z in zip(self.embedders_, outputs, strict=True):
             if Z.shape[1] != self.blocks_[name].stop - self.blocks_[name].start:
                 raise ValueError(
-                    f"encoder {name!r} gave {Z.shape[1]} columns, but "
+                    f"embedder {name!r} gave {Z.shape[1]} columns, but "
                     f"{self.blocks_[name].stop - self.blocks_[name].start} when fitted."
                 )
         out = np.concatenate(outputs, axis=1).astype(np.float32, copy=False)
         return (out - self.mean_) * self.scale_
 
     @property
-    def named_encoders_(self) -> Bunch:
-        """The fitted encoders by name."""
+    def named_embedders_(self) -> Bunch:
+        """The fitted embedders by name."""
         check_is_fitted(self)
-        return Bunch(**dict(self.encoders_))
+        return Bunch(**dict(self.embedders_))
 
     @property
     def _n_features_out(self):
         return self.n_features_out_
 
     def get_feature_names_out(self, input_features=None):
-        """Each encoder's output names, prefixed with its name: ``text__textembedder0``."""
+        """Each embedder's output names, prefixed with its name: ``text__textembedder0``."""
         check_is_fitted(self)
         names = []
-        for name, enc in self.encoders_:
+        for name, enc in self.embedders_:
             width = self.blocks_[name].stop - self.blocks_[name].start
             try:
                 inner = list(enc.get_feature_names_out())
@@ -164,7 +164,7 @@ class FusedEmbedder(TransformerMixin, _BaseComposition):
         return np.asarray(names, dtype=object)
 
     def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "encoders_")
+        return hasattr(self, "embedders_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -185,5 +185,5 @@ def _as_block(Z, name: str) -> np.ndarray:
         Z = Z.toarray()
     Z = np.asarray(Z, dtype=np.float32)
     if Z.ndim != 2:
-        raise ValueError(f"encoder {name!r} gave an array of shape {Z.shape}, expected 2-D.")
+        raise ValueError(f"embedder {name!r} gave an array of shape {Z.shape}, expected 2-D.")
     return Z

@@ -6,7 +6,7 @@ from sklearn.base import clone
 from sklearn.ensemble import StackingClassifier
 from sklearn.pipeline import Pipeline
 
-from ._encoders import check_pairs, is_drop
+from ._embedders import check_pairs, is_drop
 
 
 class LateFusionClassifier(StackingClassifier):
@@ -23,27 +23,27 @@ class LateFusionClassifier(StackingClassifier):
 
 
 def make_late_fusion(
-    encoders, *, head=None, final_estimator=None, cv=5, passthrough=False, n_jobs=None
+    embedders, *, head=None, final_estimator=None, cv=5, passthrough=False, n_jobs=None
 ) -> LateFusionClassifier:
-    """A :class:`~sklearn.ensemble.StackingClassifier` of one head per encoder.
+    """A :class:`~sklearn.ensemble.StackingClassifier` of one head per embedder.
 
-    Each encoder gets its own copy of ``head`` (``Pipeline([(name, encoder),
+    Each embedder gets its own copy of ``head`` (``Pipeline([(name, embedder),
     ("head", head)])``); ``final_estimator`` learns from their out-of-fold
     class probabilities (``stack_method="predict_proba"``, ``cv`` folds), so a
     backbone whose head overfits is not trusted more than it earns. Nothing is
     re-derived: it is scikit-learn's stacking, so ``set_params(name="drop")``
     switches a backbone off in a grid, and ``name__name__param`` /
-    ``name__head__param`` reach the encoder and its head.
+    ``name__head__param`` reach the embedder and its head.
 
-    Every fold fits each encoder again; give the encoders a ``cache`` so each
+    Every fold fits each embedder again; give the embedders a ``cache`` so each
     row goes through each backbone once (the refits then cost only the heads).
 
     Parameters
     ----------
-    encoders : list of (str, transformer or "drop")
-        The named encoders. Names must be unique and free of ``"__"``.
+    embedders : list of (str, transformer or "drop")
+        The named embedders. Names must be unique and free of ``"__"``.
     head : classifier or None, default=None
-        The per-backbone head, cloned for each encoder; ``None`` is
+        The per-backbone head, cloned for each embedder; ``None`` is
         ``LogisticRegression(max_iter=2000)``.
     final_estimator : classifier or None, default=None
         What combines the heads' probabilities; ``None`` is
@@ -79,12 +79,12 @@ def make_late_fusion(
     """
     from sklearn.linear_model import LogisticRegression
 
-    check_pairs(encoders)
+    check_pairs(embedders)
     head = LogisticRegression(max_iter=2000) if head is None else head
     final = LogisticRegression(max_iter=2000) if final_estimator is None else final_estimator
     estimators = [
         (name, enc if is_drop(enc) else Pipeline([(name, enc), ("head", clone(head))]))
-        for name, enc in encoders
+        for name, enc in embedders
     ]
     return LateFusionClassifier(
         estimators,

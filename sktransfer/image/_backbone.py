@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from torch import nn
 
 from .._backbones import Backbone, get_backbone
-from .._plain import plain
 from .._registry import shared_model
-from .._whole import is_whole
 from ._pooling import PooledFeatures, check_pooling
+from ._size import check_image_size
 from ._state_dict import check_weights_path, weights_identity
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -25,7 +24,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 @dataclass
 class ImageBackbone:
-    """A ready-to-run image encoder."""
+    """A ready-to-run image embedder."""
 
     module: nn.Module  # (N, 3, H, W) float -> (N, D)
     preprocess: object  # PIL.Image -> (3, H, W) float tensor
@@ -34,14 +33,14 @@ class ImageBackbone:
 
 
 def build_image_backbone(
-    *, model, weights, backend, pooling, layer, image_size, device
+    *, model, weights, family, pooling, layer, image_size, device
 ) -> ImageBackbone:
     """Load (or fetch from the store of loaded models) and wrap an image backbone."""
     check_pooling(pooling)
     check_image_size(image_size)
     if layer is not None and (isinstance(layer, bool) or not isinstance(layer, (int, str))):
         raise TypeError(f"layer={layer!r} must be None, a stage index (int) or a node name (str).")
-    entry = get_backbone(model, kind="image", family=backend)
+    entry = get_backbone(model, kind="image", family=family)
     if entry.family in ("timm", "torchvision"):  # a registered loader reads weights its own way
         check_weights_path(weights)
     identity = _entry_identity(entry, weights)
@@ -52,7 +51,7 @@ def build_image_backbone(
     features = entry.features or _pooled_features
     module = features(base, pooling, layer, size, key)
     identity = {
-        "backend": entry.family,
+        "family": entry.family,
         **identity,
         "pooling": pooling,
         "layer": layer,
@@ -61,18 +60,6 @@ def build_image_backbone(
     return ImageBackbone(
         module=module.eval(), preprocess=preprocess, input_size=size, identity=identity
     )
-
-
-def check_image_size(image_size) -> None:
-    """Raise unless ``image_size`` is None or a positive int."""
-    if image_size is None:
-        return
-    if not is_whole(image_size, 1):
-        raise ValueError(
-            f"image_size={plain(image_size)!r}: use a positive number of pixels, the side of the "
-            "square the model sees (e.g. 224, or 96 to run faster), or None for the "
-            "weights' own size."
-        )
 
 
 def _load(entry: Backbone, weights):

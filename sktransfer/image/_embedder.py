@@ -44,7 +44,7 @@ class ImageEmbedder(BaseEmbedder):
         ``.pth``, ``.pt``, ``.bin``, ``.safetensors``) but names no file is an
         error, and so is a file that holds more than tensors (a pickled class
         or function): it is read with ``torch.load(weights_only=True)``.
-    backend : {"auto", "torchvision", "timm"} or a registered family, default="auto"
+    family : {"auto", "torchvision", "timm"} or a registered family, default="auto"
         Which family provides ``model``; ``"auto"`` tries registered entries,
         then torchvision, then timm.
     pooling : {"auto", "avg", "max", "token"}, default="auto"
@@ -122,7 +122,7 @@ class ImageEmbedder(BaseEmbedder):
         Embedding size (1280 for the default EfficientNet-Lite0).
     embedding_id_ : str
         Digest of what determines the embeddings now (the cache namespace),
-        computed when read. A ``transform`` changes nothing on the encoder: what
+        computed when read. A ``transform`` changes nothing on the embedder: what
         it did (rows that failed, cache hits) is in :func:`~sktransfer.transform_report`.
 
     Examples
@@ -139,7 +139,7 @@ class ImageEmbedder(BaseEmbedder):
         *,
         model="efficientnet_lite0",
         weights="DEFAULT",
-        backend="auto",
+        family="auto",
         pooling="auto",
         layer=None,
         image_size=None,
@@ -157,7 +157,7 @@ class ImageEmbedder(BaseEmbedder):
     ):
         self.model = model
         self.weights = weights
-        self.backend = backend
+        self.family = family
         self.pooling = pooling
         self.layer = layer
         self.image_size = image_size
@@ -189,7 +189,7 @@ class ImageEmbedder(BaseEmbedder):
         backbone = build_image_backbone(
             model=self.model,
             weights=self.weights,
-            backend=self.backend,
+            family=self.family,
             pooling=self.pooling,
             layer=self.layer,
             image_size=self.image_size,
@@ -225,7 +225,9 @@ class ImageEmbedder(BaseEmbedder):
             return self.model_.module(probe).shape[-1]
 
     def _embed(self, rows, positions):
-        return self._run(self._dataset(rows, positions), self.model_.module, self._batch_key())
+        return run_module(
+            self, decoded_rows(self, rows, positions), self.model_.module, self._batch_key()
+        )
 
     def _embed_batches(self, rows, positions):
         """One loader over all ``positions`` (its workers sized for all of them),
@@ -233,7 +235,7 @@ class ImageEmbedder(BaseEmbedder):
         if not positions:
             return
         yield from iter_loader(
-            self._dataset(rows, positions),
+            decoded_rows(self, rows, positions),
             self.model_.module,
             **self._loop_params(),
             key=self._batch_key(),
@@ -241,23 +243,6 @@ class ImageEmbedder(BaseEmbedder):
 
     def _batch_key(self):
         return ("image", _identity_key(self.model_.identity), str(self.device_))
-
-    def _dataset(self, rows, positions=None, preprocess=None):
-        """Rows decoded on demand by this encoder's rules (pixel limit included)."""
-        preprocess = preprocess or self.model_.preprocess
-        return ImageDataset(rows, preprocess, positions, self.max_pixels)
-
-    def _run(self, dataset, module, key, out_dim=None):
-        """``module`` over ``dataset`` through the one batching loop, with this
-        encoder's precision, batch size (``"auto"`` halves on out-of-memory),
-        loader workers and layout. Fine-tuning runs a frozen prefix this way."""
-        return run_loader(
-            dataset,
-            module,
-            **self._loop_params(),
-            out_dim=self.n_features_out_ if out_dim is None else out_dim,
-            key=key,
-        )
 
     def _loop_params(self) -> dict:
         return {
@@ -268,6 +253,32 @@ class ImageEmbedder(BaseEmbedder):
             "channels_last": self.channels_last,
             "kind": "image",
         }
+
+
+# The seam fine-tuning runs images through: the rows decoded by a fitted
+# embedder's rules, and a module run over them by its batching loop.
+
+
+def decoded_rows(embedder: ImageEmbedder, rows, positions=None, preprocess=None) -> ImageDataset:
+    """``rows`` (or those at ``positions``) decoded on demand by the fitted
+    ``embedder``'s rules (its pixel limit), preprocessed by ``preprocess`` or
+    the weights' own preprocessing."""
+    preprocess = preprocess or embedder.model_.preprocess
+    return ImageDataset(rows, preprocess, positions, embedder.max_pixels)
+
+
+def run_module(embedder: ImageEmbedder, dataset, module, key, out_dim=None):
+    """``module`` over ``dataset`` through the one batching loop, with the fitted
+    ``embedder``'s precision, batch size (``"auto"`` halves on out-of-memory),
+    loader workers and layout; ``key`` names the module for the batch-size
+    memory. Fine-tuning runs a frozen prefix this way."""
+    return run_loader(
+        dataset,
+        module,
+        **embedder._loop_params(),
+        out_dim=embedder.n_features_out_ if out_dim is None else out_dim,
+        key=key,
+    )
 
 
 def _identity_key(identity: dict) -> str:

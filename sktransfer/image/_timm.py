@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from .._backbones import Backbone, register_family
+from .._backbone_table import Backbone, add_family
 from .._cache import model_fingerprint
 from .._requirements import too_old
 from ..exceptions import MissingDependencyError, ModelLoadError
@@ -109,4 +109,4 @@ def _names():
 
 def register() -> None:
     """Add this family to the registry (the registry calls it, in its order)."""
-    register_family("timm", _resolve, kind="image", names=_names)
+    add_family("timm", _resolve, kind="image", names=_names)

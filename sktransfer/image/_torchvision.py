@@ -4,7 +4,7 @@ Preprocessing comes from the weights' own ``transforms()``."""
 
 from __future__ import annotations
 
-from .._backbones import Backbone, register_family
+from .._backbone_table import Backbone, add_family
 from .._registry import shared_model
 from ..exceptions import ModelLoadError
 from ._state_dict import is_weights_file, load_state_dict_file, weights_identity
@@ -169,4 +169,4 @@ def _resolve(model) -> Backbone | None:
 
 def register() -> None:
     """Add this family to the registry (the registry calls it, in its order)."""
-    register_family("torchvision", _resolve, kind="image", names=_names)
+    add_family("torchvision", _resolve, kind="image", names=_names)

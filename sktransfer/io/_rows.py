@@ -1,6 +1,6 @@
 """Turn whatever a user passes as ``X`` into a plain list of rows.
 
-Both encoders take a list, tuple, 1-D array, pandas Series, or a DataFrame with a
+Both embedders take a list, tuple, 1-D array, pandas Series, or a DataFrame with a
 single column. Errors name the offending row by position and, for pandas input,
 by its index label, so the row can be found in the user's own data.
 

@@ -16,7 +16,7 @@ Other strings are valid as they are: an empty or blank string embeds as the
 model's empty input, and control characters (NUL included) are dropped by the
 tokenizer, so ``"a\\x00b"`` embeds like ``"ab"``. A text longer than the model's
 window (``max_seq_length`` tokens, special tokens included) is cut at the
-window; :func:`count_truncated` finds those rows so the encoder can say so.
+window; :func:`count_truncated` finds those rows so the embedder can say so.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def check_text_row(value, name: str) -> None:
     """Raise ``ValueError`` / ``TypeError`` naming the row unless ``value`` is a
     text the model can embed."""
     if isinstance(value, str):
-        _check_encodable(value, name)
+        check_encodable(value, name)
         return
     if is_missing(value):
         raise RowError(
@@ -98,7 +98,7 @@ def check_text_row(value, name: str) -> None:
     )
 
 
-def _check_encodable(value: str, name: str) -> None:
+def check_encodable(value: str, name: str) -> None:
     if value.isascii():  # the common case, without encoding a copy
         return
     try:

@@ -1,5 +1,5 @@
 """Classification by similarity: zero-shot and few-shot from label names (text),
-nearest class prototype (any encoder)."""
+nearest class prototype (any embedder)."""
 
 from typing import TYPE_CHECKING
 

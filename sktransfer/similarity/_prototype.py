@@ -1,4 +1,4 @@
-"""PrototypeClassifier: the nearest class mean, by cosine, on any encoder."""
+"""PrototypeClassifier: the nearest class mean, by cosine, on any embedder."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ class PrototypeClassifier(CosineClassifierMixin, ClassifierMixin, BaseEstimator)
     Each class's prototype is the mean of its rows' unit-length embeddings;
     a row gets the class of the closest prototype. Nothing is trained, so a
     handful of labelled images per class is enough, and adding a class is
-    adding its rows. Works on any encoder (an
+    adding its rows. Works on any embedder (an
     :class:`~sktransfer.ImageEmbedder`, a :class:`~sktransfer.TextEmbedder`,
-    a fused one) or, with ``encoder=None``, on embeddings computed already.
+    a fused one) or, with ``embedder=None``, on embeddings computed already.
 
     Probabilities are ``softmax(cosine / temperature)``;
     ``temperature="auto"`` fits it by minimising the log loss of the training
@@ -38,7 +38,7 @@ class PrototypeClassifier(CosineClassifierMixin, ClassifierMixin, BaseEstimator)
 
     Parameters
     ----------
-    encoder : transformer or None, default=None
+    embedder : transformer or None, default=None
         Embeds the rows (fitted on the training rows, then reused); ``None``:
         ``X`` is a 2-D array of embeddings already.
     temperature : "auto" or float, default="auto"
@@ -48,14 +48,14 @@ class PrototypeClassifier(CosineClassifierMixin, ClassifierMixin, BaseEstimator)
     ----------
     classes_ : ndarray
         The classes, in the order of the probability columns.
-    encoder_ : transformer or None
-        The fitted encoder.
+    embedder_ : transformer or None
+        The fitted embedder.
     prototypes_ : ndarray of shape (n_classes, n_dims)
         The unit class prototypes.
     temperature_ : float
         The temperature in use.
     n_features_in_ : int
-        Width of ``X`` (``encoder=None`` only).
+        Width of ``X`` (``embedder=None`` only).
 
     Examples
     --------
@@ -69,21 +69,21 @@ class PrototypeClassifier(CosineClassifierMixin, ClassifierMixin, BaseEstimator)
 
     _vectors = "prototypes_"
 
-    def __init__(self, *, encoder=None, temperature="auto"):
-        self.encoder = encoder
+    def __init__(self, *, embedder=None, temperature="auto"):
+        self.embedder = embedder
         self.temperature = temperature
 
     def fit(self, X, y):
         """Embed ``X`` and average each class's rows into its prototype."""
         check_temperature(self.temperature)
         y, classes = check_classes(y)
-        if self.encoder is None:
+        if self.embedder is None:
             X = validate_data(self, X, dtype=(np.float64, np.float32))
-            self.encoder_ = None
+            self.embedder_ = None
             E = X
         else:
-            self.encoder_ = clone(self.encoder)
-            E = np.asarray(self.encoder_.fit_transform(X, y))
+            self.embedder_ = clone(self.embedder)
+            E = np.asarray(self.embedder_.fit_transform(X, y))
         if len(E) != len(y):
             raise ValueError(f"X has {len(E)} rows but y has {len(y)} labels.")
         self.classes_ = classes
@@ -99,17 +99,17 @@ class PrototypeClassifier(CosineClassifierMixin, ClassifierMixin, BaseEstimator)
         return self
 
     def _embed(self, X):
-        if self.encoder_ is None:
+        if self.embedder_ is None:
             X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         else:
-            X = self.encoder_.transform(X)
+            X = self.embedder_.transform(X)
         return l2_normalize(np.asarray(X, dtype=np.float64))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        if self.encoder is not None:
+        if self.embedder is not None:
             try:
-                inputs = self.encoder.__sklearn_tags__().input_tags
+                inputs = self.embedder.__sklearn_tags__().input_tags
             except AttributeError:
                 return tags
             tags.input_tags.two_d_array = inputs.two_d_array

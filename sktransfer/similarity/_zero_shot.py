@@ -23,7 +23,7 @@ class ZeroShotClassifier(CosineClassifierMixin, ClassifierMixin, BaseEstimator):
     of label names and a few labelled examples.
 
     Each label name is written into ``template`` ("This text is about
-    sports.") and embedded with ``encoder``; a text gets the class whose
+    sports.") and embedded with ``embedder``; a text gets the class whose
     vector is closest by cosine. ``fit(X)`` with no ``y`` needs only
     ``labels``: that is zero-shot classification. With labelled rows, each
     class vector blends the label-name embedding with the class prototype,
@@ -62,7 +62,7 @@ class ZeroShotClassifier(CosineClassifierMixin, ClassifierMixin, BaseEstimator):
         Classes are kept in sorted order (see above).
     template : str, default="This text is about {}."
         How a label name becomes a text; ``{}`` is replaced by the name.
-    encoder : transformer or None, default=None
+    embedder : transformer or None, default=None
         Embeds the texts and the label names; ``None`` is
         :class:`~sktransfer.TextEmbedder` (the shipped MiniLM). Give it a
         ``cache`` to reuse the rows' embeddings.
@@ -81,8 +81,8 @@ class ZeroShotClassifier(CosineClassifierMixin, ClassifierMixin, BaseEstimator):
         ``0..k-1`` for an encoded ``y``, see above).
     label_names_ : list of str
         The names embedded for the classes.
-    encoder_ : transformer
-        The fitted encoder.
+    embedder_ : transformer
+        The fitted embedder.
     label_embeddings_ : ndarray of shape (n_classes, n_dims)
         Unit embeddings of the templated label names.
     class_embeddings_ : ndarray of shape (n_classes, n_dims)
@@ -107,13 +107,13 @@ class ZeroShotClassifier(CosineClassifierMixin, ClassifierMixin, BaseEstimator):
         *,
         labels=None,
         template="This text is about {}.",
-        encoder=None,
+        embedder=None,
         prototype_weight=0.5,
         temperature="auto",
     ):
         self.labels = labels
         self.template = template
-        self.encoder = encoder
+        self.embedder = embedder
         self.prototype_weight = prototype_weight
         self.temperature = temperature
 
@@ -140,17 +140,17 @@ class ZeroShotClassifier(CosineClassifierMixin, ClassifierMixin, BaseEstimator):
         encoded = y is not None and self.labels is not None and is_encoded(y, classes)
         if encoded:
             classes = np.arange(len(classes))  # scikit-learn's encoding, see above
-        self.encoder_ = _default_encoder() if self.encoder is None else clone(self.encoder)
+        self.embedder_ = _default_embedder() if self.embedder is None else clone(self.embedder)
         self.classes_, self.label_names_ = classes, names
         if y is None:
-            self.encoder_.fit(X)
+            self.embedder_.fit(X)
         else:
             codes = _codes(y, classes, encoded)
-            E = l2_normalize(np.asarray(self.encoder_.fit_transform(X), dtype=np.float64))
+            E = l2_normalize(np.asarray(self.embedder_.fit_transform(X), dtype=np.float64))
             if len(E) != len(codes):
                 raise ValueError(f"X has {len(E)} rows but y has {len(codes)} labels.")
         self.label_embeddings_ = l2_normalize(
-            np.asarray(self.encoder_.transform([template.format(n) for n in names]), np.float64)
+            np.asarray(self.embedder_.transform([template.format(n) for n in names]), np.float64)
         )
         self.class_embeddings_ = self.label_embeddings_.astype(np.float32)
         self.temperature_ = (
@@ -168,7 +168,7 @@ class ZeroShotClassifier(CosineClassifierMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def _embed(self, X):
-        return l2_normalize(np.asarray(self.encoder_.transform(X), dtype=np.float64))
+        return l2_normalize(np.asarray(self.embedder_.transform(X), dtype=np.float64))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -178,7 +178,7 @@ class ZeroShotClassifier(CosineClassifierMixin, ClassifierMixin, BaseEstimator):
         return tags
 
 
-def _default_encoder():
+def _default_embedder():
     from ..text import TextEmbedder
 
     return TextEmbedder()

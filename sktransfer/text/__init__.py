@@ -1,4 +1,4 @@
-"""Text encoders."""
+"""Text embedders."""
 
 from typing import TYPE_CHECKING
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from contextlib import ExitStack, contextmanager
-from functools import partial
 from pathlib import Path
 
 from .._whole import is_whole
@@ -78,7 +78,7 @@ def distill_static(
         raise ValueError(f"dim={dim!r}; use an int of at least 2, e.g. 256.")
     from .._backbones import get_backbone
     from .._cache import library_versions
-    from ._static import is_static_dir
+    from ._static_family import is_static_dir
 
     out = Path(path).expanduser()
     entry = get_backbone(os.fspath(model) if isinstance(model, os.PathLike) else model, kind="text")
@@ -161,23 +161,50 @@ class _Count:
         pass
 
 
+_LOCAL = threading.local()  # the display this thread's distillation counts in
+_INSTALL = threading.Lock()
+
+
 @contextmanager
 def _counted_tokens():
     """model2vec counts the vocabulary it encodes (the long part) with a tqdm bar
     of its own, which writes ``\r`` updates into logs and ignores ``verbose``;
-    for the call, that count goes to sktransfer's display instead."""
+    within this block, that count goes to sktransfer's display instead.
+
+    model2vec's ``tqdm`` is replaced once by a function that asks the calling
+    thread: inside this block it counts for that thread, anywhere else it is
+    model2vec's own bar. Nothing is swapped back and forth, so distillations in
+    several threads each count their own tokens and leave model2vec as it was
+    for everyone else."""
     try:
         from model2vec.distill import inference
     except ImportError:
         yield
         return
-    original = inference.tqdm
+    _route_tqdm(inference)
     with ExitStack() as stack:
-        inference.tqdm = partial(_Count, stack)
+        outer = getattr(_LOCAL, "stack", None)
+        _LOCAL.stack = stack
         try:
             yield
         finally:
-            inference.tqdm = original
+            _LOCAL.stack = outer
+
+
+def _route_tqdm(inference) -> None:
+    with _INSTALL:
+        if getattr(inference.tqdm, "_sktransfer_route", False):
+            return
+        original = inference.tqdm
+
+        def tqdm(*args, **kwargs):
+            stack = getattr(_LOCAL, "stack", None)
+            if stack is None:
+                return original(*args, **kwargs)
+            return _Count(stack, *args, **kwargs)
+
+        tqdm._sktransfer_route = True
+        inference.tqdm = tqdm
 
 
 def _pooling(teacher) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from .._backbones import Backbone, register_family
+from .._backbone_table import Backbone, add_family
 from .._cache import model_fingerprint
 from .._requirements import too_old
 from ..exceptions import MissingDependencyError, ModelLoadError
@@ -18,8 +18,8 @@ def sentence_backbone(name: str, *, source=None) -> Backbone:
     def where() -> str:
         return source() if source is not None else name
 
-    def load(device, backend: str = "torch"):
-        return load_sentence_model(where(), device, backend)
+    def load(device, runtime: str = "torch"):
+        return load_sentence_model(where(), device, runtime)
 
     def identity(weights=None) -> dict:
         # A local folder by its files' content, wherever it lies (a copy, another
@@ -55,13 +55,13 @@ def hub_revision(source: str) -> str | None:
     return None
 
 
-def load_sentence_model(source: str, device, backend: str = "torch"):
+def load_sentence_model(source: str, device, runtime: str = "torch"):
     from sentence_transformers import SentenceTransformer
 
     local = os.path.isdir(source)
     try:
         model = SentenceTransformer(
-            source, device=str(device), local_files_only=local, backend=backend
+            source, device=str(device), local_files_only=local, backend=runtime
         )
     except Exception as exc:  # the hub raises many types; all mean "could not load"
         old = too_old("sentence-transformers")
@@ -87,9 +87,10 @@ def load_sentence_model(source: str, device, backend: str = "torch"):
 def _close_names(name: str) -> str:
     import difflib
 
-    from .._backbones import list_backbones
+    from .._backbone_table import entries
 
-    close = difflib.get_close_matches(name, list_backbones("text"), n=3, cutoff=0.6)
+    known = sorted(e.name for e in entries(("text",)))
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
     return f" Did you mean {', '.join(map(repr, close))}?" if close else ""
 
 
@@ -101,4 +102,4 @@ def _resolve(model) -> Backbone | None:
 
 def register() -> None:
     """Add this family to the registry (the registry calls it, in its order)."""
-    register_family("sentence-transformers", _resolve, kind="text")
+    add_family("sentence-transformers", _resolve, kind="text")

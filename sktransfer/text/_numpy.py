@@ -1,4 +1,4 @@
-"""The base of text encoders that compute with NumPy on the CPU (static token
+"""The base of text embedders that compute with NumPy on the CPU (static token
 vectors, word vectors): no device to choose, and torch is never imported."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._on_error import ON_ERROR_FILL, check_on_error
 from .._progress import advance
+from .._row_policy import ON_ERROR, check_row_policy
 from ..base import BaseEmbedder
 from ..exceptions import RowError
 from ..io import Rows, check_text_row, failure, split_usable, text_row_key, text_rows
@@ -27,7 +27,7 @@ class SplitRows(Rows):
 
 
 class NumpyTextEmbedder(BaseEmbedder):
-    """A text encoder whose vectors are looked up and averaged with NumPy.
+    """A text embedder whose vectors are looked up and averaged with NumPy.
 
     Its model holds a vector per unit (``_unit``: a word, a token). A text none
     of whose units has a vector (``""``, or only unknown ones) is an unusable
@@ -60,7 +60,7 @@ class NumpyTextEmbedder(BaseEmbedder):
         """The rows of ``X`` that ``fit`` may read: each a text (``on_error="raise"``:
         the first that is not is an error naming it; else those are left out).
         Whether their units have vectors is checked in ``transform``."""
-        check_on_error(self.on_error, ON_ERROR_FILL)
+        check_row_policy(self.on_error, ON_ERROR)
         rows = text_rows(X, check_each=self.on_error == "raise")
         if self.on_error != "raise":
             rows = split_usable(rows, check_text_row)[0]
@@ -84,7 +84,7 @@ class NumpyTextEmbedder(BaseEmbedder):
         is stored only once it had a vector). Otherwise every text is split here,
         at once; those without a unit that has a vector are set aside, and the
         units of the others travel with the rows to ``_embed``."""
-        check_on_error(self.on_error, ON_ERROR_FILL)
+        check_row_policy(self.on_error, ON_ERROR)
         if self.on_error == "raise":
             rows = text_rows(X)
             return rows, None, [], len(rows)

@@ -13,6 +13,7 @@ from .._precision import autocast_for, check_precision
 from .._registry import shared_model
 from .._warn import warn
 from ..base import BaseEmbedder
+from ..exceptions import ParameterError
 from ..io import (
     check_text_row,
     count_truncated,
@@ -46,12 +47,12 @@ class TextEmbedder(BaseEmbedder):
         Arithmetic of the forward pass. The 16-bit choices autocast the matrix
         products (weights stay float32; output is float32); fast on GPUs,
         within a cosine of 0.99 of float32 (see ``docs/benchmarks.md``).
-    backend : {"torch"}, default="torch"
+    runtime : {"torch"}, default="torch"
         The inference runtime. Only torch is supported: sentence-transformers'
         ONNX and OpenVINO runtimes need ``optimum`` packages that pin
         ``transformers`` below the versions sentence-transformers 6 requires.
     compile : bool or dict, default=False
-        Compile the transformer with :func:`torch.compile` (``backend="torch"``
+        Compile the transformer with :func:`torch.compile` (``runtime="torch"``
         only); a dict passes its arguments, e.g. ``{"mode": "max-autotune"}``.
         Pays off on long runs.
     normalize : bool, default=False
@@ -87,7 +88,7 @@ class TextEmbedder(BaseEmbedder):
         Embedding size, e.g. 384 for all-MiniLM-L6-v2.
     embedding_id_ : str
         Digest of what determines the embeddings now (the cache namespace),
-        computed when read. A ``transform`` changes nothing on the encoder: what
+        computed when read. A ``transform`` changes nothing on the embedder: what
         it did (rows that failed, cache hits) is in :func:`~sktransfer.transform_report`.
 
     Examples
@@ -105,7 +106,7 @@ class TextEmbedder(BaseEmbedder):
         batch_size=32,
         device="auto",
         precision="float32",
-        backend="torch",
+        runtime="torch",
         compile=False,
         normalize=False,
         verbose=1,
@@ -116,7 +117,7 @@ class TextEmbedder(BaseEmbedder):
         self.batch_size = batch_size
         self.device = device
         self.precision = precision
-        self.backend = backend
+        self.runtime = runtime
         self.compile = compile
         self.normalize = normalize
         self.verbose = verbose
@@ -147,7 +148,7 @@ class TextEmbedder(BaseEmbedder):
         check_batch_size(self.batch_size)
         check_precision(self.precision, device)
         check_compile(self.compile)
-        check_backend(self.backend)
+        check_runtime(self.runtime)
         entry = self._backbone()
         key = (*self._source_key(), str(device))
         model = shared_model(key, lambda: entry.loader(device))
@@ -162,7 +163,7 @@ class TextEmbedder(BaseEmbedder):
         return {
             "kind": entry.family,
             **identity,
-            "backend": self.backend,
+            "runtime": self.runtime,
         }
 
     def _identity(self) -> dict:
@@ -257,15 +258,17 @@ def encode_counted(model, texts: list, batch_size: int, chunk: int = 256):
     return out
 
 
-def check_backend(backend) -> None:
-    """Raise unless ``backend`` is ``"torch"``, saying why the others are not offered."""
-    if backend == "torch":
+def check_runtime(runtime) -> None:
+    """Raise unless ``runtime`` is ``"torch"``, saying why the others are not offered."""
+    if runtime == "torch":
         return
-    if backend in ("onnx", "openvino"):
-        raise ValueError(
-            f"backend={backend!r} is not supported: sentence-transformers' {backend} runtime "
-            "needs optimum packages that pin transformers below the versions "
-            "sentence-transformers 6 requires. Use backend='torch' (its speed switches, "
-            "precision and compile, are in docs/benchmarks.md)."
+    if runtime in ("onnx", "openvino"):
+        raise ParameterError(
+            "runtime",
+            runtime,
+            f"not supported: sentence-transformers' {runtime} runtime needs optimum "
+            "packages that pin transformers below the versions sentence-transformers 6 "
+            "requires. Use runtime='torch' (its speed switches, precision and compile, "
+            "are in docs/benchmarks.md).",
         )
-    raise ValueError(f"backend={backend!r}; the only backend is 'torch'.")
+    raise ParameterError("runtime", runtime, "the only runtime is 'torch'.")

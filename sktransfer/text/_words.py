@@ -54,8 +54,11 @@ class WordVectorEmbedder(NumpyTextEmbedder):
         frequency (each occurrence counts, so by TF-IDF); or by SIF weights
         ``1e-3 / (1e-3 + p(word))``, ``p`` the word's share of the fit texts.
         Words the fit texts lack get the largest weight.
-    vector_size, window, min_count, epochs : int, default=100, 5, 1, 5
-        word2vec's settings when ``model=None`` (gensim's names and meaning).
+    dim : int, default=100
+        Width of the word vectors trained when ``model=None`` (gensim's
+        ``vector_size``).
+    window, min_count, epochs : int, default=5, 1, 5
+        word2vec's other settings when ``model=None`` (gensim's names and meaning).
     lowercase : bool, default=True
         Lower-case texts before finding words (GloVe and trained vectors are
         lower-case; word2vec's GoogleNews vectors are not).
@@ -85,7 +88,7 @@ class WordVectorEmbedder(NumpyTextEmbedder):
     model_ : WordVectors
         The words and their vectors (``words``, ``vectors``); shared with clones
         that read the same file. Vectors trained in ``fit`` are pickled with the
-        encoder; a file's vectors are not (the path is).
+        embedder; a file's vectors are not (the path is).
     vocabulary_size_ : int
         Words with a vector.
     corpus_coverage_ : float
@@ -96,14 +99,14 @@ class WordVectorEmbedder(NumpyTextEmbedder):
         Vector size.
     embedding_id_ : str
         Digest of what determines the embeddings now (the cache namespace),
-        computed when read. A ``transform`` changes nothing on the encoder: what
+        computed when read. A ``transform`` changes nothing on the embedder: what
         it did (rows that failed, cache hits) is in :func:`~sktransfer.transform_report`.
 
     Examples
     --------
     >>> from sktransfer.text import WordVectorEmbedder
     >>> texts = ["the coffee was great", "the tea was cold", "great tea"]
-    >>> emb = WordVectorEmbedder(vector_size=8, pooling="sif").fit(texts)
+    >>> emb = WordVectorEmbedder(dim=8, pooling="sif").fit(texts)
     >>> emb.transform(["cold coffee"]).shape, emb.vocabulary_size_
     ((1, 8), 6)
     """
@@ -114,7 +117,7 @@ class WordVectorEmbedder(NumpyTextEmbedder):
         model=None,
         format="auto",
         pooling="mean",
-        vector_size=100,
+        dim=100,
         window=5,
         min_count=1,
         epochs=5,
@@ -130,7 +133,7 @@ class WordVectorEmbedder(NumpyTextEmbedder):
         self.model = model
         self.format = format
         self.pooling = pooling
-        self.vector_size = vector_size
+        self.dim = dim
         self.window = window
         self.min_count = min_count
         self.epochs = epochs
@@ -198,7 +201,7 @@ class WordVectorEmbedder(NumpyTextEmbedder):
                 seed = int(check_random_state(seed).randint(np.iinfo(np.int32).max))
             return train_word2vec(
                 corpus,
-                vector_size=self.vector_size,
+                vector_size=self.dim,
                 window=self.window,
                 min_count=self.min_count,
                 epochs=self.epochs,

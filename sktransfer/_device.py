@@ -113,8 +113,16 @@ def compile_options(compile) -> dict:
     return dict(compile) if isinstance(compile, dict) else {}
 
 
-def check_compile(compile) -> None:
-    """Raise unless ``compile`` is a bool or a dict of torch.compile options."""
+def check_compile(compile, runtime: str = "torch") -> None:
+    """Raise unless ``compile`` is a bool or a dict of torch.compile options
+    (and off unless the model runs on torch)."""
+    if compile is not False and runtime != "torch":
+        raise ParameterError(
+            "compile",
+            compile,
+            f"torch.compile compiles torch models; with runtime={runtime!r} leave compile=False "
+            "(ONNX Runtime optimises the graph itself).",
+        )
     if isinstance(compile, dict):
         import inspect
 

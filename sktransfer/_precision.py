@@ -31,8 +31,9 @@ def check_precision(precision, device: torch.device) -> None:
 
 
 def autocast_for(precision, device: torch.device):
-    """A zero-argument factory of the autocast context for ``precision``."""
-    dtype = PRECISIONS[precision]
+    """A zero-argument factory of the autocast context for ``precision`` (none
+    for float32, and for the precisions other runtimes than torch run)."""
+    dtype = PRECISIONS.get(precision)
     if dtype is None:
         return contextlib.nullcontext
     return partial(torch.autocast, device_type=device.type, dtype=dtype)

@@ -153,12 +153,22 @@ def test_bad_speed_params_fail_in_fit_naming_the_value(cls, params, match):
         est.fit(["x"] if cls is TextEmbedder else np.zeros((1, 8, 8, 3), np.uint8))
 
 
-@pytest.mark.parametrize("runtime", ["onnx", "openvino"])
-def test_other_runtimes_are_refused_saying_why(runtime):
-    est = TextEmbedder(runtime=runtime, device="cpu")
-    with pytest.raises(ValueError, match=f"runtime='{runtime}': not supported.*pin transformers"):
-        est.fit(["x"])
-    assert est.set_params(runtime="torch").fit(["x"]).transform(["x"]).shape == (1, 384)
+@pytest.mark.parametrize("cls", [TextEmbedder, ImageEmbedder])
+def test_unknown_runtimes_are_refused_naming_those_offered(cls):
+    est = cls(runtime="openvino", device="cpu")
+    with pytest.raises(ValueError, match="runtime='openvino': use 'torch' or 'onnx'"):
+        est.fit(["x"] if cls is TextEmbedder else np.zeros((1, 8, 8, 3), np.uint8))
+
+
+def test_precisions_are_those_of_the_runtime():
+    with pytest.raises(ValueError, match=r"precision='int8': with runtime='torch'.*runtime='onnx'"):
+        TextEmbedder(precision="int8", device="cpu").fit(["x"])
+    with pytest.raises(ValueError, match="precision='bfloat16': with runtime='onnx'"):
+        TextEmbedder(runtime="onnx", precision="bfloat16", device="cpu").fit(["x"])
+    with pytest.raises(ValueError, match="precision='int8': int8 is offered for text models"):
+        ImageEmbedder(runtime="onnx", precision="int8", device="cpu").fit(np.zeros((1, 8, 8, 3)))
+    with pytest.raises(ValueError, match=r"compile=True: torch.compile compiles torch models"):
+        TextEmbedder(runtime="onnx", compile=True, device="cpu").fit(["x"])
 
 
 # ------------------------------------------------------------ batching helpers

@@ -18,6 +18,7 @@ FLAGS = {
     "ignore": "--ignore",
     "unusable_rows": "--unusable-rows",
     "device": "--device",
+    "runtime": "--runtime",
     "batch_size": "--batch-size",
     "image_size": "--image-size",
     "model": "--model",

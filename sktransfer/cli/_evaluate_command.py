@@ -110,7 +110,11 @@ def run_evaluate(args) -> int:
             base_dir=base_dir,
             random_state=args.random_state,
             verbose=int(progress),
-            embedder_params={"batch_size": args.batch_size, "device": args.device},
+            embedder_params={
+                "batch_size": args.batch_size,
+                "device": args.device,
+                "runtime": args.runtime,
+            },
             unusable_rows=args.unusable_rows,
             scheduler=args.scheduler,
         )

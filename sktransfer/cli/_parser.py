@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from .._location import default_cache_dir
+from .._onnx._runtime import RUNTIMES
 from .._row_policy import UNUSABLE_ROWS
 from ._cache_command import run_cache
 from ._evaluate_command import DEMOS, run_evaluate
@@ -135,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DEV",
         help="where the backbones run: auto (CUDA, then MPS, then the CPU), cpu, cuda, "
         "cuda:N or mps (default: %(default)s)",
+    )
+    ev.add_argument(
+        "--runtime",
+        choices=tuple(RUNTIMES),
+        default="torch",
+        help="what runs the backbones: torch, or onnx (ONNX Runtime, pip install "
+        "'sktransfer[onnx]'; the same vectors, faster on a CPU) (default: %(default)s)",
     )
     ev.add_argument(
         "--cache",

@@ -84,13 +84,20 @@ def check_settings(*, cv, repeats, image_size) -> None:
 
 
 def check_embedder_params(embedder_params: dict) -> None:
-    """A bad device or batch size is the run's problem, not one model's."""
+    """A bad device, batch size or runtime (or one not installed) is the run's
+    problem, not one model's."""
     from .._batching import check_batch_size
     from .._device import resolve_device
+    from .._onnx import check_runtime
+    from .._onnx._session import onnxruntime
 
     resolve_device(embedder_params.get("device", "auto"))
     if "batch_size" in embedder_params:
         check_batch_size(embedder_params["batch_size"])
+    if "runtime" in embedder_params:
+        check_runtime(embedder_params["runtime"], embedder_params.get("precision", "float32"))
+        if embedder_params["runtime"] == "onnx":
+            onnxruntime()
 
 
 def load_models(

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
         TextRegressor,
     )
     from ._saving import nets_as_data, nets_from_data
-    from ._soft import fit_soft as fit_soft  # a seam for sktransfer.distill
+    from ._soft import fit_soft
 
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)
 
@@ -40,6 +40,7 @@ __all__ = [
     "TextRegressor",
     "TransferClassifier",
     "TransferRegressor",
+    "fit_soft",
     "nets_as_data",
     "nets_from_data",
 ]

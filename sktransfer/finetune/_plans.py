@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._onnx import needs_torch
 from ..image import ImageEmbedder
 from ..text import TextEmbedder
 from ._blocks import check_unfreeze
@@ -59,6 +60,7 @@ def make_plan(embedder, unfreeze, augment, expected: str | None):
     unfreeze = check_unfreeze(unfreeze)
     if unfreeze == 0 and augment is None:
         return FeaturePlan(embedder)
+    needs_torch(embedder, f"unfreeze={unfreeze!r}" if unfreeze else f"augment={augment!r}")
     if isinstance(embedder, ImageEmbedder):
         from ._image import ImageBackbonePlan
 

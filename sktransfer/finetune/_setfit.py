@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from .._onnx import needs_torch
 from .._progress import counting
 from ..io import text_rows
 from ..text import TextEmbedder
@@ -145,6 +146,7 @@ def make_setfit_plan(est, embedder, seed, device) -> SetFitPlan:
             "SetFitClassifier tunes a sentence embedder; embedder must be a TextEmbedder "
             f"or a model name, not {type(embedder).__name__}."
         )
+    needs_torch(embedder, "SetFit's contrastive stage (it trains the sentence model)")
     settings = {
         "n_iterations": est.n_iterations,
         "contrastive_epochs": est.contrastive_epochs,

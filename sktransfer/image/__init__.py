@@ -14,9 +14,7 @@ _WHERE = {
 }
 if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
     from ._backbone import ImageBackbone
-    from ._embedder import ImageEmbedder
-    from ._embedder import decoded_rows as decoded_rows  # seams for sktransfer.finetune
-    from ._embedder import run_module as run_module
+    from ._embedder import ImageEmbedder, decoded_rows, run_module
     from ._pixels import PixelFeatures
 
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)
@@ -25,4 +23,6 @@ __all__ = [
     "ImageBackbone",
     "ImageEmbedder",
     "PixelFeatures",
+    "decoded_rows",
+    "run_module",
 ]

@@ -8,7 +8,9 @@ import torch
 
 from .._batching import check_batch_size, check_num_workers, iter_loader, run_loader
 from .._device import check_compile, check_flag, prepared_module
+from .._onnx import check_runtime
 from .._precision import autocast_for, check_precision
+from .._registry import shared_model
 from ..base import BaseEmbedder
 from ..io import (
     MAX_PIXELS,
@@ -19,6 +21,7 @@ from ..io import (
     image_rows,
 )
 from ._backbone import build_image_backbone
+from ._onnx_module import NO_INT8, OnnxImageModule
 
 
 class ImageEmbedder(BaseEmbedder):
@@ -75,7 +78,14 @@ class ImageEmbedder(BaseEmbedder):
         Arithmetic of the forward pass. The 16-bit choices autocast matrix
         products and convolutions (weights stay float32; output is float32);
         fast on GPUs, within a cosine of 0.99 of float32 (see
-        ``docs/benchmarks.md``).
+        ``docs/benchmarks.md``). Torch only.
+    runtime : {"torch", "onnx"}, default="torch"
+        What runs the backbone. ``"onnx"``: ONNX Runtime (``pip install
+        'sktransfer[onnx]'``) on a graph exported once per backbone, input
+        size and library versions into ``<cache dir>/onnx`` and checked by its
+        SHA-256 on every load; the same vectors several times faster on a CPU
+        (see ``docs/guide/speed.md``). Decoding and preprocessing are the same
+        on both.
     channels_last : bool, default=False
         Run convolutions in NHWC layout (faster on GPUs with tensor cores and
         on some CPUs). A separate laid-out copy of the module is shared.
@@ -147,6 +157,7 @@ class ImageEmbedder(BaseEmbedder):
         num_workers="auto",
         device="auto",
         precision="float32",
+        runtime="torch",
         channels_last=False,
         compile=False,
         max_pixels=MAX_PIXELS,
@@ -165,6 +176,7 @@ class ImageEmbedder(BaseEmbedder):
         self.num_workers = num_workers
         self.device = device
         self.precision = precision
+        self.runtime = runtime
         self.channels_last = channels_last
         self.compile = compile
         self.max_pixels = max_pixels
@@ -182,9 +194,11 @@ class ImageEmbedder(BaseEmbedder):
     def _load(self, device):
         check_batch_size(self.batch_size)
         check_num_workers(self.num_workers)
-        check_precision(self.precision, device)
+        check_runtime(self.runtime, self.precision, no_int8=NO_INT8)
+        if self.runtime == "torch":
+            check_precision(self.precision, device)
         check_flag("channels_last", self.channels_last)
-        check_compile(self.compile)
+        check_compile(self.compile, self.runtime)
         check_max_pixels(self.max_pixels)
         backbone = build_image_backbone(
             model=self.model,
@@ -195,15 +209,21 @@ class ImageEmbedder(BaseEmbedder):
             image_size=self.image_size,
             device=device,
         )
-        module = prepared_module(
-            (_identity_key(backbone.identity), str(device)),
-            backbone.module,
-            channels_last=self.channels_last,
-            compile=self.compile,
-        )
-        # Reduced precision changes the output slightly, so it is part of what
-        # determines it; layout and compilation are not.
-        identity = {**backbone.identity, "precision": self.precision}
+        key = (_identity_key(backbone.identity), str(device))
+        if self.runtime == "onnx":
+            module = shared_model(
+                (*key, "onnx"),
+                lambda: OnnxImageModule(
+                    backbone.module, backbone.identity, backbone.input_size, device
+                ),
+            )
+        else:
+            module = prepared_module(
+                key, backbone.module, channels_last=self.channels_last, compile=self.compile
+            )
+        # Reduced precision and the runtime change the output slightly, so they
+        # are part of what determines it; layout and compilation are not.
+        identity = {**backbone.identity, "precision": self.precision, "runtime": self.runtime}
         return dataclasses.replace(backbone, module=module, identity=identity)
 
     _libraries = ("torch", "numpy", "torchvision", "timm", "pillow")

@@ -1,0 +1,109 @@
+"""A sentence-transformers model run by ONNX Runtime.
+
+The whole module chain after tokenization (transformer, pooling, normalisation)
+is exported as one graph, so pooling and normalisation are the model's own;
+tokenization and truncation stay with the model's tokenizer, as on torch, so
+the truncation rule and its warning are the same. :class:`OnnxSentenceModel`
+offers what :class:`~sktransfer.TextEmbedder` uses of a sentence-transformers
+model (``encode``, ``tokenizer``, ``max_seq_length``, the output width).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._onnx import exported_model, inference_session
+from .._onnx._quantize import quantize_matmuls_int8
+from .._onnx._store import OPSET
+from ..exceptions import ModelLoadError
+
+
+class _Chain(nn.Module):
+    """The sentence model after tokenization: token tensors in, sentence vectors out."""
+
+    def __init__(self, model, names):
+        super().__init__()
+        self.model, self.names = model, names
+
+    def forward(self, *tensors):
+        features = dict(zip(self.names, tensors, strict=True))
+        features["modality"] = "text"
+        for module in self.model:
+            features = module(features)
+        return features["sentence_embedding"]
+
+
+def _tokens(model, texts) -> dict:
+    """The model's tokenizer output for ``texts``: only the tensors."""
+    prepare = getattr(model, "preprocess", None) or model.tokenize
+    return {k: v for k, v in prepare(list(texts)).items() if isinstance(v, torch.Tensor)}
+
+
+def _export(model, path: Path) -> None:
+    example = _tokens(model, ["an example sentence", "a second, somewhat longer example"])
+    names = list(example)
+    chain = _Chain(model, names).eval().cpu()
+    dynamic = {name: {0: "rows", 1: "tokens"} for name in names}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on shapes it fixes
+        torch.onnx.export(
+            chain,
+            tuple(example[n].cpu() for n in names),
+            str(path),
+            input_names=names,
+            output_names=["sentence_embedding"],
+            dynamic_axes={**dynamic, "sentence_embedding": {0: "rows"}},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+
+
+class OnnxSentenceModel:
+    """``model`` (a loaded sentence-transformers model) exported to ONNX and run
+    by ONNX Runtime on ``device``; ``identity`` names the model's content."""
+
+    def __init__(self, model, identity: dict, precision: str, device):
+        self._model = model  # its tokenizer and settings; the graph runs in ONNX Runtime
+        key = {"kind": "sentence-transformers", "model": identity, "precision": precision}
+        quantize = quantize_matmuls_int8 if precision == "int8" else None
+        try:
+            path = exported_model(key, lambda p: _export(model, p), quantize)
+        except (RuntimeError, ValueError, TypeError, NotImplementedError) as exc:
+            raise ModelLoadError(
+                f"cannot export this sentence-transformers model to ONNX ({type(exc).__name__}: "
+                f"{exc}); use runtime='torch', which runs every model."
+            ) from exc
+        self._session = inference_session(path, device)
+        self._inputs = [i.name for i in self._session.get_inputs()]
+
+    @property
+    def tokenizer(self):
+        return self._model.tokenizer
+
+    @property
+    def max_seq_length(self):
+        return self._model.max_seq_length
+
+    def get_embedding_dimension(self) -> int:
+        return int(self._session.get_outputs()[0].shape[-1])
+
+    def encode(self, texts, batch_size: int = 32, **_) -> np.ndarray:
+        """Vectors of ``texts`` (float32), longest first in batches of
+        ``batch_size`` as sentence-transformers batches one call."""
+        texts = list(texts)
+        if not texts:
+            return np.empty((0, self.get_embedding_dimension()), dtype=np.float32)
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        parts = []
+        for start in range(0, len(texts), batch_size):
+            tokens = _tokens(self._model, [texts[i] for i in order[start : start + batch_size]])
+            feed = {name: tokens[name].numpy() for name in self._inputs}
+            parts.append(self._session.run(None, feed)[0])
+        out = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
+        out[order] = np.concatenate(parts)
+        return out

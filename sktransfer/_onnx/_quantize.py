@@ -1,9 +1,8 @@
 """int8 for transformers: dynamic quantization of the weight matrices.
 
-Chosen by measurement (docs/benchmarks.md, benchmarks/bench_onnx.py): per-tensor
-int8 weights moved MiniLM's vectors to a mean cosine of 0.95 with the float32
-ones and cost two points of accuracy; one scale per output channel keeps the
-mean cosine at 0.99 and the accuracy within 0.01, and is as fast. Activations
+One scale per output channel keeps MiniLM's vectors at a mean cosine of 0.99
+to the float32 ones and the accuracy within 0.01 (benchmarks/bench_cpu.py); one
+scale per matrix moves them further, at the same speed. Activations
 are quantized per batch at run time (no calibration set), and only the
 matrix products with constant weights are quantized: the attention products
 between activations stay in float.

@@ -20,13 +20,12 @@ from .._onnx import exported_model, inference_session
 from .._onnx._store import OPSET
 from ..exceptions import ModelLoadError
 
-# Measured (docs/benchmarks.md): ONNX Runtime's dynamic int8 runs convolutions
-# as ConvInteger, slower than float32 on a CPU, and moved EfficientNet-Lite0's
-# vectors to a mean cosine of 0.97; float32 on ONNX Runtime is the fast path.
+# ONNX Runtime's dynamic int8 runs convolutions as ConvInteger, no faster than
+# float32 on a CPU; static quantization (calibrated on fit rows) is not built.
 NO_INT8 = (
-    "int8 is offered for text models; for image backbones ONNX Runtime's int8 "
-    "convolutions were slower than float32 and moved the vectors (docs/guide/speed.md). "
-    "Use runtime='onnx' with precision='float32', several times faster than torch on a CPU."
+    "int8 is offered for text models; for image backbones ONNX Runtime's dynamic int8 "
+    "convolutions are no faster than float32 (docs/guide/speed.md). Use runtime='onnx' "
+    "with precision='float32', several times faster than torch on a CPU."
 )
 
 

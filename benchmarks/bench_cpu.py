@@ -9,6 +9,9 @@ reviews, great / other, and UCLA course titles, ten subjects):
 * ONNX Runtime float32 and int8 (``runtime="onnx"``, ``precision="int8"``);
 * a static model distilled from MiniLM (``distill_static``, 256-d).
 
+The stronger all-mpnet-base-v2 (the ``mpnet`` extra), on ``--mpnet-rows`` rows of
+the same two sets: torch float32, ONNX Runtime float32 and int8.
+
 Images (the shipped EfficientNet-Lite0 on MNIST digits read from PNG files):
 torch float32 and ONNX Runtime float32.
 
@@ -111,6 +114,7 @@ def text_options(args, static_dir) -> dict:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=600, help="rows of each text set")
+    parser.add_argument("--mpnet-rows", type=int, default=300, help="0: leave MPNet out")
     parser.add_argument("--image-rows", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--static", help="a static model directory (default: distil one now)")
@@ -137,6 +141,34 @@ def main(argv=None):
             fitted = {n: est.fit(rows[:2]) for n, est in text_options(args, static_dir).items()}
             vectors, speed = timed(fitted, rows, args.repeats)
             report(f"Text: {title}, {len(rows)} rows", vectors, speed, y, "torch float32")
+
+        from sktransfer._weights import MPNET
+
+        if args.mpnet_rows and MPNET.part_paths() is not None:
+            quiet = {"device": "cpu", "verbose": 0, "model": "all-mpnet-base-v2"}
+            smaller = {
+                title: loader(n_rows=args.mpnet_rows)
+                for title, loader in zip(sets, (load_reviews, load_courses), strict=True)
+            }
+            for title, df in smaller.items():
+                rows, y = df[df.columns[0]].tolist(), df[df.columns[1]].to_numpy()
+                fitted = {
+                    "MPNet torch float32": TextEmbedder(**quiet).fit(rows[:2]),
+                    "MPNet onnx float32": TextEmbedder(runtime="onnx", **quiet).fit(rows[:2]),
+                    "MPNet onnx int8": TextEmbedder(runtime="onnx", precision="int8", **quiet).fit(
+                        rows[:2]
+                    ),
+                }
+                vectors, speed = timed(fitted, rows, args.repeats)
+                report(
+                    f"Text, all-mpnet-base-v2: {title}, {len(rows)} rows",
+                    vectors,
+                    speed,
+                    y,
+                    "MPNet torch float32",
+                )
+        elif args.mpnet_rows:
+            print("\nall-mpnet-base-v2: not measured (pip install 'sktransfer[mpnet]')")
 
         from PIL import Image
 

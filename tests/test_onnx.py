@@ -42,6 +42,19 @@ def _exports() -> list[Path]:
     return sorted((default_cache_dir() / "onnx").glob("*/model.onnx"))
 
 
+def _export_of(kind: str, precision: str) -> Path:
+    """The one exported file of ``kind`` at ``precision``, by its manifest."""
+    import json
+
+    (path,) = [
+        p
+        for p in _exports()
+        if (key := json.loads((p.parent / "manifest.json").read_text())["key"])["kind"] == kind
+        and key["precision"] == precision
+    ]
+    return path
+
+
 @pytest.fixture(scope="module")
 def texts(reviews):
     """Real reviews, the longest first among them (cut by the model's window)."""
@@ -111,12 +124,7 @@ def test_the_export_is_written_once_and_reused(onnx_embedder, monkeypatch):
 
 def test_a_changed_export_is_never_run_but_written_again(onnx_embedder, texts, torch_vectors):
     sktransfer.clear_models()
-    (path,) = [
-        p
-        for p in _exports()
-        if '"precision": "float32"' in (p.parent / "manifest.json").read_text()
-        and "sentence-transformers" in (p.parent / "manifest.json").read_text()
-    ]
+    path = _export_of("sentence-transformers", "float32")
     path.write_bytes(path.read_bytes()[:-64] + b"\0" * 64)  # edited weights
     with pytest.warns(RuntimeWarning, match="does not match what was written there"):
         again = TextEmbedder(device="cpu", runtime="onnx", verbose=0).fit(["x"])
@@ -176,3 +184,24 @@ def test_image_backbone_on_onnx_gives_the_torch_vectors(digits_images):
         from sktransfer import ImageClassifier
 
         ImageClassifier(embedder=est, augment="light", verbose=0).fit(X, np.arange(12) % 2)
+
+
+def test_int8_leaves_in_float_what_the_measurement_asks(onnx_embedder, tmp_path):
+    """The quantizer keeps the first step whose vectors stay close to float32's,
+    and otherwise ends on the last step with a warning naming the cosine."""
+    from sktransfer._onnx._quantize import _feed_forward_outputs, quantize_matmuls_int8
+
+    source = _export_of("sentence-transformers", "float32")
+    assert len(_feed_forward_outputs(source)) == 6  # MiniLM's six layers
+    rng = np.random.default_rng(0)
+    reference = rng.normal(size=(8, 4))
+    close = quantize_matmuls_int8(source, tmp_path / "a.onnx", lambda path: reference)
+    assert close["int8"] == "every product" and close["mean_cosine"] > 0.999
+
+    def probe(path):  # the int8 graphs never agree with the float one
+        return reference if path == source else rng.normal(size=(8, 4))
+
+    with pytest.warns(RuntimeWarning, match="int8 moves the vectors of m to a mean cosine"):
+        far = quantize_matmuls_int8(source, tmp_path / "b.onnx", probe, name="m")
+    assert far["int8"] == "feed-forward outputs in float"
+    assert (tmp_path / "b.onnx").stat().st_size > (tmp_path / "a.onnx").stat().st_size

@@ -59,11 +59,12 @@ def _valid(folder: Path, key: dict) -> bool:
 def exported_model(
     key: dict,
     export: Callable[[Path], None],
-    quantize: Callable[[Path, Path], None] | None = None,
+    quantize: Callable[[Path, Path], dict | None] | None = None,
 ) -> Path:
     """The path of the ONNX file for ``key``, exporting it first if no checked
     file is there: ``export(path)`` writes the float32 graph; ``quantize(src,
-    dst)``, when given, turns it into the file used (e.g. int8).
+    dst)``, when given, turns it into the file used (e.g. int8) and returns what
+    it chose, which the manifest records.
 
     ``key`` must name everything the file depends on (the model's content
     fingerprint, input spec, precision); the opset and the versions of the
@@ -85,10 +86,11 @@ def exported_model(
         try:
             exported = work / ("float32.onnx" if quantize else "model.onnx")
             export(exported)
+            chosen = None
             if quantize is not None:
-                quantize(exported, work / "model.onnx")
+                chosen = quantize(exported, work / "model.onnx")
                 exported.unlink()
-            manifest = {"key": key, "sha256": _sha256(work / "model.onnx")}
+            manifest = {"key": key, "sha256": _sha256(work / "model.onnx"), "chosen": chosen}
             (work / "manifest.json").write_text(json.dumps(manifest, sort_keys=True, default=str))
             if folder.exists():
                 shutil.rmtree(folder)

@@ -13,7 +13,6 @@ modification time).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from ._cache import file_digest
 from ._location import default_cache_dir
 from .exceptions import ModelLoadError
 
@@ -52,17 +52,7 @@ class SplitZip:
         return paths
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _checked(folder: Path, files: dict) -> bool:
-    from ._cache import file_digest
-
     try:
         return all(file_digest(folder / name) == digest for name, digest in files.items())
     except OSError:
@@ -83,7 +73,7 @@ def _unpack(parts: list[Path], spec: SplitZip, work: Path) -> Path:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(f"{spec.name}/{name}") as src, open(target, "wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)  # to the end: checks the CRC
-                if _sha256(target) != digest:
+                if file_digest(target, remembered=False) != digest:
                     raise ModelLoadError(f"{name} is not the file pinned for {spec.name}")
     except (zipfile.BadZipFile, KeyError) as exc:
         raise ModelLoadError(

@@ -10,7 +10,6 @@ graph and weights, no code, and no custom-operator library is ever loaded.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -19,21 +18,13 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from .._cache._keys import digest, library_versions
+from .._cache import digest, file_digest, library_versions
 from .._location import default_cache_dir
 from .._warn import warn
 
 LIBRARIES = ("torch", "onnx", "onnxruntime", "transformers", "timm", "sentence-transformers")
 OPSET = 17
 _LOCK = threading.Lock()
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _folder(key: dict) -> Path:
@@ -51,7 +42,7 @@ def _valid(folder: Path, key: dict) -> bool:
     ):
         return False
     try:
-        return _sha256(folder / "model.onnx") == manifest.get("sha256")
+        return file_digest(folder / "model.onnx", remembered=False) == manifest.get("sha256")
     except OSError:
         return False
 
@@ -90,7 +81,11 @@ def exported_model(
             if quantize is not None:
                 chosen = quantize(exported, work / "model.onnx")
                 exported.unlink()
-            manifest = {"key": key, "sha256": _sha256(work / "model.onnx"), "chosen": chosen}
+            manifest = {
+                "key": key,
+                "sha256": file_digest(work / "model.onnx", remembered=False),
+                "chosen": chosen,
+            }
             (work / "manifest.json").write_text(json.dumps(manifest, sort_keys=True, default=str))
             if folder.exists():
                 shutil.rmtree(folder)

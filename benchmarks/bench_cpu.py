@@ -23,9 +23,14 @@ torch float32 and ONNX Runtime float32.
   float32's;
 * agreement: cosine of each row's vector with torch float32's (mean, min).
 
+``--profile`` instead prints where ONNX Runtime spends its time on MiniLM
+(float32, 128 reviews): each operator type's share of the time of the graph's
+nodes, from ONNX Runtime's own profiler.
+
 Run::
 
-    python benchmarks/bench_cpu.py                         # about 10 minutes on 2 cores
+    python benchmarks/bench_cpu.py                         # about 15 minutes on 2 cores
+    python benchmarks/bench_cpu.py --profile               # under a minute
     python benchmarks/bench_cpu.py --rows 200 --image-rows 100 --repeats 1 --no-static  # quick
 """
 
@@ -34,6 +39,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import tempfile
 import time
@@ -97,6 +103,42 @@ def report(title: str, vectors: dict, speed: dict, y, base: str) -> None:
         )
 
 
+def profile(rows: list) -> None:
+    """Each operator type's share of ONNX Runtime's node time on ``rows``."""
+    import json
+    from collections import Counter
+
+    import onnxruntime
+
+    from sktransfer._location import default_cache_dir
+    from sktransfer.text._onnx_model import _run
+
+    est = TextEmbedder(device="cpu", runtime="onnx", verbose=0).fit(rows[:2])
+    for manifest in (default_cache_dir() / "onnx").glob("*/manifest.json"):
+        key = json.loads(manifest.read_text())["key"]
+        if key["kind"] == "sentence-transformers" and key["precision"] == "float32":
+            path = manifest.parent / "model.onnx"
+    options = onnxruntime.SessionOptions()
+    options.enable_profiling = True
+    options.profile_file_prefix = str(Path(tempfile.mkdtemp()) / "ort")
+    options.intra_op_num_threads = 2
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    _run(session, est.model_._model, rows[:16], 32)  # warm-up
+    _run(session, est.model_._model, rows, 32)
+    written = Path(session.end_profiling())
+    events = json.loads(written.read_text())
+    shutil.rmtree(written.parent, ignore_errors=True)
+    spent = Counter()
+    for event in events:
+        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+            spent[event["args"]["op_name"]] += event["dur"]
+    total = sum(spent.values())
+    print(f"\nONNX Runtime float32, MiniLM, {len(rows)} reviews: share of node time by operator")
+    print("| operator | share |\n|---|---|")
+    for op, dur in spent.most_common(8):
+        print(f"| {op} | {dur / total:.1%} |")
+
+
 def text_options(args, static_dir) -> dict:
     quiet = {"device": "cpu", "verbose": 0}
     options = {
@@ -119,8 +161,12 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--static", help="a static model directory (default: distil one now)")
     parser.add_argument("--no-static", action="store_true", help="leave the static model out")
+    parser.add_argument("--profile", action="store_true", help="only ONNX Runtime's profile")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")  # truncation notes: the same on every option
+    if args.profile:
+        profile(load_reviews(n_rows=128)["review"].tolist())
+        return
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
         f"load average at start {os.getloadavg()[0]:.2f}"

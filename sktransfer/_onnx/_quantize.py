@@ -85,11 +85,11 @@ def quantize_matmuls_int8(
     a graph's vectors of the probe texts. Returns what was chosen and measured."""
     reference = probe(source)
     steps = [
-        ("every product", []),
-        ("feed-forward outputs in float", _feed_forward_outputs(source)),
+        ("every product", lambda: []),
+        ("feed-forward outputs in float", lambda: _feed_forward_outputs(source)),
     ]
-    for label, exclude in steps:
-        _quantize(source, target, exclude)
+    for label, exclude in steps:  # the graph is read for names only if a step fails
+        _quantize(source, target, exclude())
         cos = _cosines(probe(target), reference)
         chosen = {"int8": label, "mean_cosine": float(cos.mean()), "min_cosine": float(cos.min())}
         if cos.mean() >= MEAN_COSINE and cos.min() >= MIN_COSINE:

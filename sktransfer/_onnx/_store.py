@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from .._cache import digest, file_digest, library_versions
+from .._cache import file_digest, library_versions, namespace_of
 from .._location import default_cache_dir
 from .._warn import warn
 
@@ -27,19 +27,12 @@ OPSET = 17
 _LOCK = threading.Lock()
 
 
-def _folder(key: dict) -> Path:
-    name = digest(json.dumps(key, sort_keys=True, default=str).encode())[:32]
-    return default_cache_dir() / "onnx" / name
-
-
 def _valid(folder: Path, key: dict) -> bool:
     try:
         manifest = json.loads((folder / "manifest.json").read_text())
     except (OSError, ValueError):
         return False
-    if not isinstance(manifest, dict) or manifest.get("key") != json.loads(
-        json.dumps(key, sort_keys=True, default=str)
-    ):
+    if not isinstance(manifest, dict) or manifest.get("key") != key:
         return False
     try:
         return file_digest(folder / "model.onnx", remembered=False) == manifest.get("sha256")
@@ -62,7 +55,8 @@ def exported_model(
     libraries that export and run it are added here.
     """
     key = {**key, "opset": OPSET, "libraries": library_versions(LIBRARIES)}
-    folder = _folder(key)
+    key = json.loads(json.dumps(key, sort_keys=True, default=str))  # as the manifest reads back
+    folder = default_cache_dir() / "onnx" / namespace_of(key)
     with _LOCK:
         if _valid(folder, key):
             return folder / "model.onnx"

@@ -60,7 +60,8 @@ def make_plan(embedder, unfreeze, augment, expected: str | None):
     unfreeze = check_unfreeze(unfreeze)
     if unfreeze == 0 and augment is None:
         return FeaturePlan(embedder)
-    needs_torch(embedder, f"unfreeze={unfreeze!r}" if unfreeze else f"augment={augment!r}")
+    what = f"unfreeze={unfreeze!r}" if unfreeze else f"augment={augment!r}"
+    needs_torch(embedder, what)
     if isinstance(embedder, ImageEmbedder):
         from ._image import ImageBackbonePlan
 
@@ -69,7 +70,6 @@ def make_plan(embedder, unfreeze, augment, expected: str | None):
         from ._text import TextBackbonePlan
 
         return TextBackbonePlan(embedder, unfreeze)
-    what = f"unfreeze={unfreeze!r}" if unfreeze else f"augment={augment!r}"
     if augment is not None:
         expected = "ImageEmbedder"
     raise ValueError(

@@ -9,6 +9,7 @@ are the torch path's.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from pathlib import Path
 
@@ -30,6 +31,8 @@ NO_INT8 = (
 
 
 def _export(module: nn.Module, size: int, path: Path) -> None:
+    """Export a CPU copy of ``module`` (the shared one stays where it runs)."""
+    module = copy.deepcopy(module).to("cpu").eval()
     example = torch.zeros(2, 3, size, size)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tracer's notes on shapes it fixes
@@ -52,9 +55,8 @@ class OnnxImageModule(nn.Module):
     def __init__(self, module: nn.Module, identity: dict, size: int, device):
         super().__init__()
         key = {"kind": "image", "model": identity, "input_size": size, "precision": "float32"}
-        cpu = module.to("cpu").eval() if _on_cpu(module) else _cpu_copy(module)
         try:
-            path = exported_model(key, lambda p: _export(cpu, size, p))
+            path = exported_model(key, lambda p: _export(module, size, p))
         except (RuntimeError, ValueError, TypeError, NotImplementedError) as exc:
             raise ModelLoadError(
                 f"cannot export this image backbone to ONNX ({type(exc).__name__}: {exc}); "
@@ -68,13 +70,3 @@ class OnnxImageModule(nn.Module):
 
     def __deepcopy__(self, memo):
         return self  # a session holds no training state: copies share it
-
-
-def _on_cpu(module: nn.Module) -> bool:
-    return all(p.device.type == "cpu" for p in module.parameters())
-
-
-def _cpu_copy(module: nn.Module) -> nn.Module:
-    import copy
-
-    return copy.deepcopy(module).to("cpu").eval()

@@ -46,9 +46,9 @@ def _tokens(model, texts) -> dict:
 
 def _eager_copy(model):
     """A CPU copy of ``model`` whose transformer computes attention with plain
-    operators: the graph ONNX Runtime runs faster on long texts (measured: 1.15×
-    torch on 256-token reviews, against 1.0× for torch's fused attention traced
-    as is). The shared model is left as it is."""
+    operators: the graph ONNX Runtime runs faster on long texts than torch's
+    fused attention traced as is (docs/benchmarks.md, the CPU fast path). The
+    shared model is left as it is."""
     import copy
 
     model = copy.deepcopy(model).to("cpu")

@@ -162,7 +162,7 @@ class TextEmbedder(BaseEmbedder):
         if self.runtime == "onnx":
             from ._onnx_model import OnnxSentenceModel
 
-            identity = {**self._loaded_identity(), "runtime": "onnx"}
+            identity = self._loaded_identity()  # names the runtime too
             onnx_key = (*key, "onnx", self.precision)
             return shared_model(
                 onnx_key, lambda: OnnxSentenceModel(model, identity, self.precision, device)

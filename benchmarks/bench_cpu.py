@@ -12,8 +12,10 @@ reviews, great / other, and UCLA course titles, ten subjects):
 The stronger all-mpnet-base-v2 (the ``mpnet`` extra), on ``--mpnet-rows`` rows of
 the same two sets: torch float32, ONNX Runtime float32 and int8.
 
-Images (the shipped EfficientNet-Lite0 on MNIST digits read from PNG files):
-torch float32 and ONNX Runtime float32.
+Images (the shipped EfficientNet-Lite0 on two digit sets read from PNG files:
+MNIST and scikit-learn's scans): torch float32, ONNX Runtime float32 and int8
+(static, its activation ranges calibrated on the rows given to ``fit``, without
+their labels).
 
 * speed: rows per second of ``transform`` on the same rows (cache off, an
   untimed warm-up each, the median of ``--repeats`` interleaved runs), and
@@ -51,7 +53,7 @@ from sklearn.linear_model import LogisticRegressionCV
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from sktransfer import ImageEmbedder, StaticEmbedder, TextEmbedder, distill_static
-from sktransfer.datasets import load_courses, load_digits_images, load_reviews
+from sktransfer.datasets import load_courses, load_digit_scans, load_digits_images, load_reviews
 
 
 def head():
@@ -162,6 +164,7 @@ def main(argv=None):
     parser.add_argument("--static", help="a static model directory (default: distil one now)")
     parser.add_argument("--no-static", action="store_true", help="leave the static model out")
     parser.add_argument("--profile", action="store_true", help="only ONNX Runtime's profile")
+    parser.add_argument("--images-only", action="store_true", help="leave the text sets out")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")  # truncation notes: the same on every option
     if args.profile:
@@ -173,7 +176,7 @@ def main(argv=None):
     )
     with tempfile.TemporaryDirectory() as tmp:
         static_dir = None if args.no_static else args.static
-        if static_dir is None and not args.no_static:
+        if static_dir is None and not args.no_static and not args.images_only:
             start = time.perf_counter()
             static_dir = distill_static(path=Path(tmp) / "minilm-static", dim=256, verbose=0)
             print(f"distilled the static model in {time.perf_counter() - start:.0f} s")
@@ -181,7 +184,7 @@ def main(argv=None):
             "reviews (Amazon fine food, great / other)": load_reviews(n_rows=args.rows),
             "course titles (UCLA, ten subjects)": load_courses(n_rows=min(args.rows, 891)),
         }
-        for title, df in sets.items():
+        for title, df in sets.items() if not args.images_only else ():
             text, label = df.columns[0], df.columns[1]
             rows, y = df[text].tolist(), df[label].to_numpy()
             fitted = {n: est.fit(rows[:2]) for n, est in text_options(args, static_dir).items()}
@@ -190,7 +193,9 @@ def main(argv=None):
 
         from sktransfer._weights import MPNET
 
-        if args.mpnet_rows and MPNET.part_paths() is not None:
+        if args.images_only:
+            pass
+        elif args.mpnet_rows and MPNET.part_paths() is not None:
             quiet = {"device": "cpu", "verbose": 0, "model": "all-mpnet-base-v2"}
             smaller = {
                 title: loader(n_rows=args.mpnet_rows)
@@ -218,27 +223,32 @@ def main(argv=None):
 
         from PIL import Image
 
-        digits = load_digits_images(n_rows=args.image_rows)
-        folder = Path(tmp) / "digits"
-        folder.mkdir()
-        paths = []
-        for i, img in enumerate(digits["image"]):
-            paths.append(str(folder / f"{i}.png"))
-            Image.fromarray(img).save(paths[-1])
         quiet = {"device": "cpu", "verbose": 0, "num_workers": 0}
-        fitted = {
-            "torch float32": ImageEmbedder(**quiet).fit(paths[:1]),
-            "onnx float32": ImageEmbedder(runtime="onnx", **quiet).fit(paths[:1]),
+        image_sets = {
+            "MNIST digits": load_digits_images(n_rows=args.image_rows),
+            "scikit-learn's digit scans": load_digit_scans(n_rows=args.image_rows),
         }
-        vectors, speed = timed(fitted, paths, args.repeats)
-        y = digits["digit"].to_numpy()
-        report(
-            f"Images: MNIST digits from PNG files, {len(paths)} rows, EfficientNet-Lite0 at 224 px",
-            vectors,
-            speed,
-            y,
-            "torch float32",
-        )
+        for title, digits in image_sets.items():
+            folder = Path(tmp) / title.replace(" ", "-").replace("'", "")
+            folder.mkdir()
+            paths = []
+            for i, img in enumerate(digits["image"]):
+                paths.append(str(folder / f"{i}.png"))
+                Image.fromarray(img).save(paths[-1])
+            # int8 measures its activation ranges on the rows given to fit (no labels)
+            fitted = {
+                "torch float32": ImageEmbedder(**quiet).fit(paths[:1]),
+                "onnx float32": ImageEmbedder(runtime="onnx", **quiet).fit(paths[:1]),
+                "onnx int8": ImageEmbedder(runtime="onnx", precision="int8", **quiet).fit(paths),
+            }
+            vectors, speed = timed(fitted, paths, args.repeats)
+            report(
+                f"Images: {title} from PNG files, {len(paths)} rows, EfficientNet-Lite0 at 224 px",
+                vectors,
+                speed,
+                digits["digit"].to_numpy(),
+                "torch float32",
+            )
     print(f"\nload average at end {os.getloadavg()[0]:.2f}")
 
 

@@ -39,6 +39,8 @@ class TransformCall:
         Distinct rows found (not found) in the cache.
     rows_embedded : int
         Rows the backbone computed (misses, or every row without a cache).
+    seconds : float
+        Wall time spent computing (and storing) those rows.
     """
 
     estimator: str
@@ -49,6 +51,7 @@ class TransformCall:
     hits: int = 0
     misses: int = 0
     rows_embedded: int = 0
+    seconds: float = 0.0
 
 
 class TransformReport:

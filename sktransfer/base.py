@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
@@ -84,9 +85,13 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         -------
         self
         """
-        self._usable_rows(X)
-        self._fit_backbone(self._resolve_device())
+        self._fit_rows(self._usable_rows(X)[0])
         return self
+
+    def _fit_rows(self, rows) -> None:
+        """Fit on the usable ``rows``: load the backbone (an embedder whose fit
+        learns from the rows, e.g. int8 calibration, overrides this)."""
+        self._fit_backbone(self._resolve_device())
 
     def _resolve_device(self):
         """Where ``_load`` puts the backbone (embedders that compute with NumPy
@@ -195,13 +200,20 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         ndarray of shape (n_rows, n_features_out_), dtype float32
         """
         check_is_fitted(self)
+        self._check_loaded()
         return self._transform_usable(*self._usable_rows(X))
+
+    def _check_loaded(self) -> None:
+        """Raise when a parameter changed since fit needs another loaded model
+        (embedders with such parameters override this)."""
 
     def _transform_rows(self, rows, call):
         store = resolve_cache(self.cache)
         if store is None:
+            start = time.perf_counter()
             with self._counting(len(rows)):
                 out = self._embed(rows, list(range(len(rows))))
+            call.seconds += time.perf_counter() - start
             call.rows_embedded += len(rows)
             self._embedded(rows, range(len(rows)), call)
         else:
@@ -232,6 +244,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         order = self._batch_order(rows, todo)  # which rows share a batch
         missing, todo = [missing[k] for k in order], [todo[k] for k in order]
         done = 0
+        start = time.perf_counter()
         with self._counting(len(todo)):
             for vectors in self._embed_batches(rows, todo):
                 part = missing[done : done + len(vectors)]
@@ -245,6 +258,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                 done += len(vectors)
         if missing:
             store.flush(namespace)
+        call.seconds += time.perf_counter() - start
         self._embedded(rows, todo, call)
         call.hits += len(first) - len(missing)
         call.misses += len(missing)
@@ -287,7 +301,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def fit_transform(self, X, y=None, **fit_params):
         """Fit, then embed ``X`` (validated once)."""
         usable = self._usable_rows(X)
-        self._fit_backbone(self._resolve_device())
+        self._fit_rows(usable[0])
         return self._transform_usable(*usable)
 
     @property

@@ -25,6 +25,19 @@ def _session_cache_folder(tmp_path_factory):
     patch.undo()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_text_backbone_by_default():
+    """evaluate() compares MiniLM with MPNet by default when MPNet is installed,
+    as it is here; on the suite's small slices the default is MiniLM alone.
+    test_evaluate checks the real default, and the command-line tests run it."""
+    from sktransfer.evaluate import _candidates
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(_candidates, "_strong_at_hand", lambda: False)
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def text_embedder():
     """A fitted TextEmbedder on the shipped all-MiniLM-L6-v2."""

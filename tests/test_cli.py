@@ -154,14 +154,29 @@ def test_evaluate_table_save_and_predict(review_table, tmp_path):
     check_one_progress_display(result.stderr)
     # product has one value per row: it is left out as an id, with the reason shown.
     assert "product" not in pd.read_csv(tmp_path / "report" / "leaderboard.csv").columns
+    # the default text backbones: the fast MiniLM, and the shipped MPNet (the mpnet
+    # extra, in the dev extras) with the two fused
+    from sktransfer._weights import MPNET
+
+    mpnet = MPNET.part_paths() is not None
+    strong = [
+        "all-mpnet-base-v2 + tabular + logreg",
+        "fused(all-MiniLM-L6-v2, all-mpnet-base-v2) + tabular + logreg",
+    ]
     board = check_report(
         tmp_path / "report",
         [
             "majority class",
             "tf-idf + tabular + logreg",
             "all-MiniLM-L6-v2 + tabular + logreg",
+            *(strong if mpnet else []),
         ],
     )
+    speeds = board.set_index("backbone")["rows_per_second"]
+    assert speeds["all-MiniLM-L6-v2"] > 0
+    if mpnet:
+        assert speeds["all-MiniLM-L6-v2"] > speeds["all-mpnet-base-v2"] > 0
+    assert "rows/s" in result.stdout  # the trade, shown
     transfer = board[board["candidate"].str.startswith("all-MiniLM")].iloc[0]
     assert transfer["kind"] == "transfer"
     assert (transfer["backbone"], transfer["features"]) == ("all-MiniLM-L6-v2", "text + tabular")

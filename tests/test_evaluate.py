@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 
 from sktransfer.cli._evaluate_command import _split_models
-from sktransfer.evaluate import DataError, PixelFeatures, detect_columns, evaluate
+from sktransfer.evaluate import (
+    DataError,
+    PixelFeatures,
+    detect_columns,
+    evaluate,
+    format_leaderboard,
+)
+from sktransfer.evaluate._candidates import build_candidates
 from sktransfer.evaluate._curves import plot_learning_curves
 from sktransfer.evaluate._data import check_folds, infer_task
 from sktransfer.exceptions import ParameterError, RowError
@@ -90,6 +97,28 @@ def test_split_models_by_kind():
         _split_models(["resnet18"], has_text=True, has_image=True)
 
 
+def test_a_fast_and_a_strong_text_backbone_are_compared_when_both_are_at_hand(monkeypatch):
+    from sktransfer._weights import MPNET
+    from sktransfer.evaluate import _candidates
+
+    # the shipped MPNet (the mpnet extra, installed with the dev extras) loads offline
+    assert _candidates._loads_offline_mpnet() is (MPNET.part_paths() is not None)
+    monkeypatch.setattr(_candidates, "_strong_at_hand", lambda: True)
+    assert _split_models([], has_text=True, has_image=False)[0] == [
+        "all-MiniLM-L6-v2",
+        "all-mpnet-base-v2",
+    ]
+    table = pd.DataFrame({"t": ["a b", "c d"] * 3, "y": [0, 1] * 3})
+    cols = detect_columns(table, "y", text=["t"])
+    built = build_candidates(cols, "classification")
+    assert {c.backbone for c in built if c.kind == "transfer"} >= {
+        "all-MiniLM-L6-v2",
+        "all-mpnet-base-v2",
+    }
+    monkeypatch.setattr(_candidates, "_strong_at_hand", lambda: False)
+    assert _split_models([], has_text=True, has_image=False)[0] == ["all-MiniLM-L6-v2"]
+
+
 def test_pixel_features_of_real_photos(photo_dir):
     feats = PixelFeatures(image_size=8).fit_transform(photo_dir)
     assert feats.shape == (len(photo_dir), 192)
@@ -125,6 +154,10 @@ def test_regression_leaderboard_on_tweets(tweets, tmp_path):
     assert list(ev.board["kind"]).count("baseline") == 1
     assert np.isfinite(ev.board["mae_mean"]).all()
     assert (ev.board["mae_mean"] > 0).all()
+    # the backbone's embedding speed is shown; baselines embed nothing
+    speed = ev.board.set_index("kind")["rows_per_second"]
+    assert speed["transfer"] > 0 and np.isnan(speed["baseline"])
+    assert "rows/s" in format_leaderboard(ev.board, ev.task)
     names = {p.name for p in ev.write(tmp_path)}
     assert {"predicted_vs_true.png", "scores.png", "leaderboard.json", "report.html"} <= names
     assert not {"per_class.csv", "roc.png", "pr.png"} & names

@@ -205,3 +205,42 @@ def test_int8_leaves_in_float_what_the_measurement_asks(onnx_embedder, tmp_path)
         far = quantize_matmuls_int8(source, tmp_path / "b.onnx", probe, name="m")
     assert far["int8"] == "feed-forward outputs in float"
     assert (tmp_path / "b.onnx").stat().st_size > (tmp_path / "a.onnx").stat().st_size
+
+
+def test_image_int8_is_calibrated_on_the_fit_rows_and_rebuilt_from_the_pickle(
+    digits_images, tmp_path
+):
+    """Static int8: activation ranges measured on the fit rows, kept in
+    calibration_ (a pickle rebuilds the graph from them without the rows),
+    vectors close to float32's and cached apart; too few rows, or a precision
+    changed after fit, are errors that say what to do."""
+    import json
+    import shutil
+
+    X = digits_images[0][:32]
+    params = dict(device="cpu", runtime="onnx", verbose=0)  # at 224 px, as calibrated
+    float32 = ImageEmbedder(**params).fit(X)
+    est = ImageEmbedder(precision="int8", **params).fit(X)
+    ranges = est.calibration_
+    assert len(ranges) > 50 and all(low <= high for low, high in ranges.values())
+    int8, reference = est.transform(X), float32.transform(X)
+    cos = _cosines(int8, reference)
+    assert cos.mean() > 0.93 and not np.allclose(int8, reference, atol=1e-3)
+    assert est.embedding_id_ != float32.embedding_id_
+    # other fit rows, other ranges, other vectors: never served from one another's cache
+    other = ImageEmbedder(precision="int8", **params).fit(X[::-1][:20])
+    assert other.calibration_ != ranges and other.embedding_id_ != est.embedding_id_
+
+    saved = pickle.dumps(est)
+    assert len(saved) < 100_000  # the ranges, not the graph
+    for path in _exports():  # every int8 image graph goes: rebuilt from calibration_ alone
+        key = json.loads(path.parent.joinpath("manifest.json").read_text())["key"]
+        if (key["kind"], key["precision"]) == ("image", "int8"):
+            shutil.rmtree(path.parent)
+    sktransfer.clear_models()
+    np.testing.assert_allclose(pickle.loads(saved).transform(X[:8]), int8[:8], atol=1e-5)
+
+    with pytest.raises(ValueError, match="got 5 usable rows, it needs at least 16"):
+        ImageEmbedder(precision="int8", **params).fit(X[:5])
+    with pytest.raises(ParameterError, match="fitted with runtime='onnx', precision='int8'"):
+        est.set_params(precision="float32").transform(X[:2])

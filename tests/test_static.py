@@ -370,3 +370,38 @@ def test_distillations_in_threads_each_count_their_tokens_and_leave_model2vec_as
     outside = inference.tqdm(total=1, disable=True)
     assert isinstance(outside, real_tqdm)  # model2vec's own bar outside the blocks
     outside.close()
+
+
+def test_a_text_classifier_trains_a_static_models_token_vectors(tmp_path, reviews):
+    """TextClassifier(embedder=StaticEmbedder(...), unfreeze="all"): the vectors
+    of the training texts' tokens train with the head (others keep theirs), the
+    body starts as the embedder's exact output, and the labels are learnt far
+    better than by a head on the frozen (random) vectors."""
+    import torch
+    from random_models import write_random_static_model
+
+    from sktransfer import TextClassifier
+    from sktransfer.finetune._static import StaticBody, TokenIds, token_vectors
+
+    path = write_random_static_model(tmp_path / "random", dim=16)
+    df = reviews.iloc[:120]
+    texts, y = df["review"].tolist(), df["score"].to_numpy()
+    emb = StaticEmbedder(model=path, verbose=0).fit(texts)
+    ids = TokenIds(texts[:8], emb.model_)
+    padded = torch.nn.utils.rnn.pad_sequence(ids.items, batch_first=True)
+    body = StaticBody(token_vectors(emb.model_), padded[padded > 0].numpy(), normalize=True)
+    with torch.no_grad():
+        np.testing.assert_allclose(body(padded).numpy(), emb.transform(texts[:8]), atol=1e-5)
+
+    params = dict(embedder=emb, max_epochs=30, lr=0.01, verbose=0, random_state=0)
+    frozen = TextClassifier(**params).fit(texts, y)
+    tuned = TextClassifier(unfreeze="all", backbone_lr=0.01, **params).fit(texts, y)
+    assert tuned.score(texts, y) > frozen.score(texts, y) + 0.1
+    assert set(tuned.predict(reviews["review"].iloc[200:210])) <= set(y)
+    trained = tuned.net_.module_.body.token_vectors()
+    seen = np.unique(np.concatenate([i.numpy() for i in TokenIds(texts, emb.model_).items]) - 1)
+    seen = seen[seen >= 0]
+    original = token_vectors(emb.model_)
+    changed = np.flatnonzero(np.abs(trained - original).max(axis=1) > 1e-6)
+    assert set(changed) <= set(seen) and len(changed) > len(seen) // 2
+    np.testing.assert_allclose(emb.transform(texts[:8]), body(padded).detach().numpy(), atol=1e-5)

@@ -165,8 +165,8 @@ def test_precisions_are_those_of_the_runtime():
         TextEmbedder(precision="int8", device="cpu").fit(["x"])
     with pytest.raises(ValueError, match="precision='bfloat16': with runtime='onnx'"):
         TextEmbedder(runtime="onnx", precision="bfloat16", device="cpu").fit(["x"])
-    with pytest.raises(ValueError, match="precision='int8': int8 is offered for text models"):
-        ImageEmbedder(runtime="onnx", precision="int8", device="cpu").fit(np.zeros((1, 8, 8, 3)))
+    with pytest.raises(ValueError, match=r"precision='int8': with runtime='torch'.*'onnx'"):
+        ImageEmbedder(precision="int8", device="cpu").fit(np.zeros((1, 8, 8, 3), np.uint8))
     with pytest.raises(ValueError, match=r"compile=True: torch.compile compiles torch models"):
         TextEmbedder(runtime="onnx", compile=True, device="cpu").fit(["x"])
 

@@ -6,8 +6,15 @@ ONNX Runtime is an extra (``pip install 'sktransfer[onnx]'``); nothing here
 imports it until a model runs on it.
 """
 
-from ._runtime import RUNTIMES, check_runtime, needs_torch
+from ._runtime import RUNTIMES, check_loaded, check_runtime, needs_torch
 from ._session import inference_session
 from ._store import exported_model
 
-__all__ = ["RUNTIMES", "check_runtime", "exported_model", "inference_session", "needs_torch"]
+__all__ = [
+    "RUNTIMES",
+    "check_loaded",
+    "check_runtime",
+    "exported_model",
+    "inference_session",
+    "needs_torch",
+]

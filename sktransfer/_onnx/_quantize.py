@@ -18,29 +18,16 @@ cosine it reached.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from .._warn import warn
+from ._quiet import quiet_quantizer
 
 MEAN_COSINE = 0.985
 MIN_COSINE = 0.97
-
-
-@contextmanager
-def _quiet_root_logger():
-    """ONNX Runtime's quantizer advises through the root logger; not here."""
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        root.setLevel(level)
 
 
 def _feed_forward_outputs(source: Path) -> list[str]:
@@ -61,7 +48,7 @@ def _feed_forward_outputs(source: Path) -> list[str]:
 def _quantize(source: Path, target: Path, exclude: list[str]) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with _quiet_root_logger():
+    with quiet_quantizer():
         quantize_dynamic(
             str(source),
             str(target),

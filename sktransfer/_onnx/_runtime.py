@@ -11,9 +11,9 @@ RUNTIMES = {
 }
 
 
-def check_runtime(runtime, precision, *, no_int8: str | None = None) -> None:
+def check_runtime(runtime, precision) -> None:
     """Raise a :class:`ParameterError` unless ``runtime`` is known and runs
-    ``precision``; ``no_int8``: why int8 is not offered for this kind of model."""
+    ``precision``."""
     if runtime not in RUNTIMES:
         raise ParameterError(
             "runtime",
@@ -21,8 +21,6 @@ def check_runtime(runtime, precision, *, no_int8: str | None = None) -> None:
             "use 'torch' or 'onnx' (ONNX Runtime, pip install 'sktransfer[onnx]'; "
             "faster on a CPU, see docs/guide/speed.md).",
         )
-    if precision == "int8" and no_int8:
-        raise ParameterError("precision", precision, no_int8)
     allowed = RUNTIMES[runtime]
     if precision not in allowed:
         other = next((r for r, ps in RUNTIMES.items() if precision in ps and r != runtime), None)
@@ -43,3 +41,20 @@ def needs_torch(embedder, what: str) -> None:
             f"{what} needs the torch runtime: pass an embedder with runtime='torch' "
             "(runtime='onnx' serves frozen embeddings: unfreeze=0).",
         )
+
+
+def check_loaded(embedder, loaded: dict) -> None:
+    """Raise when ``embedder``'s runtime or precision no longer matches what
+    was loaded at fit (``loaded``: its identity then) and the change needs
+    another model: on torch the precision is applied at every call, an ONNX
+    graph is chosen (exported, quantized, calibrated) when fitting."""
+    was = loaded.get("runtime", "torch"), loaded.get("precision", embedder.precision)
+    now = embedder.runtime, embedder.precision
+    if now[0] == was[0] and (now[0] == "torch" or now[1] == was[1]):
+        return
+    raise ParameterError(
+        "runtime" if now[0] != was[0] else "precision",
+        now[0] if now[0] != was[0] else now[1],
+        f"it was fitted with runtime={was[0]!r}, precision={was[1]!r}; an ONNX graph is "
+        "chosen when fitting, so call fit again after changing these.",
+    )

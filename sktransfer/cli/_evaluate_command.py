@@ -18,7 +18,7 @@ DEMOS = {
 
 
 def _split_models(names, *, has_text: bool, has_image: bool) -> tuple[list, list]:
-    from ..evaluate._candidates import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL
+    from ..evaluate._candidates import DEFAULT_IMAGE_MODEL, default_text_models
     from ..exceptions import DataError
 
     text, image = [], []
@@ -33,7 +33,7 @@ def _split_models(names, *, has_text: bool, has_image: bool) -> tuple[list, list
             )
         else:
             (text if has_text else image).append(name)
-    return text or [DEFAULT_TEXT_MODEL], image or [DEFAULT_IMAGE_MODEL]
+    return text or list(default_text_models()), image or [DEFAULT_IMAGE_MODEL]
 
 
 def _load_input(args):

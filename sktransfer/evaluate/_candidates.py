@@ -34,8 +34,36 @@ from ._data import Columns
 from ._heads import HEADS, Head  # noqa: F401  (Head: re-exported with the candidates)
 from ._tfidf import TfidfBaseline
 
-DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"  # fast: 384-d, 6 layers
+STRONG_TEXT_MODEL = "all-mpnet-base-v2"  # 768-d, 12 layers: 6-12x slower on a CPU
 DEFAULT_IMAGE_MODEL = "efficientnet_lite0"
+
+
+def default_text_models() -> tuple[str, ...]:
+    """The text backbones :func:`~sktransfer.evaluate.evaluate` compares unless
+    told: the fast all-MiniLM-L6-v2, and the stronger all-mpnet-base-v2 when it
+    loads without a download (the ``mpnet`` extra installed, or the Hugging Face
+    cache holding it). The recommendation prefers the cheaper of two that tie."""
+    return (DEFAULT_TEXT_MODEL, STRONG_TEXT_MODEL) if _strong_at_hand() else (DEFAULT_TEXT_MODEL,)
+
+
+def _strong_at_hand() -> bool:
+    return _loads_offline_mpnet()
+
+
+def _loads_offline_mpnet() -> bool:
+    """Whether all-mpnet-base-v2 loads without a download."""
+    from .._weights import MPNET
+
+    if MPNET.part_paths() is not None:
+        return True
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(f"sentence-transformers/{STRONG_TEXT_MODEL}", "modules.json")
+    except Exception:  # an unreadable cache is a cache without it
+        return False
+    return isinstance(found, str)
 
 
 @dataclass
@@ -92,7 +120,7 @@ def build_candidates(
     cols: Columns,
     task: str,
     *,
-    text_models=(DEFAULT_TEXT_MODEL,),
+    text_models=None,
     image_models=(DEFAULT_IMAGE_MODEL,),
     heads=("logreg",),
     image_size=None,
@@ -110,7 +138,8 @@ def build_candidates(
     task : {"classification", "regression"}
     text_models, image_models : sequence of str
         Backbones for the text and image columns; every combination is a candidate
-        (only the kinds the data has are used).
+        (only the kinds the data has are used). ``text_models=None``:
+        :func:`default_text_models`.
     heads : sequence of str
         Keys of :data:`HEADS`.
     image_size : int or None
@@ -164,6 +193,8 @@ def build_candidates(
     embedded = [k for k, used in (("text", cols.text), ("image", cols.image)) if used]
     seen = " + ".join(embedded + (["tabular"] if cols.tabular else []))
 
+    if text_models is None:
+        text_models = default_text_models()
     text_choices = list(text_models) if cols.text else [None]
     image_choices = list(image_models) if cols.image else [None]
 

@@ -26,6 +26,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from .._plain import first_line
+from .._report import transform_report
 from .._warn import PartFailedWarning, warn
 
 # name -> (scorer(y_true, y_pred), higher is better)
@@ -64,6 +65,10 @@ class Result:
     histories: list | None = None  # per-epoch records of every fold (heads trained in epochs)
     oof_proba: np.ndarray | None = None  # out-of-fold class probabilities, columns ``classes``
     classes: np.ndarray | None = None
+    # rows the candidate's backbone computed in this process (not those a cache
+    # or an earlier candidate of the same backbone served), and the time it took
+    rows_embedded: int = 0
+    embed_seconds: float = 0.0
 
 
 def one_blas_thread():
@@ -157,11 +162,14 @@ def cross_validate_counted(candidates, X, y, task, folds, bar) -> list[Result]:
         start = time.perf_counter()
         done = 0
         try:
-            for _ in _score_folds(cand, res, X, y_arr, task, folds):
-                done += 1
-                if done < len(folds):
-                    bar.stage(f"{name} fold {done + 1}/{len(folds)}")
-                bar.step()
+            with transform_report() as embedded:
+                for _ in _score_folds(cand, res, X, y_arr, task, folds):
+                    done += 1
+                    if done < len(folds):
+                        bar.stage(f"{name} fold {done + 1}/{len(folds)}")
+                    bar.step()
+            res.rows_embedded = embedded.cache_stats["rows_embedded"]
+            res.embed_seconds = sum(call.seconds for call in embedded.calls)
         except Exception as exc:  # one candidate failing leaves the others to finish
             first = first or exc
             res.error = failure(exc)
@@ -255,12 +263,28 @@ def _history(pipeline):
     return None if history is None else [dict(epoch) for epoch in history]
 
 
+def backbone_speeds(results: list[Result]) -> dict:
+    """``{backbone: (seconds, rows per second)}``: the time each backbone spent
+    embedding, over the candidates that use it (with a cache, the first embeds
+    the rows and the others read them), and the rows it computed per second."""
+    totals: dict = {}
+    for res in results:
+        if res.kind == "transfer" and res.rows_embedded:
+            seconds, rows = totals.get(res.backbone, (0.0, 0))
+            totals[res.backbone] = (seconds + res.embed_seconds, rows + res.rows_embedded)
+    return {b: (s, r / s if s > 0 else np.nan) for b, (s, r) in totals.items()}
+
+
 def leaderboard(results: list[Result], task: str) -> pd.DataFrame:
     """One row per scored candidate, best first: mean and std of each metric, time, gain.
+
+    ``embed_seconds`` and ``rows_per_second`` are its backbone's (see
+    :func:`backbone_speeds`; NaN for baselines and backbones that computed no row).
 
     ``gain`` is the primary metric's mean minus that of the best baseline.
     """
     primary = primary_metric(task)
+    speeds = backbone_speeds(results)
     rows = []
     for res in results:
         if res.error:  # listed with the failures, not ranked
@@ -276,6 +300,7 @@ def leaderboard(results: list[Result], task: str) -> pd.DataFrame:
             row[f"{metric}_mean"] = float(np.mean(values))
             row[f"{metric}_std"] = float(np.std(values))
         row["seconds"] = res.seconds
+        row["embed_seconds"], row["rows_per_second"] = speeds.get(res.backbone, (np.nan, np.nan))
         rows.append(row)
     board = pd.DataFrame(rows)
     baselines = board.loc[board["kind"] == "baseline", f"{primary}_mean"]

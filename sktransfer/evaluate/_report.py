@@ -28,6 +28,10 @@ def format_leaderboard(board: pd.DataFrame, task: str) -> str:
         ]
     table[f"vs best baseline ({primary}, 95% interval)"] = _verdicts(board, primary)
     table["time"] = [f"{s:.1f}s" for s in board["seconds"]]
+    if "rows_per_second" in board and board["rows_per_second"].notna().any():
+        table["embedding"] = [
+            "" if np.isnan(r) else f"{r:,.0f} rows/s" for r in board["rows_per_second"]
+        ]
     return table.to_string(index=False)
 
 

@@ -9,7 +9,9 @@ The plan follows from the embedder and the freeze settings:
 * an :class:`~sktransfer.ImageEmbedder` with ``unfreeze`` or ``augment``:
   ``_image.ImageBackbonePlan``, a copy of the backbone trains;
 * a :class:`~sktransfer.TextEmbedder` with ``unfreeze``:
-  ``_text.TextBackbonePlan``, a copy of the sentence model trains.
+  ``_text.TextBackbonePlan``, a copy of the sentence model trains;
+* a :class:`~sktransfer.StaticEmbedder` with ``unfreeze``:
+  ``_static.StaticBackbonePlan``, a copy of its token vectors trains.
 
 Every plan has ``fit(X, targets) -> (source, body, width)`` and
 ``inputs(X, training) -> source``; ``source[i]`` is what ``body`` takes for
@@ -23,7 +25,7 @@ import torch
 
 from .._onnx import needs_torch
 from ..image import ImageEmbedder
-from ..text import TextEmbedder
+from ..text import StaticEmbedder, TextEmbedder
 from ._blocks import check_unfreeze
 
 
@@ -70,10 +72,15 @@ def make_plan(embedder, unfreeze, augment, expected: str | None):
         from ._text import TextBackbonePlan
 
         return TextBackbonePlan(embedder, unfreeze)
+    if isinstance(embedder, StaticEmbedder) and augment is None:
+        from ._static import StaticBackbonePlan
+
+        return StaticBackbonePlan(embedder)
     if augment is not None:
         expected = "ImageEmbedder"
     raise ValueError(
         f"{what} runs the backbone on every batch, so the embedder must be a "
-        f"{expected or 'ImageEmbedder or a TextEmbedder'} (or a model name); with "
+        f"{expected or 'ImageEmbedder or a TextEmbedder'} (or a model name), or a "
+        f"StaticEmbedder (its token vectors train); with "
         f"{type(embedder).__name__} only the head trains (unfreeze=0, augment=None)."
     )

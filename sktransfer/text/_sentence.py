@@ -9,7 +9,7 @@ import numpy as np
 from .._backbones import Backbone, get_backbone
 from .._batching import check_batch_size, with_batch_size
 from .._device import check_compile, prepared_module
-from .._onnx import check_runtime
+from .._onnx import check_loaded, check_runtime
 from .._precision import autocast_for, check_precision
 from .._registry import shared_model
 from .._warn import warn
@@ -175,11 +175,12 @@ class TextEmbedder(BaseEmbedder):
     def _loaded_identity(self) -> dict:
         entry = self._backbone()
         identity = entry.identity(None) if entry.identity else {"source": entry.name}
-        return {
-            "kind": entry.family,
-            **identity,
-            "runtime": self.runtime,
-        }
+        # An ONNX graph is made for one precision; torch applies it at each call.
+        loaded = {"precision": self.precision} if self.runtime == "onnx" else {}
+        return {"kind": entry.family, **identity, "runtime": self.runtime, **loaded}
+
+    def _check_loaded(self) -> None:
+        check_loaded(self, self._loaded_identity_)
 
     def _identity(self) -> dict:
         return {

@@ -16,11 +16,20 @@ are averaged. Per pair, in one run, on the same cached embeddings:
 1. source-only: logistic regression on the source embeddings;
 2. CORAL (skada): ``make_coral_pipeline`` (embedder -> CORALAdapter -> the same
    logistic regression), fitted with the unlabelled half;
+2b. subspace alignment (skada): ``make_da_pipeline(embedder,
+   SubspaceAlignmentAdapter(n_components=32), the same logistic regression)``
+   (fewer components when the adaptation half has fewer rows);
 3. MLP head, source-only: the fine-tuning estimator (head-only fast path, one
    hidden layer) trained on the source rows;
 4. MLP head + Deep CORAL: the same with ``domain_loss="coral"`` and the
    unlabelled half in every batch;
 5. target ceiling: logistic regression trained on the labelled half.
+
+And what a user can see without the test labels: the covariance gap between
+the domains (``coral_gap``) before and after CORAL re-colours the source rows,
+and a check on 20 labelled target rows (stratified, from the adaptation half):
+which of source-only, CORAL and subspace alignment scores best on those 20, and
+whether that choice is the best one on the test half.
 
 Usage::
 
@@ -42,12 +51,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from sktransfer import ImageClassifier, ImageEmbedder, TextClassifier, TextEmbedder
-from sktransfer.adapt import coral_gap, make_coral_pipeline
+from sktransfer.adapt import coral_gap, make_coral_pipeline, make_da_pipeline
 from sktransfer.datasets import load_digit_scans, load_digits_images, load_reviews
 
 METHODS = (
     "source-only",
     "CORAL (skada)",
+    "subspace alignment (skada)",
     "MLP source-only",
     "MLP + Deep CORAL",
     "target ceiling",
@@ -104,14 +114,39 @@ def run_pair(name, pair, embedder, classifier, args):
     Es = embedder.fit(Xs).transform(Xs)  # fills the cache: every method below reads it
     Et = embedder.transform(Xt)
     embed_s = time.perf_counter() - start
+    import skada
+
     scores = {m: [] for m in METHODS}
+    gaps, checks = [], []
     folds = StratifiedKFold(2, shuffle=True, random_state=0).split(np.zeros(len(yt)), yt)
     for adapt, test in folds:
         Xa, Xtest, ytest = take(Xt, adapt), take(Xt, test), yt[test]
         X, y, domain = domain_rows(Xs, ys, Xa)
-        scores["source-only"].append(logreg().fit(Es, ys).score(Et[test], ytest))
+        source_only = logreg().fit(Es, ys)
+        scores["source-only"].append(source_only.score(Et[test], ytest))
         coral = make_coral_pipeline(embedder, logreg()).fit(X, y, sample_domain=domain)
         scores["CORAL (skada)"].append(float(np.mean(coral.predict(Xtest) == ytest)))
+        components = min(32, len(adapt) - 1)  # at most the rows of the adaptation half
+        sa = make_da_pipeline(
+            embedder, skada.SubspaceAlignmentAdapter(n_components=components), logreg()
+        ).fit(X, y, sample_domain=domain)
+        scores["subspace alignment (skada)"].append(float(np.mean(sa.predict(Xtest) == ytest)))
+        # without test labels: the gap before and after CORAL re-colours the source rows
+        moved = skada.CORALAdapter(reg=0.1).fit_transform(
+            np.vstack([Es, Et[adapt]]), sample_domain=domain
+        )[: len(Es)]
+        gaps.append((coral_gap(Es, Et[adapt]), coral_gap(moved, Et[adapt])))
+        # with 20 labelled target rows: which method do they pick?
+        few = StratifiedKFold(max(2, len(adapt) // 20), shuffle=True, random_state=0)
+        labelled = adapt[next(few.split(np.zeros(len(adapt)), yt[adapt]))[1]]
+        on_few = {
+            "source-only": source_only.score(Et[labelled], yt[labelled]),
+            "CORAL (skada)": float(np.mean(coral.predict(take(Xt, labelled)) == yt[labelled])),
+            "subspace alignment (skada)": float(
+                np.mean(sa.predict(take(Xt, labelled)) == yt[labelled])
+            ),
+        }
+        checks.append((max(on_few, key=on_few.get), len(labelled)))
         plain = classifier(domain_loss=None).fit(Xs, ys)
         scores["MLP source-only"].append(plain.score(Xtest, ytest))
         deep = classifier(domain_loss="coral").fit(X, y, sample_domain=domain)
@@ -123,11 +158,21 @@ def run_pair(name, pair, embedder, classifier, args):
         f"\n{name}: {len(Xs)} source rows, {len(Xt)} target rows (2 halves), "
         f"embedding gap {gap:.2e}; embedding {embed_s:.0f} s, all {seconds:.0f} s"
     )
-    print(f"{'method':<20} target accuracy  vs source-only")
+    print(f"{'method':<28} target accuracy  vs source-only")
     base = np.mean(scores["source-only"])
     for method in METHODS:
         mean = np.mean(scores[method])
-        print(f"{method:<20} {mean:.3f}            {mean - base:+.3f}")
+        print(f"{method:<28} {mean:.3f}            {mean - base:+.3f}")
+    before, after = np.mean(gaps, axis=0)
+    print(f"covariance gap to the adaptation half: {before:.2e} before CORAL, {after:.2e} after")
+    for half, (picked, n) in enumerate(checks):
+        test_scores = {m: scores[m][half] for m in METHODS[:3]}
+        best = max(test_scores, key=test_scores.get)
+        print(
+            f"half {half + 1}: {n} labelled target rows pick {picked} "
+            f"({test_scores[picked]:.3f} on the test half; the best there: {best}, "
+            f"{test_scores[best]:.3f})"
+        )
     return {m: float(np.mean(v)) for m, v in scores.items()}
 
 

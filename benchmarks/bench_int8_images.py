@@ -20,7 +20,8 @@ batches of 32, measured in this run).
 
 Usage::
 
-    python benchmarks/bench_int8_images.py                  # at 224 px, about 5 minutes
+    python benchmarks/bench_int8_images.py                  # at 224 px, 10-20 minutes
+    python benchmarks/bench_int8_images.py --sets scans     # one set
     python benchmarks/bench_int8_images.py --image-size 96  # at a smaller input
 """
 
@@ -97,14 +98,18 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=300)
     parser.add_argument("--image-size", type=int, default=None, help="default: the weights' own")
+    parser.add_argument("--sets", default="mnist,scans", help="which: mnist, scans or both")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
         f"load average at start {os.getloadavg()[0]:.2f}"
     )
-    sets = {"MNIST digits": load_digits_images, "scikit-learn's digit scans": load_digit_scans}
-    for title, loader in sets.items():
+    sets = {
+        "mnist": ("MNIST digits", load_digits_images),
+        "scans": ("scikit-learn's digit scans", load_digit_scans),
+    }
+    for title, loader in (sets[name] for name in args.sets.split(",")):
         df = loader(n_rows=args.rows)
         images, y = np.stack(df["image"]), df["digit"].to_numpy()
         pixels, backbone = pixels_of(images, args.image_size)

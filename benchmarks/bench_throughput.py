@@ -20,6 +20,11 @@ precision  float32 vs bfloat16 (CPU and GPU) and float16 (GPU); channels_last:
            speed, cosine to float32, and accuracy of a logistic regression on
            the review labels (5-fold cross-validation).
 
+The runtimes on a CPU (ONNX Runtime float32 and int8 against torch, for MiniLM,
+MPNet and EfficientNet-Lite0, with accuracy and agreement) are compared by
+``benchmarks/bench_cpu.py``; how int8 for images was chosen, by
+``benchmarks/bench_int8_images.py``.
+
 Usage
 -----
     python benchmarks/bench_throughput.py            # defaults, ~10 min on 2 quiet cores

@@ -240,6 +240,10 @@ def test_image_int8_is_calibrated_on_the_fit_rows_and_rebuilt_from_the_pickle(
     sktransfer.clear_models()
     np.testing.assert_allclose(pickle.loads(saved).transform(X[:8]), int8[:8], atol=1e-5)
 
+    from sktransfer.base import fitted_without_data  # how a Dask worker builds one
+
+    with pytest.raises(TypeError, match="learns from the rows given to fit"):
+        fitted_without_data(ImageEmbedder(precision="int8", **params))
     with pytest.raises(ValueError, match="got 5 usable rows, it needs at least 16"):
         ImageEmbedder(precision="int8", **params).fit(X[:5])
     with pytest.raises(ParameterError, match="fitted with runtime='onnx', precision='int8'"):

@@ -9,12 +9,12 @@ output channel, activations uint8 with ranges measured on a calibration sample
 The ranges are the :data:`PERCENTILE` th percentile of each activation's
 magnitude over the sample, not its extremes: a few very large activations would
 otherwise stretch the scale and cost every other value its precision. Measured
-on EfficientNet-Lite0 with two digit sets (docs/benchmarks.md): min/max ranges
-kept a mean cosine of 0.90-0.92 with float32 and 0.97 of the accuracy; the
-percentile ranges 0.95 and 1.00-1.03 of the accuracy, 1.7-2.0× faster than
-float32 on ONNX Runtime. Leaving the first and last convolutions, or the
-depthwise ones, in float moved the vectors further (each float island adds a
-quantize step) and is not offered.
+on EfficientNet-Lite0 with two digit sets (``benchmarks/bench_int8_images.py``,
+docs/benchmarks.md): min/max ranges moved the vectors most and cost accuracy
+(0.97 of float32's on MNIST); the percentile ranges kept it (1.00), and ran
+1.5-1.6× faster than float32 on ONNX Runtime. Leaving the first and last
+convolutions, or the depthwise ones, in float moved the vectors further (each
+float island adds a quantize step) and is not offered.
 
 The calibration is done once, at ``fit``; its outcome is a small table (two
 numbers per activation) that the fitted estimator keeps, so a pickled model

@@ -212,10 +212,11 @@ class ImageEmbedder(BaseEmbedder):
             return super()._fit_rows(rows)
         device = self._resolve_device()
         backbone = self._backbone(device)
-        self.calibration_, batches = calibration(backbone, rows, self.max_pixels, self.verbose)
+        self.calibration_, batches, float32 = calibration(
+            backbone, rows, self.max_pixels, self.verbose
+        )
         self._fit_backbone(device)
-        float32 = OnnxImageModule(backbone.module, backbone.identity, backbone.input_size, "cpu")
-        check_int8(float32, self.model_.module, batches)
+        check_int8(self.model_.module, batches, float32)
 
     def _backbone(self, device):
         """The backbone the parameters name (checked first), on ``device``."""

@@ -89,11 +89,12 @@ class OnnxImageModule(nn.Module):
         return self  # a session holds no training state: copies share it
 
 
-def calibration(backbone, rows, max_pixels: int, verbose=1) -> tuple[dict, list[np.ndarray]]:
+def calibration(backbone, rows, max_pixels: int, verbose=1) -> tuple[dict, list, np.ndarray]:
     """The int8 activation ranges of ``backbone``'s graph, measured on up to
-    :data:`CALIBRATION_ROWS` of ``rows`` spread evenly over them, and the
-    preprocessed batches measured (to compare the int8 graph with on them);
-    the rows measured are counted in the progress display."""
+    :data:`CALIBRATION_ROWS` of ``rows`` spread evenly over them; the
+    preprocessed batches measured and the float32 graph's vectors of them (to
+    compare the int8 graph with, :func:`check_int8`). The rows measured are
+    counted in the progress display."""
     n = len(rows)
     if n < MIN_CALIBRATION_ROWS:
         raise ValueError(
@@ -116,16 +117,23 @@ def calibration(backbone, rows, max_pixels: int, verbose=1) -> tuple[dict, list[
 
     what = "int8 calibration"
     with counting(what, len(pixels), "rows", verbose=verbose, title=what) as count:
-        return calibrate(source, measured(count)), batches
+        ranges = calibrate(source, measured(count))
+    session = inference_session(source, "cpu")
+    reference = np.concatenate([session.run(None, {"pixels": b})[0] for b in batches])
+    return ranges, batches, reference
 
 
-def check_int8(float32: nn.Module, int8: nn.Module, batches: list[np.ndarray]) -> float:
-    """The mean cosine between ``int8``'s and ``float32``'s vectors of the
-    calibration ``batches``; a warning when it is under :data:`MEAN_COSINE`."""
+def check_int8(int8: nn.Module, batches: list[np.ndarray], reference: np.ndarray) -> float:
+    """The mean cosine between ``int8``'s vectors of the calibration ``batches``
+    and the float32 ones (``reference``); a warning when it is under
+    :data:`MEAN_COSINE`."""
     with torch.inference_mode():
-        a = torch.cat([float32(torch.from_numpy(b)) for b in batches]).double()
-        b = torch.cat([int8(torch.from_numpy(b)) for b in batches]).double()
-    cos = float(torch.nn.functional.cosine_similarity(a, b, dim=1).mean())
+        vectors = torch.cat([int8(torch.from_numpy(b)) for b in batches]).double()
+    cos = float(
+        torch.nn.functional.cosine_similarity(
+            vectors, torch.from_numpy(reference).double(), dim=1
+        ).mean()
+    )
     if cos < MEAN_COSINE:
         warn(
             f"int8 moves this backbone's vectors of the calibration rows to a mean cosine of "

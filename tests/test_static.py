@@ -405,3 +405,63 @@ def test_a_text_classifier_trains_a_static_models_token_vectors(tmp_path, review
     changed = np.flatnonzero(np.abs(trained - original).max(axis=1) > 1e-6)
     assert set(changed) <= set(seen) and len(changed) > len(seen) // 2
     np.testing.assert_allclose(emb.transform(texts[:8]), body(padded).detach().numpy(), atol=1e-5)
+
+
+def test_distilling_with_a_corpus_tunes_the_vectors_and_reuses_the_distillation(
+    teacher, tmp_path, reviews, monkeypatch
+):
+    """distill_static(corpus=...): the token vectors train on the texts against
+    the teacher's sentence vectors; the plain distillation is kept in the cache
+    folder, so another corpus does not distil again, and the same corpus at the
+    same path is found, not tuned again."""
+    import sktransfer.text._distill as distill_module
+    from sktransfer.exceptions import DataError
+
+    corpus = reviews["review"].iloc[:120].tolist()
+    path = distill_static(model=teacher, path=tmp_path / "tuned", dim=16, corpus=corpus, verbose=0)
+    record = json.loads((Path(path) / "sktransfer_distill.json").read_text())
+    assert record["corpus"]["texts"] == 120 and len(record["corpus"]["sha256"]) == 64
+    result = record["corpus_result"]
+    assert result["texts_used"] == 120
+    assert result["held_out_cosine_after"] >= result["held_out_cosine_before"]
+    emb = StaticEmbedder(model=path, verbose=0).fit(corpus)
+    assert emb.transform(corpus[:3]).shape == (3, 16)
+
+    def no_distilling(*args, **kwargs):
+        raise AssertionError("distilled again")
+
+    monkeypatch.setattr(distill_module, "_distill", no_distilling)
+    weights = Path(path) / "model.safetensors"
+    before = weights.stat().st_mtime_ns
+    assert distill_static(model=teacher, path=path, dim=16, corpus=corpus, verbose=0) == path
+    assert weights.stat().st_mtime_ns == before
+    with pytest.raises(ValueError, match="already holds"):
+        distill_static(model=teacher, path=path, dim=16, corpus=corpus[:60], verbose=0)
+    other = distill_static(
+        model=teacher, path=tmp_path / "other", dim=16, corpus=corpus[:60], verbose=0
+    )
+    assert (
+        json.loads((Path(other) / "sktransfer_distill.json").read_text())["corpus"]["texts"] == 60
+    )
+    with pytest.raises(DataError, match=r"corpus holds 3 texts .*needs 10"):
+        distill_static(model=teacher, path=tmp_path / "few", dim=16, corpus=corpus[:3], verbose=0)
+
+
+def test_corpus_tuned_tables_keep_the_mapped_geometry(monkeypatch):
+    """With no epoch of training, the new table is the old one through the
+    ridge map fitted on the training texts, expressed in an orthonormal basis of
+    the map's range: every inner product of the mapped vectors is kept, at the
+    static model's width."""
+    import sktransfer.text._static_corpus as sc
+
+    monkeypatch.setattr(sc, "MAX_EPOCHS", 0)
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(50, 4)).astype(np.float32)
+    ids = [rng.integers(0, 50, size=rng.integers(1, 6)) for _ in range(40)]
+    targets = rng.normal(size=(40, 6)).astype(np.float32)
+    table, before, after = sc.corpus_tuned_vectors(vectors, ids, targets, seed=0)
+    assert table.shape == (50, 4) and after == before
+    order = np.random.default_rng(0).permutation(40)  # the split the function makes
+    means = np.stack([vectors[i].mean(axis=0) for i in ids])
+    mapped = vectors @ sc._ridge(means[order[4:]], targets[order[4:]])
+    np.testing.assert_allclose(table @ table.T, mapped @ mapped.T, rtol=1e-3, atol=1e-3)

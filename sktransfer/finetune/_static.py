@@ -17,18 +17,8 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ..io import text_rows
-from ..text._static import token_ids
-
-
-def token_vectors(model) -> np.ndarray:
-    """One float32 vector per token id of a model2vec ``model``: its row of the
-    embedding (through the model's token mapping) times the token's weight."""
-    vectors = np.asarray(model.embedding, dtype=np.float32)
-    if model.token_mapping is not None:
-        vectors = vectors[np.asarray(model.token_mapping)]
-    if model.weights is not None:
-        vectors = vectors * np.asarray(model.weights, dtype=np.float32)[:, None]
-    return vectors
+from ..text._static import token_ids, token_vectors
+from ._training import seeded
 
 
 class StaticBody(nn.Module):
@@ -105,3 +95,98 @@ class StaticBackbonePlan:
 
     def inputs(self, X, training=False):
         return TokenIds(text_rows(X).values, self.embedder.model_)
+
+
+def _padded(items, rows):
+    return nn.utils.rnn.pad_sequence([items[i] for i in rows], batch_first=True)
+
+
+def _weights(vectors, seen_ids, normalize, coef, intercept):
+    body = StaticBody(vectors, seen_ids, normalize)
+    head = nn.Linear(coef.shape[1], coef.shape[0])
+    with torch.no_grad():
+        head.weight.copy_(torch.from_numpy(np.asarray(coef, dtype=np.float32)))
+        head.bias.copy_(torch.from_numpy(np.asarray(intercept, dtype=np.float32)))
+    return body, head
+
+
+def train_tokens_and_head(
+    vectors: np.ndarray,
+    ids: list,
+    codes: np.ndarray,
+    coef: np.ndarray,
+    intercept: np.ndarray,
+    *,
+    normalize: bool,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    l2: float,
+    seed: int,
+    valid: tuple | None = None,
+    patience: int = 3,
+    count=None,
+):
+    """Train the vectors of the tokens in ``ids`` and a softmax head on class
+    ``codes``, starting from ``coef`` / ``intercept`` (a logistic regression's
+    solution on the frozen vectors, one row per class).
+
+    ``ids``: per text, its known token ids (unshifted); ``l2``: the head's
+    penalty per row (a logistic regression's ``1 / (2 C n)``), so the start is
+    the loss's optimum for the head. With ``valid`` (``(ids, codes)``), the
+    validation log-loss is measured before training and after each epoch;
+    training stops ``patience`` epochs after the best. ``count`` advances by
+    one per batch.
+
+    Returns ``(token ids trained, their vectors, coef, intercept, losses)``
+    (NumPy, the state after the last epoch) and ``losses`` the validation
+    log-loss per epoch, index 0 the start (empty without ``valid``).
+    """
+    items = [torch.from_numpy(np.asarray(i, dtype=np.int64) + 1) for i in ids]
+    seen = torch.cat(items).numpy()
+    targets = torch.from_numpy(np.asarray(codes, dtype=np.int64))
+    losses = []
+    with seeded(seed, torch.device("cpu")):
+        body, head = _weights(vectors, seen, normalize, coef, intercept)
+        optimizer = torch.optim.Adam([body.tuned, *head.parameters()], lr=lr)
+        if valid is not None:
+            v_items = [torch.from_numpy(np.asarray(i, dtype=np.int64) + 1) for i in valid[0]]
+            v_batch, v_targets = _padded(v_items, range(len(v_items))), torch.as_tensor(valid[1])
+
+            def valid_loss():
+                with torch.no_grad():
+                    out = head(body(v_batch))
+                    return float(nn.functional.cross_entropy(out, v_targets))
+
+            losses.append(valid_loss())
+        best, since = (losses[0] if losses else None), 0
+        for _ in range(epochs):
+            order = torch.randperm(len(items))
+            for start in range(0, len(items), batch_size):
+                rows = order[start : start + batch_size]
+                out = head(body(_padded(items, rows.tolist())))
+                loss = nn.functional.cross_entropy(out, targets[rows])
+                loss = loss + l2 * head.weight.pow(2).sum()
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                if count is not None:
+                    count.update(1)
+            if valid is not None:
+                losses.append(valid_loss())
+                if losses[-1] < best:
+                    best, since = losses[-1], 0
+                else:
+                    since += 1
+                    if since >= patience:
+                        break
+    with torch.no_grad():
+        trained = np.unique(seen) - 1
+        table = body.token_vectors()
+        return (
+            trained.astype(np.int64),
+            table[trained],
+            head.weight.detach().cpu().numpy(),
+            head.bias.detach().cpu().numpy(),
+            losses,
+        )

@@ -30,6 +30,7 @@ def distill_static(
     *,
     path,
     dim: int = 256,
+    corpus=None,
     device="auto",
     overwrite: bool = False,
     verbose: int = 1,
@@ -53,6 +54,16 @@ def distill_static(
         Size of the static vectors (PCA of the teacher's token outputs): at most
         the teacher's width (384 for MiniLM), else an error before any
         distilling.
+    corpus : list of str, 1-D array or Series, default=None
+        Texts of the domain the model is for (no labels needed: e.g. every
+        text the classifier will see, labelled or not). When given, the
+        teacher embeds them and the vectors of the tokens they contain are
+        trained so that a text's static vector matches the teacher's sentence
+        vector (see ``docs/guide/text.md``, "Static models tuned on your
+        texts"): on short texts of that domain this closes most of the gap to
+        the teacher. Costs the teacher's time on the texts (about 140 texts/s
+        for MiniLM on two CPU cores) plus seconds of training. At least 10
+        texts with a known token.
     device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
         Where the teacher runs during distillation.
     overwrite : bool, default=False
@@ -80,6 +91,8 @@ def distill_static(
     from .._cache import library_versions
     from ._static_family import is_static_dir
 
+    texts = None if corpus is None else _corpus_texts(corpus)
+
     out = Path(path).expanduser()
     entry = get_backbone(os.fspath(model) if isinstance(model, os.PathLike) else model, kind="text")
     teacher_id = entry.identity(None) if entry.identity else {"source": entry.name}
@@ -89,10 +102,11 @@ def distill_static(
             "teacher_identity": teacher_id,
             "dim": int(dim),
             "libraries": library_versions(("model2vec", "skeletoken")),
+            **({} if texts is None else {"corpus": _corpus_identity(texts)}),
         }
     )
     saved = out / RECORD
-    if saved.is_file() and is_static_dir(out) and json.loads(saved.read_text()) == record:
+    if saved.is_file() and is_static_dir(out) and _inputs(saved) == record:
         return str(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise ValueError(
@@ -102,11 +116,96 @@ def distill_static(
     from .._progress import display
 
     with display("distill_static", enabled=verbose):
-        static = _distill(entry, int(dim), device)
+        if texts is None:
+            static = _distill(entry, int(dim), device)
+        else:
+            static, result = _tune_on_corpus(
+                _plain_distillation(model, dim, device), model, texts, device
+            )
+            record = {**record, "corpus_result": result}
     out.mkdir(parents=True, exist_ok=True)
     static.save_pretrained(out)
     saved.write_text(json.dumps(record, indent=2, sort_keys=True))
     return str(out)
+
+
+def _plain_distillation(model, dim, device):
+    """The distillation without a corpus, kept in sktransfer's cache folder so
+    that tuning on another corpus starts from it without distilling again."""
+    from model2vec import StaticModel
+
+    from .._cache import namespace_of
+    from .._location import default_cache_dir
+
+    key = {"teacher": os.fspath(model), "dim": int(dim)}
+    folder = default_cache_dir() / "static" / namespace_of(key)
+    path = distill_static(model, path=folder, dim=dim, device=device, overwrite=True, verbose=0)
+    return StaticModel.from_pretrained(path)
+
+
+def _inputs(saved: Path) -> dict:
+    """What a saved record says the distillation was made from (its results left out)."""
+    record = json.loads(saved.read_text())
+    record.pop("corpus_result", None)
+    return record
+
+
+def _corpus_texts(corpus) -> list:
+    from ..io import text_rows
+
+    return list(text_rows(corpus).values)
+
+
+def _corpus_identity(texts) -> dict:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for text in texts:
+        data = text.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "little") + data)
+    return {"texts": len(texts), "sha256": digest.hexdigest()}
+
+
+def _tune_on_corpus(static, model, texts, device):
+    """``static`` with its tokens' vectors trained on ``texts`` against the
+    teacher (see ``_static_corpus``), and what the training reached."""
+    from model2vec import StaticModel
+
+    from .._progress import counting
+    from ..exceptions import DataError
+    from ._sentence import TextEmbedder
+    from ._static import token_ids, token_vectors
+    from ._static_corpus import MAX_EPOCHS, corpus_tuned_vectors
+
+    ids = token_ids(static, texts)
+    usable = [i for i, found in enumerate(ids) if len(found)]
+    if len(usable) < 10:
+        raise DataError(
+            f"corpus holds {len(usable)} texts with a token the static model knows "
+            f"(of {len(texts)}); tuning on a corpus needs 10 at least. Pass more texts "
+            "of your domain, or corpus=None."
+        )
+    kept = [texts[i] for i in usable]
+    teacher = TextEmbedder(model=model, device=device, verbose=0)
+    targets = teacher.fit(kept[:1]).transform(kept)
+    steps = MAX_EPOCHS * -(-len(kept) // 64)
+    with counting("training on the corpus", steps, "batches") as count:
+        table, before, after = corpus_tuned_vectors(
+            token_vectors(static), [ids[i] for i in usable], targets, count=count
+        )
+    tuned = StaticModel(
+        vectors=table,
+        tokenizer=static.tokenizer,
+        config={**static.config, "hidden_dim": int(table.shape[1])},
+        normalize=static.normalize,
+        base_model_name=static.base_model_name,
+        language=static.language,
+    )
+    return tuned, {
+        "texts_used": len(kept),
+        "held_out_cosine_before": round(float(before), 4),
+        "held_out_cosine_after": round(float(after), 4),
+    }
 
 
 def _distill(entry, dim: int, device):

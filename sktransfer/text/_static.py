@@ -34,6 +34,30 @@ def token_ids(model, texts) -> list:
     return [i if unk is None else i[i != unk] for i in ids]
 
 
+def token_vectors(model) -> np.ndarray:
+    """One float32 vector per token id of a model2vec ``model``: its row of the
+    embedding (through the model's token mapping) times the token's weight."""
+    vectors = np.array(model.embedding, dtype=np.float32)  # a copy: callers may change it
+    if model.token_mapping is not None:
+        vectors = vectors[np.asarray(model.token_mapping)]
+    if model.weights is not None:
+        vectors = vectors * np.asarray(model.weights, dtype=np.float32)[:, None]
+    return vectors
+
+
+def pool_vectors(vectors: np.ndarray, ids, normalize: bool) -> np.ndarray:
+    """Texts' vectors as the mean of ``vectors[ids[i]]`` (float32; a token table
+    from :func:`token_vectors`, possibly changed), unit length when
+    ``normalize``; the pooling :func:`pool_tokens` does with a model's own table."""
+    out = np.zeros((len(ids), vectors.shape[1]), dtype=np.float32)
+    for i, row in enumerate(ids):
+        if len(row):
+            out[i] = vectors[row].mean(axis=0)
+    if normalize:
+        out /= np.linalg.norm(out, axis=1, keepdims=True) + 1e-32
+    return out
+
+
 def pool_tokens(model, ids) -> np.ndarray:
     """The vectors ``model.encode`` gives texts whose token ids are ``ids``
     (see :func:`token_ids`): the mean of their vectors (scaled by the model's

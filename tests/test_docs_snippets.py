@@ -38,6 +38,8 @@ SKIPPED: dict[tuple[str, int], str] = {
     "tests/test_distributed.py::test_ray_grid_search_equals_the_local_one runs it",
     ("docs/guide/text.md", 4): "distils the shipped MiniLM, about 80 s on two CPU cores "
     "(benchmarks/bench_static.py runs it)",
+    ("docs/guide/text.md", 7): "distils the shipped MiniLM and embeds the corpus with it "
+    "(minutes on a CPU)",
 }
 BLOCK = re.compile(
     r"(?:<!--\s*skip:\s*(?P<skip>.*?)\s*-->\s*\n)?^```python\n(?P<code>.*?)^```", re.S | re.M

@@ -30,8 +30,16 @@ from sktransfer import (
 from sktransfer.finetune import _presets
 from sktransfer.finetune._blocks import freeze, named_blocks, timm_blocks
 from sktransfer.finetune._image import ImageBackbonePlan, augmentation
-from sktransfer.finetune._net import Schedule
-from sktransfer.finetune._setfit import sentence_pairs
+from sktransfer.finetune._net import Schedule, collate
+from sktransfer.finetune._setfit import (
+    MAX_ITERATIONS,
+    PairDataset,
+    PairSimilarity,
+    distinct_rows,
+    fused_adamw,
+    sentence_pairs,
+)
+from sktransfer.finetune._text import SentenceBody, TokenizedTexts
 
 POS = [
     "I loved this place",
@@ -261,6 +269,56 @@ def test_setfit_pairs():
     assert len(pairs) == 3 * (5 + 4)
     for i, j, target in pairs:
         assert i != j and target == float(labels[i] == labels[j])
+
+
+def test_setfit_default_pairs_are_the_distinct_pairs_oversampled():
+    """n_iterations=None: every pair of two different texts once, the rarer kind
+    repeated to match the other (setfit's "oversampling", without self-pairs)."""
+    labels = np.array([0] * 8 + [1] * 8)
+    pairs = sentence_pairs(labels, None, np.random.default_rng(0))
+    alike = [(i, j) for i, j, t in pairs if t == 1.0]
+    other = [(i, j) for i, j, t in pairs if t == 0.0]
+    assert len(alike) == len(other) == 64 and len(pairs) == 128  # not 640 (n_iterations=20)
+    assert all(i < j and (labels[i] == labels[j]) == (t == 1.0) for i, j, t in pairs)
+    assert set(other) == {(i, j) for i in range(8) for j in range(8, 16)}  # each once
+    assert len(set(alike)) == 56  # all 2 * C(8, 2) same-class pairs, 8 of them twice
+    again = sentence_pairs(labels, None, np.random.default_rng(0))
+    assert again == pairs  # seeded
+
+
+def test_setfit_default_pairs_are_capped_and_survive_a_missing_kind():
+    ten = np.repeat(np.arange(10), 30)  # 300 texts, ten classes: 40,500 distinct others
+    pairs = sentence_pairs(ten, None, np.random.default_rng(0))
+    assert len(pairs) == 2 * MAX_ITERATIONS * 300  # what n_iterations=20 draws
+    alone = np.array([0, 1, 2])  # no two texts share a class: only other-class pairs
+    assert sorted(sentence_pairs(alone, None, np.random.default_rng(0))) == [
+        (0, 1, 0.0),
+        (0, 2, 0.0),
+        (1, 2, 0.0),
+    ]
+
+
+def test_setfit_embeds_each_distinct_text_of_a_batch_once(text_embedder):
+    """The similarities of a batch are those of embedding each pair's two texts
+    apart (the model in eval mode: no dropout), from fewer texts embedded."""
+    model = text_embedder.model_
+    texts = ["great food", "awful service", "never again", "I loved it"]
+    pairs = [(0, 1, 0.0), (1, 0, 0.0), (0, 3, 1.0), (2, 1, 1.0), (3, 3, 1.0)]
+    data = PairDataset(TokenizedTexts(texts, model), pairs)
+    x, _ = collate([data[k] for k in range(len(pairs))])
+    tokens, a, b = distinct_rows(x["x"])
+    assert tokens["input_ids"].shape[0] == 4  # not 10
+    assert a.tolist() == [0, 1, 0, 2, 3] and b.tolist() == [1, 0, 3, 1, 3]
+    body = SentenceBody(model).eval()
+    with torch.no_grad():
+        expected = nn.functional.cosine_similarity(body(x["x"]["a"]), body(x["x"]["b"]))
+        got = PairSimilarity(model).eval()(x["x"])
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_setfit_uses_a_fused_adamw_where_torch_has_one():
+    assert fused_adamw(torch.device("cpu"), torch.float32) == {"optimizer__fused": True}
+    assert fused_adamw(torch.device("cpu"), torch.int64) == {}  # no such kernel: plain AdamW
 
 
 def test_setfit_rejects_multilabel_and_other_embedders():

@@ -265,7 +265,14 @@ array(['pos'], dtype='<U3')
         drop=("augment", "unfreeze", "backbone_lr", *DOMAIN),
         defaults=dict(lr=1e-2, max_epochs=100),
         extra={
-            "n_iterations": ("int", "Pairs drawn per text and per kind (same class, other class)."),
+            "n_iterations": (
+                "None or int",
+                "The contrastive pairs. ``None``: every pair of two different texts once, "
+                "the rarer kind (same class, other class) repeated until both kinds are as "
+                "many (SetFit 1.x's default, ``sampling_strategy='oversampling'``, without "
+                "pairs of a text with itself), at most 20 of each kind per text. An int: "
+                "that many pairs drawn per text and per kind.",
+            ),
             "contrastive_epochs": ("int", "Epochs over the pairs (0: no contrastive stage)."),
             "contrastive_lr": ("float", "Learning rate of the embedder in the contrastive stage."),
             "contrastive_batch_size": ("int", "Pairs per step in the contrastive stage."),
@@ -274,13 +281,15 @@ array(['pos'], dtype='<U3')
             embedder="TextEmbedder", example='model="path/to/a/sentence-transformers/model"'
         ),
         notes="""The contrastive stage fine-tunes the whole embedder for ``contrastive_epochs``
-over ``2 * n_iterations`` pairs per text (one of the same class, one of
-another); the head then trains on the tuned embeddings as in
-:class:`TextClassifier` with ``unfreeze=0``. The tuned embedder embeds with
-the embedder's own settings (``batch_size``, ``precision``, ``normalize``),
-without its cache. With a few dozen texts an epoch of the head is one or two
-steps, hence more epochs and a larger ``lr`` by default than the other
-estimators.
+over the pairs: with 8 texts per class and two classes, 128 pairs by default
+(64 of each kind: the 56 same-class pairs, some twice, and the 64 others), 640
+with ``n_iterations=20``; with 32 per class, 2,048 (2,560). Each step embeds
+each distinct text of its pairs once. The head then trains on the tuned
+embeddings as in :class:`TextClassifier` with ``unfreeze=0``. The tuned
+embedder embeds with the embedder's own settings (``batch_size``,
+``precision``, ``normalize``), without its cache. With a few dozen texts an
+epoch of the head is one or two steps, hence more epochs and a larger ``lr``
+by default than the other estimators.
 """,
         examples=""">>> from sktransfer import SetFitClassifier
 >>> texts = ["I loved it", "great food", "awful service", "never again"]

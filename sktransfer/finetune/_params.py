@@ -12,7 +12,7 @@ from __future__ import annotations
 # name -> default, in the order signatures (and docstrings) list them.
 PARAMETERS = {
     "embedder": None,
-    "n_iterations": 20,
+    "n_iterations": None,
     "contrastive_epochs": 1,
     "contrastive_lr": 2e-5,
     "contrastive_batch_size": 16,

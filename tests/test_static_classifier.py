@@ -17,6 +17,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import estimator_checks as ec
+from test_common import API_CHECKS as COMMON_API_CHECKS
 
 from sktransfer import StaticClassifier, StaticEmbedder
 from sktransfer.exceptions import DataError, RowError
@@ -39,19 +40,8 @@ def fitted(static_path, data):
     return StaticClassifier(model=static_path, random_state=0, verbose=0).fit(texts, y)
 
 
-API_CHECKS = [
-    ec.check_estimator_cloneable,
-    ec.check_estimator_tags_renamed,
-    ec.check_valid_tag_types,
-    ec.check_estimator_repr,
-    ec.check_no_attributes_set_in_init,
-    ec.check_parameters_default_constructible,
-    ec.check_get_params_invariance,
-    ec.check_set_params,
-    ec.check_do_not_raise_errors_in_init_or_set_params,
-    ec.check_mixin_order,
-    ec.check_estimators_unfitted,
-]
+# The API checks every embedder passes (test_common.py), and the unfitted check.
+API_CHECKS = [*COMMON_API_CHECKS, ec.check_estimators_unfitted]
 
 
 @pytest.mark.parametrize("check", API_CHECKS, ids=lambda c: c.__name__)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import numbers
 import os
-import warnings
 from typing import ClassVar
 
 import numpy as np
@@ -24,6 +23,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from .._progress import counting, display
+from .._warn import warn
 from ..exceptions import DataError
 from ..io import text_rows
 from ._static import StaticEmbedder, pool_vectors, token_vectors
@@ -189,7 +189,7 @@ class StaticClassifier(ClassifierMixin, BaseEstimator):
                 )
                 part = [ids[i] for i in train]
                 start = _start(vectors, part, codes[train], normalize, len(classes), seed)
-                *_, losses = self._train(
+                *_, losses = self._train_tokens(
                     vectors, part, codes[train], start, normalize, seed,
                     valid=([ids[i] for i in valid], codes[valid]),
                 )  # fmt: skip
@@ -200,7 +200,7 @@ class StaticClassifier(ClassifierMixin, BaseEstimator):
             trained = np.zeros(0, dtype=np.int64), np.zeros((0, vectors.shape[1]), np.float32)
             weight, bias = start[0], start[1]
             if epochs:
-                *trained, weight, bias, _ = self._train(
+                *trained, weight, bias, _ = self._train_tokens(
                     vectors, ids, codes, start, normalize, seed, epochs=epochs
                 )
         self.embedder_ = embedder
@@ -225,18 +225,19 @@ class StaticClassifier(ClassifierMixin, BaseEstimator):
         smallest = int(np.bincount(codes).min())
         if smallest >= 2 and n_classes <= held <= n - n_classes:
             return held
-        warnings.warn(
+        warn(
             f"{type(self).__name__}: cannot hold out validation_fraction="
             f"{self.validation_fraction} of {n} rows with {n_classes} classes (the "
             f"smallest has {smallest} rows; each class needs 2, and the held-out rows one "
             "per class), so the token vectors stay frozen. Pass more rows, a larger "
             "validation_fraction, or validation_fraction=None to train max_epochs epochs.",
             UserWarning,
-            stacklevel=3,
         )
         return None
 
-    def _train(self, vectors, ids, codes, start, normalize, seed, *, epochs=None, valid=None):
+    def _train_tokens(
+        self, vectors, ids, codes, start, normalize, seed, *, epochs=None, valid=None
+    ):
         from ..finetune._static import train_tokens_and_head
 
         epochs = self.max_epochs if epochs is None else epochs

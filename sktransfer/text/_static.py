@@ -34,14 +34,18 @@ def token_ids(model, texts) -> list:
     return [i if unk is None else i[i != unk] for i in ids]
 
 
-def token_vectors(model) -> np.ndarray:
-    """One float32 vector per token id of a model2vec ``model``: its row of the
-    embedding (through the model's token mapping) times the token's weight."""
-    vectors = np.array(model.embedding, dtype=np.float32)  # a copy: callers may change it
-    if model.token_mapping is not None:
-        vectors = vectors[np.asarray(model.token_mapping)]
+def token_vectors(model, ids=None) -> np.ndarray:
+    """One float32 vector per token id of a model2vec ``model`` (only those of
+    ``ids``, in that order, when given): its row of the embedding (through the
+    model's token mapping) times the token's weight. Always a new array: callers
+    may change it."""
+    rows = slice(None) if ids is None else np.asarray(ids, dtype=np.int64)
+    if model.token_mapping is None:
+        vectors = np.array(model.embedding[rows], dtype=np.float32)
+    else:
+        vectors = np.array(model.embedding[np.asarray(model.token_mapping)[rows]], dtype=np.float32)
     if model.weights is not None:
-        vectors = vectors * np.asarray(model.weights, dtype=np.float32)[:, None]
+        vectors *= np.asarray(model.weights, dtype=np.float32)[rows][:, None]
     return vectors
 
 

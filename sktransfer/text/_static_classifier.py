@@ -29,9 +29,6 @@ from ..io import text_rows
 from ._static import StaticEmbedder, pool_vectors, token_vectors
 from ._static_family import DEFAULT_STATIC_MODEL
 
-# Rows pooled per step at prediction.
-_CHUNK = 4096
-
 
 class StaticClassifier(ClassifierMixin, BaseEstimator):
     """Classify texts with a static model whose token vectors train with the head.
@@ -255,18 +252,17 @@ class StaticClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------ predict
     def _features(self, X) -> np.ndarray:
+        """The texts' vectors: the tokens they use, read from the model (the
+        trained ones replaced by their vectors now) and pooled."""
         check_is_fitted(self, "coef_")
-        rows = text_rows(X)
-        ids = _token_ids(self.embedder_, rows)
-        table = token_vectors(self.embedder_.model_)
-        table[self.token_ids_] = self.token_vectors_
-        normalize = bool(self.embedder_.model_.normalize)
-        return np.concatenate(
-            [
-                pool_vectors(table, ids[i : i + _CHUNK], normalize)
-                for i in range(0, len(ids), _CHUNK)
-            ]
-        )
+        ids = _token_ids(self.embedder_, text_rows(X))
+        used, local = np.unique(np.concatenate(ids), return_inverse=True)
+        table = token_vectors(self.embedder_.model_, used)
+        at = np.searchsorted(used, self.token_ids_).clip(max=len(used) - 1)
+        hit = used[at] == self.token_ids_
+        table[at[hit]] = self.token_vectors_[hit]
+        local = np.split(local, np.cumsum([len(i) for i in ids])[:-1])
+        return pool_vectors(table, local, bool(self.embedder_.model_.normalize))
 
     def decision_function(self, X) -> np.ndarray:
         """The head's scores: shape (n_samples,) for two classes (the second

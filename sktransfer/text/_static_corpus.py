@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._static import pool_vectors
+
 # Epochs at most; training stops earlier when the held-out texts stop improving.
 MAX_EPOCHS = 30
 PATIENCE = 2
@@ -60,7 +62,7 @@ def corpus_tuned_vectors(vectors, ids, targets, *, seed: int = 0, count=None):
     n_held = max(1, round(HELD_OUT * len(ids))) if len(ids) >= 10 else 0
     held, train = order[:n_held], order[n_held:]
     # The linear map's start: least squares from the frozen means to the targets.
-    means = np.stack([vectors[i].mean(axis=0) for i in ids])
+    means = pool_vectors(vectors, ids, normalize=False)
     start = _ridge(means[train], targets[train])
 
     with seeded(seed, torch.device("cpu")):

@@ -195,6 +195,16 @@ def test_a_static_directory_missing_a_file_names_it(distilled, tmp_path):
     assert "sentence-transformers" not in str(caught.value)
 
 
+def test_dim_none_keeps_the_teachers_whole_width(teacher, distilled, tmp_path):
+    # The default: PCA to the teacher's width (32 here), which only rotates,
+    # so the static vectors lose none of the teacher's token outputs.
+    path = distill_static(model=teacher, path=tmp_path / "whole", verbose=0)
+    assert StaticEmbedder(model=path).fit_transform(TEXTS).shape == (3, 32)
+    assert json.loads((Path(path) / "sktransfer_distill.json").read_text())["dim"] is None
+    with pytest.raises(ValueError, match=r"already holds .*dim=the teacher's width.*overwrite"):
+        distill_static(model=teacher, path=distilled)
+
+
 def test_dim_wider_than_the_teacher_is_refused_before_distilling(teacher, tmp_path):
     out = tmp_path / "wide"
     with pytest.raises(

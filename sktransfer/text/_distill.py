@@ -29,7 +29,7 @@ def distill_static(
     model="all-MiniLM-L6-v2",
     *,
     path,
-    dim: int = 256,
+    dim=None,
     corpus=None,
     device="auto",
     overwrite: bool = False,
@@ -50,12 +50,12 @@ def distill_static(
         hub name); the default is the MiniLM shipped for offline use.
     path : str or path
         Directory to write the static model to.
-    dim : int, default=256
-        Size of the static vectors (PCA of the teacher's token outputs): at most
-        the teacher's width (384 for MiniLM), else an error before any
-        distilling. The teacher's width keeps the most accuracy (384-d kept
-        0.95-1.03 of MiniLM's on four sets, 256-d 0.89-1.03), for a 1.5x
-        larger table.
+    dim : int or None, default=None
+        Size of the static vectors (PCA of the teacher's token outputs). None:
+        the teacher's width (384 for MiniLM), which keeps the most accuracy
+        (384-d kept 0.95-1.03 of MiniLM's on four sets, 256-d 0.89-1.03). A
+        smaller int makes a smaller table; a wider one than the teacher's is
+        an error before any distilling.
     corpus : list of str, 1-D array or Series, default=None
         Texts of the domain the model is for (no labels needed: e.g. every
         text the classifier will see, labelled or not). When given, the
@@ -83,12 +83,14 @@ def distill_static(
     Examples
     --------
     >>> from sktransfer.text import StaticEmbedder, distill_static
-    >>> path = distill_static(dim=256, path="minilm-static")  # doctest: +SKIP
+    >>> path = distill_static(path="minilm-static")  # doctest: +SKIP
     >>> StaticEmbedder(model=path).fit_transform(["good coffee"]).shape  # doctest: +SKIP
-    (1, 256)
+    (1, 384)
     """
-    if not is_whole(dim, 2):
-        raise ValueError(f"dim={dim!r}; use an int of at least 2, e.g. 256.")
+    if dim is not None and not is_whole(dim, 2):
+        raise ValueError(
+            f"dim={dim!r}; use an int of at least 2, e.g. 256, or None for the teacher's width."
+        )
     from .._backbones import get_backbone
     from .._cache import library_versions
     from ._static_family import is_static_dir
@@ -102,7 +104,7 @@ def distill_static(
         {
             "teacher": entry.name,
             "teacher_identity": teacher_id,
-            "dim": int(dim),
+            "dim": None if dim is None else int(dim),
             "libraries": library_versions(("model2vec", "skeletoken")),
             **({} if texts is None else {"corpus": _corpus_identity(texts)}),
         }
@@ -111,15 +113,16 @@ def distill_static(
     if saved.is_file() and is_static_dir(out) and _inputs(saved) == record:
         return str(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        width = "the teacher's width" if dim is None else dim
         raise ValueError(
             f"path={str(out)!r} already holds something other than this distillation "
-            f"(of {entry.name!r} to dim={dim}); choose another path, or pass overwrite=True."
+            f"(of {entry.name!r} to dim={width}); choose another path, or pass overwrite=True."
         )
     from .._progress import display
 
     with display("distill_static", enabled=verbose):
         if texts is None:
-            static = _distill(entry, int(dim), device)
+            static = _distill(entry, dim, device)
         else:
             static, result = _tune_on_corpus(
                 _plain_distillation(model, dim, device), model, texts, device
@@ -139,7 +142,7 @@ def _plain_distillation(model, dim, device):
     from .._cache import namespace_of
     from .._location import default_cache_dir
 
-    key = {"teacher": os.fspath(model), "dim": int(dim)}
+    key = {"teacher": os.fspath(model), "dim": dim}
     folder = default_cache_dir() / "static" / namespace_of(key)
     path = distill_static(model, path=folder, dim=dim, device=device, overwrite=True, verbose=0)
     return StaticModel.from_pretrained(path)
@@ -210,7 +213,7 @@ def _tune_on_corpus(static, model, texts, device):
     }
 
 
-def _distill(entry, dim: int, device):
+def _distill(entry, dim, device):
     try:
         from model2vec.distill import distill_from_model
     except ImportError as exc:  # an optional dependency
@@ -232,7 +235,14 @@ def _distill(entry, dim: int, device):
             f"{type(teacher[0]).__name__}, not a transformer."
         )
     width = getattr(getattr(transformer, "config", None), "hidden_size", None)
-    if isinstance(width, int) and dim > width:
+    if dim is None:
+        if not isinstance(width, int):
+            raise ValueError(
+                f"cannot tell the width of {entry.name!r} (its config has no hidden_size); "
+                "pass dim= explicitly, e.g. dim=256."
+            )
+        dim = width
+    elif isinstance(width, int) and dim > width:
         raise ValueError(
             f"dim={dim} is wider than the teacher: {entry.name!r} gives {width} numbers "
             f"per token, and PCA can keep at most that many. Pass dim={width} or less."
@@ -242,7 +252,7 @@ def _distill(entry, dim: int, device):
             model=transformer,
             tokenizer=teacher.tokenizer,
             device=str(device),
-            pca_dims=dim,
+            pca_dims=int(dim),
             pooling=_pooling(teacher),
         )
 

@@ -165,10 +165,10 @@ class StaticEmbedder(NumpyTextEmbedder):
     Examples
     --------
     >>> from sktransfer.text import StaticEmbedder, distill_static
-    >>> path = distill_static(dim=256, path="minilm-static")  # doctest: +SKIP
+    >>> path = distill_static(path="minilm-static")  # doctest: +SKIP
     >>> emb = StaticEmbedder(model=path).fit(["a first text"])  # doctest: +SKIP
     >>> emb.transform(["hello world", "good morning"]).shape  # doctest: +SKIP
-    (2, 256)
+    (2, 384)
     """
 
     def __init__(

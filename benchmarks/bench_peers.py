@@ -20,6 +20,8 @@ and the end of the run.
 Usage::
 
     python benchmarks/bench_peers.py --peer setfit            # 5 seeds x 8/16/32 per class
+    # the same, resuming from (and adding to) the recorded per-seed results:
+    python benchmarks/bench_peers.py --peer setfit --record benchmarks/results/setfit_grid.jsonl
     python benchmarks/bench_peers.py --peer setfit --quick    # one seed, 8 per class
     python benchmarks/bench_peers.py --peer embetter
     python benchmarks/bench_peers.py --peer all
@@ -73,7 +75,14 @@ def run_setfit(args) -> None:
         f"(sets {', '.join(sets)}; {args.per_class} per class; seeds {args.seeds}; "
         f"at most {args.test} held-out rows)"
     )
-    grid(sets, args.per_class, args.seeds, n_test=args.test, extra_iterations=args.iterations)
+    grid(
+        sets,
+        args.per_class,
+        args.seeds,
+        n_test=args.test,
+        extra_iterations=args.iterations,
+        record=args.record,
+    )
 
 
 def run_embetter(args) -> None:
@@ -119,6 +128,12 @@ def main(argv=None) -> None:
         "--iterations",
         type=int,
         help="also run SetFitClassifier(n_iterations=N): what drawing more pairs buys",
+    )
+    parser.add_argument(
+        "--record",
+        metavar="PATH",
+        help="--peer setfit: a JSON-lines file of per-seed results; seeds already in it "
+        "are read, not run again, and each new run is appended (resumes a long grid)",
     )
     parser.add_argument("--rows", type=int, default=600, help="rows per set for --peer embetter")
     parser.add_argument(

@@ -16,6 +16,8 @@ progress bar (``save_strategy="no"``, ``report_to="none"``,
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
 import tempfile
@@ -32,6 +34,10 @@ from offline_sets import movie_sentences, movie_titles, tweets
 
 # Held-out rows per set (at most what the set leaves after the training pool).
 N_TEST = 300
+# The labelled rows per class of the full grid. The held-out rows always leave
+# room for the largest of these, so a run of one ``k`` predicts the same rows
+# as the full grid and its seeds can be pooled with the grid's.
+GRID_K = (8, 16, 32)
 
 
 def minilm_dir() -> str:
@@ -93,6 +99,12 @@ def held_out(labels: np.ndarray, largest_k: int, n_test: int = N_TEST) -> np.nda
             )
         rows.append(members[: min(per_class, room)])
     return np.sort(np.concatenate(rows))
+
+
+def grid_held_out(labels: np.ndarray, per_class, n_test: int = N_TEST) -> np.ndarray:
+    """The held-out rows of a run asking for ``per_class``: the same as the full
+    grid's whenever the set leaves room for the grid's largest ``k``."""
+    return held_out(labels, max(*GRID_K, *per_class), n_test)
 
 
 def training_rows(labels: np.ndarray, test: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -188,14 +200,72 @@ def _stop(signum, frame):
     raise Stopped
 
 
-def grid(sets, per_class, seeds, n_test=N_TEST, extra_iterations=None) -> None:
+def held_out_digest(texts: np.ndarray, test: np.ndarray) -> str:
+    """A short fingerprint of the held-out texts: records pool only seeds that
+    predicted the same rows."""
+    digest = hashlib.sha256()
+    for text in texts[test]:
+        digest.update(str(text).encode("utf-8") + b"\0")
+    return digest.hexdigest()[:16]
+
+
+class Record:
+    """Per-seed results in a JSON-lines file. A seed whose every contender is
+    in the file is not run again, so a long grid can be stopped and resumed,
+    and its seeds pool across runs on the same held-out rows."""
+
+    def __init__(self, path: str | None):
+        self.path = Path(path) if path else None
+        self.entries: list[dict] = []
+        if self.path is not None and self.path.exists():
+            with self.path.open(encoding="utf-8") as f:
+                self.entries = [json.loads(line) for line in f if line.strip()]
+
+    def find(self, name: str, k: int, seed: int, digest: str, contender: str) -> dict | None:
+        for entry in self.entries:
+            if (entry["set"], entry["k"], entry["seed"], entry["held_out"], entry["contender"]) == (
+                name,
+                k,
+                seed,
+                digest,
+                contender,
+            ):
+                return entry
+        return None
+
+    def add(self, entry: dict) -> None:
+        self.entries.append(entry)
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(entry) + "\n")
+
+
+def _versions() -> dict:
+    import setfit
+    import torch
+
+    import sktransfer
+
+    return {
+        "sktransfer": sktransfer.__version__,
+        "setfit": setfit.__version__,
+        "torch": torch.__version__,
+    }
+
+
+def grid(sets, per_class, seeds, n_test=N_TEST, extra_iterations=None, record=None) -> None:
     """Print, per labelled rows per class and set, accuracy (mean ± std over
     seeds) and seconds per fit + predict of each contender, and the difference
-    and time ratio against setfit, measured side by side in this run.
+    and time ratio against setfit, each seed's contenders measured side by
+    side.
 
-    The smallest ``k`` runs first on every set, then the next. Stopped by
-    SIGTERM (e.g. ``timeout``), it prints the row it was on over the seeds it
-    finished, marked as such."""
+    The smallest ``k`` runs first on every set, then the next. With
+    ``record`` (a JSON-lines path) each finished run is appended to it, and a
+    seed already there for every contender, on the same held-out rows, is
+    read instead of run again; the table then says how many seeds came from
+    the file. Stopped by SIGTERM (e.g. ``timeout``), it prints the row it was
+    on over the seeds it finished, marked as such."""
     import signal
 
     quiet_setfit()
@@ -204,32 +274,59 @@ def grid(sets, per_class, seeds, n_test=N_TEST, extra_iterations=None) -> None:
 
     TextEmbedder(verbose=0).fit(["load the model once"])  # loading is not timed
     runners = contenders(body, extra_iterations)
+    book = Record(record)
+    versions = _versions()
     loaded = {name: load_set(name) for name in sets}
-    tests = {name: held_out(loaded[name][2], max(per_class), n_test) for name in sets}
+    tests = {name: grid_held_out(loaded[name][2], per_class, n_test) for name in sets}
     print(
         "\n| set | labelled per class | held-out rows | contender | accuracy | "
         "vs setfit | seconds (fit + predict) | time vs setfit |"
     )
     print("|---|---|---|---|---|---|---|---|", flush=True)
+    notes = []
     previous = signal.signal(signal.SIGTERM, _stop)
     try:
         for k in per_class:
             for name in sets:
                 title, texts, labels = loaded[name]
                 test = tests[name]
+                digest = held_out_digest(texts, test)
                 scores = {c: [] for c in runners}
                 seconds = {c: [] for c in runners}
+                reused = []
                 try:
                     for seed in seeds:
-                        train = training_rows(labels, test, k, seed)
+                        train = None
+                        kept = {c: book.find(name, k, seed, digest, c) for c in runners}
+                        if all(kept.values()):
+                            reused.append(seed)
                         for contender, run in runners.items():
-                            pred, took = run(texts[train], labels[train], texts[test], seed)
-                            scores[contender].append(float(np.mean(pred == labels[test])))
-                            seconds[contender].append(took)
+                            entry = kept[contender]
+                            if entry is None:
+                                if train is None:
+                                    train = training_rows(labels, test, k, seed)
+                                pred, took = run(texts[train], labels[train], texts[test], seed)
+                                entry = {
+                                    "set": name,
+                                    "k": k,
+                                    "seed": seed,
+                                    "held_out": digest,
+                                    "n_test": len(test),
+                                    "contender": contender,
+                                    "accuracy": float(np.mean(pred == labels[test])),
+                                    "seconds": round(took, 2),
+                                    "load": round(os.getloadavg()[0], 2),
+                                    "date": time.strftime("%Y-%m-%d %H:%M"),
+                                    "versions": versions,
+                                }
+                                book.add(entry)
+                            scores[contender].append(entry["accuracy"])
+                            seconds[contender].append(entry["seconds"])
                             print(
                                 f"  {name} k={k} seed={seed} {contender}: accuracy "
-                                f"{scores[contender][-1]:.3f}, {took:.1f} s, "
-                                f"load {os.getloadavg()[0]:.1f}",
+                                f"{entry['accuracy']:.3f}, {entry['seconds']:.1f} s, "
+                                f"load {entry['load']:.1f}"
+                                + (" (recorded)" if kept[contender] else ""),
                                 file=sys.stderr,
                                 flush=True,
                             )
@@ -238,7 +335,21 @@ def grid(sets, per_class, seeds, n_test=N_TEST, extra_iterations=None) -> None:
                     for v in (*scores.values(), *seconds.values()):
                         del v[done:]
                     _row(title, k, len(test), runners, scores, seconds, len(seeds))
+                    if done:
+                        loads = [
+                            book.find(name, k, s, digest, c)["load"]
+                            for s in seeds[:done]
+                            for c in runners
+                        ]
+                        read = " ".join(str(s) for s in reused if s in seeds[:done])
+                        notes.append(
+                            f"{name}, {k} per class: load average (1 min) after each fit "
+                            f"{min(loads):.1f} to {max(loads):.1f}"
+                            + (f"; seeds {read} read from {record}" if read else "")
+                        )
     except Stopped:
         print(f"\nstopped (SIGTERM) at load average {os.getloadavg()[0]:.2f}", flush=True)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        for note in notes:
+            print(f"\n{note}", flush=True)

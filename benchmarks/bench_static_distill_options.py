@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import sys
 import tempfile
@@ -56,11 +55,9 @@ from sklearn.model_selection import StratifiedKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_static_routes import embed, frame, score
-from offline_sets import movie_sentences, tweets
+from bench_static_routes import embed, print_machine, score, scored_sets
 
 from sktransfer import TextEmbedder
-from sktransfer.datasets import load_courses, load_reviews
 
 DIM = 384
 WORD = re.compile(r"[a-z][a-z']+")
@@ -132,11 +129,7 @@ def main(argv=None) -> None:
     parser.add_argument("--corpus-rows", type=int, default=2000)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-        f"load average at start {os.getloadavg()[0]:.2f}",
-        flush=True,
-    )
+    print_machine()
     tmp = tempfile.TemporaryDirectory()
     shared = {}
     for name, settings in (
@@ -152,16 +145,7 @@ def main(argv=None) -> None:
     from sentence_transformers import SentenceTransformer
 
     known = set(SentenceTransformer(teacher_dir(), device="cpu").tokenizer.get_vocab())
-    texts_s, positive = movie_sentences()
-    sets = {
-        "movie sentences": (texts_s, np.where(positive, "pos", "neg")),
-        "course titles": frame(load_courses(n_rows=min(args.rows, 891))),
-        "tweets": tweets(args.rows),
-        "reviews": frame(load_reviews(n_rows=args.rows)),
-    }
-    scored = set(sets["reviews"][0])
-    others = [t for t in load_reviews(n_rows=None)["review"] if t not in scored]
-    other_reviews = others[: args.corpus_rows]
+    sets, other_reviews = scored_sets(args.rows, args.corpus_rows)
 
     teacher = TextEmbedder(device="cpu", verbose=0)
     print("\n| set | contender | words added | accuracy | vs MiniLM | distil seconds |")

@@ -77,6 +77,29 @@ def score(X, y, train, test):
     return head().fit(X[train], y[train]).score(X[test], y[test])
 
 
+def print_machine() -> None:
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+        f"load average at start {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
+
+
+def scored_sets(rows: int, corpus_rows: int):
+    """The four sets scored, ``{title: (texts, labels)}``, and ``corpus_rows``
+    Amazon reviews that are not among the scored ones (an unlabelled corpus)."""
+    texts_s, positive = movie_sentences()
+    sets = {
+        "movie sentences": (texts_s, np.where(positive, "pos", "neg")),
+        "course titles": frame(load_courses(n_rows=min(rows, 891))),
+        "tweets": tweets(rows),
+        "reviews": frame(load_reviews(n_rows=rows)),
+    }
+    scored = set(sets["reviews"][0])
+    others = [t for t in load_reviews(n_rows=None)["review"] if t not in scored]
+    return sets, others[:corpus_rows]
+
+
 def model2vec_classifier(path, texts, y, train, test):
     try:
         from model2vec.train import StaticModelForClassification
@@ -125,11 +148,7 @@ def main(argv=None) -> None:
     parser.add_argument("--throughput-only", action="store_true")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-        f"load average at start {os.getloadavg()[0]:.2f}",
-        flush=True,
-    )
+    print_machine()
     tmp = tempfile.TemporaryDirectory()
     paths = {}
     for dim, given in ((256, args.static), (384, args.static_384)):
@@ -141,16 +160,7 @@ def main(argv=None) -> None:
         print_throughput(paths, tweets(args.rows)[0])
         print(f"load average at end {os.getloadavg()[0]:.2f}")
         return
-    texts_s, positive = movie_sentences()
-    sets = {
-        "movie sentences": (texts_s, np.where(positive, "pos", "neg")),
-        "course titles": frame(load_courses(n_rows=min(args.rows, 891))),
-        "tweets": tweets(args.rows),
-        "reviews": frame(load_reviews(n_rows=args.rows)),
-    }
-    scored = set(sets["reviews"][0])
-    others = [t for t in load_reviews(n_rows=None)["review"] if t not in scored]
-    corpus = others[: args.corpus_rows]
+    sets, corpus = scored_sets(args.rows, args.corpus_rows)
     start = time.perf_counter()
     on_reviews = distill_static(
         dim=256, corpus=corpus, path=f"{tmp.name}/reviews", verbose=0

@@ -174,19 +174,24 @@ def contenders(body: str, extra_iterations: int | None):
     return found
 
 
-def _row(title, k, n_test, runners, scores, seconds, n_seeds) -> None:
-    done = len(scores["setfit 1.2.0"])
+def _row(title, k, n_test, entries, n_seeds) -> None:
+    """The table's rows for one set and ``k``: ``entries`` holds each
+    contender's per-seed results, the same seeds for all."""
+    done = len(entries["setfit 1.2.0"])
     if not done:
         return
     note = "" if done == n_seeds else f" ({done} of {n_seeds} seeds)"
-    ref_acc = np.mean(scores["setfit 1.2.0"][:done])
-    ref_s = np.mean(seconds["setfit 1.2.0"][:done])
-    for contender in runners:
-        acc = np.mean(scores[contender][:done])
-        s = np.mean(seconds[contender][:done])
+
+    def mean(contender, field):
+        return np.mean([e[field] for e in entries[contender]])
+
+    ref_acc, ref_s = mean("setfit 1.2.0", "accuracy"), mean("setfit 1.2.0", "seconds")
+    for contender in entries:
+        acc, s = mean(contender, "accuracy"), mean(contender, "seconds")
+        spread = np.std([e["accuracy"] for e in entries[contender]])
         print(
             f"| {title} | {k}{note} | {n_test} | {contender} | "
-            f"{acc:.3f} ± {np.std(scores[contender][:done]):.3f} | {acc - ref_acc:+.3f} | "
+            f"{acc:.3f} ± {spread:.3f} | {acc - ref_acc:+.3f} | "
             f"{s:.1f} | {s / ref_s:.2f}× |",
             flush=True,
         )
@@ -291,8 +296,7 @@ def grid(sets, per_class, seeds, n_test=N_TEST, extra_iterations=None, record=No
                 title, texts, labels = loaded[name]
                 test = tests[name]
                 digest = held_out_digest(texts, test)
-                scores = {c: [] for c in runners}
-                seconds = {c: [] for c in runners}
+                entries = {c: [] for c in runners}
                 reused = []
                 try:
                     for seed in seeds:
@@ -320,8 +324,7 @@ def grid(sets, per_class, seeds, n_test=N_TEST, extra_iterations=None, record=No
                                     "versions": versions,
                                 }
                                 book.add(entry)
-                            scores[contender].append(entry["accuracy"])
-                            seconds[contender].append(entry["seconds"])
+                            entries[contender].append(entry)
                             print(
                                 f"  {name} k={k} seed={seed} {contender}: accuracy "
                                 f"{entry['accuracy']:.3f}, {entry['seconds']:.1f} s, "
@@ -331,16 +334,12 @@ def grid(sets, per_class, seeds, n_test=N_TEST, extra_iterations=None, record=No
                                 flush=True,
                             )
                 finally:  # a seed counts once every contender has run it
-                    done = min(len(v) for v in scores.values())
-                    for v in (*scores.values(), *seconds.values()):
+                    done = min(len(v) for v in entries.values())
+                    for v in entries.values():
                         del v[done:]
-                    _row(title, k, len(test), runners, scores, seconds, len(seeds))
+                    _row(title, k, len(test), entries, len(seeds))
                     if done:
-                        loads = [
-                            book.find(name, k, s, digest, c)["load"]
-                            for s in seeds[:done]
-                            for c in runners
-                        ]
+                        loads = [e["load"] for v in entries.values() for e in v]
                         read = " ".join(str(s) for s in reused if s in seeds[:done])
                         notes.append(
                             f"{name}, {k} per class: load average (1 min) after each fit "
